@@ -1,0 +1,54 @@
+"""Command-line entry point: ``techpal`` or ``python -m desktop``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from desktop.app import run
+from desktop.core.health import DEFAULT_SERVER_URL, normalize_server_url
+
+
+def _server_url(value: str) -> str:
+    try:
+        return normalize_server_url(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Describe the command line."""
+    parser = argparse.ArgumentParser(prog="techpal", description="Tech Pal desktop assistant.")
+    parser.add_argument(
+        "--server",
+        type=_server_url,
+        default=DEFAULT_SERVER_URL,
+        metavar="URL",
+        help=f"Tech Pal server base URL (default: {DEFAULT_SERVER_URL})",
+    )
+    parser.add_argument(
+        "--smoke-test",
+        action="store_true",
+        help="start, show the tray icon, wait for one health check, exit 0 (for packaging checks)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run the app.
+
+    Args:
+        argv: Arguments without the program name; ``None`` means ``sys.argv[1:]``.
+
+    Returns:
+        The process exit code.
+    """
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    return run(args.server, smoke_test=args.smoke_test, argv=sys.argv[:1])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

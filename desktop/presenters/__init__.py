@@ -1,0 +1,1 @@
+"""QObject view-models that turn service results into text the widgets show."""

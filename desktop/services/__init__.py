@@ -1,0 +1,1 @@
+"""Adapters to the OS, the network and Qt's non-widget machinery."""

@@ -1,0 +1,1 @@
+"""Widgets only: thin views bound to presenters."""

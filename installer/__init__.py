@@ -1,0 +1,1 @@
+"""Packaging helpers: the PyInstaller smoke test (the spec itself is ``build.spec`` at the root)."""

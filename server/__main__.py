@@ -1,0 +1,93 @@
+"""``techpal-server``: run the server, migrate its database, and (in later slices) manage users and the KB."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+from typing import NoReturn
+
+import click
+
+from server.settings import Settings, SettingsError, get_settings
+
+__all__ = ["cli", "main"]
+
+
+def _load_settings() -> Settings:
+    try:
+        return get_settings()
+    except SettingsError as exc:
+        _fail(str(exc))
+
+
+class _Stop(BaseException):
+    """Raised by our SIGINT/SIGTERM handler so ``finally`` blocks (stopping the database) run."""
+
+
+@contextmanager
+def _stop_on_signals() -> Iterator[None]:
+    # uvicorn handles the signals while it serves and re-raises them after its graceful shutdown; outside that
+    # window (database start, migrations) this handler turns them into an orderly unwind.
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        raise _Stop(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except _Stop:
+        click.echo("Tech Pal server stopped.", err=True)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"techpal-server: {message}", err=True)
+    sys.exit(2)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def cli() -> None:
+    """Tech Pal server. Configure it with TECHPAL_* environment variables (see the README)."""
+
+
+@cli.command()
+def run() -> None:
+    """Start the server (and, unless TECHPAL_DATABASE_URL is set, its embedded PostgreSQL)."""
+    from server.lib.log import configure_logging  # noqa: PLC0415 - keep `--help` instant
+    from server.runtime import database, prepare, serve  # noqa: PLC0415
+
+    settings = _load_settings()
+    configure_logging(settings.log)
+    settings = prepare(settings)
+
+    def announce(ready: Settings) -> None:
+        url = ready.server.listen_url
+        click.echo(f"Tech Pal server listening on {url}  (API docs: {url}/schema)")
+
+    with _stop_on_signals(), database(settings) as ready:
+        serve(ready, announce=announce)
+
+
+@cli.command()
+def migrate() -> None:
+    """Migrate the database to the newest schema and exit."""
+    from server.lib.log import configure_logging  # noqa: PLC0415
+    from server.runtime import database, prepare  # noqa: PLC0415
+
+    settings = _load_settings()
+    configure_logging(settings.log)
+    with _stop_on_signals(), database(prepare(settings)):
+        click.echo("Database is at the newest schema.")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="techpal-server")
+
+
+if __name__ == "__main__":
+    main()

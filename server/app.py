@@ -1,0 +1,68 @@
+"""The application factory. Importing this module does nothing; :func:`create_app` builds a configured app."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.di import Provide
+
+from server.domain.system.controllers import SystemController
+from server.lib.errors import to_problem_response
+from server.lib.log import configure_logging
+from server.lib.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
+from server.lib.openapi import create_openapi_config
+from server.settings import Settings, get_settings
+from server.version import __version__
+
+__all__ = ["JSON_BODY_LIMIT", "create_app"]
+
+# JSON routes take small bodies; routes that accept uploads state their own, larger limit.
+JSON_BODY_LIMIT = 64 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    """Build the Litestar app for ``settings`` (default: read from the environment).
+
+    The database URL must be known: with the embedded default, ``techpal-server run`` starts the database first.
+    """
+    settings = settings or get_settings()
+    configure_logging(settings.log)
+
+    def provide_settings() -> Settings:
+        return settings
+
+    db_config = settings.db.get_config()
+
+    @asynccontextmanager
+    async def dispose_engine(_: Litestar) -> AsyncIterator[None]:
+        # advanced-alchemy 1.12 renames its state keys for every further app in a process (tests build many) and
+        # then skips disposing the engine; disposing twice is harmless.
+        try:
+            yield
+        finally:
+            await db_config.get_engine().dispose()
+
+    cors = CORSConfig(allow_origins=list(settings.server.cors_origins)) if settings.server.cors_origins else None
+    app = Litestar(
+        route_handlers=[SystemController],
+        plugins=[SQLAlchemyPlugin(config=db_config)],
+        lifespan=[dispose_engine],
+        dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
+        exception_handlers={Exception: to_problem_response},
+        openapi_config=create_openapi_config(__version__),
+        cors_config=cors,
+        request_max_body_size=JSON_BODY_LIMIT,
+        debug=False,
+        logging_config=None,
+    )
+    # Wrapped around Litestar's whole handler, not added as route middleware: that would skip the responses
+    # Litestar makes before routing (404, 405), and every response must carry the request id and headers.
+    app.asgi_handler = SecurityHeadersMiddleware(
+        RequestContextMiddleware(app.asgi_handler, trusted_proxies=settings.server.trusted_proxies),
+        hsts=settings.server.tls,
+    )
+    return app

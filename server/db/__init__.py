@@ -1,0 +1,1 @@
+"""Persistence: the embedded PostgreSQL supervisor, models and migrations."""

@@ -1,0 +1,95 @@
+"""Everything ``techpal-server run`` does around the app: data dir, secret key, embedded database, serving.
+
+Kept apart from :func:`server.app.create_app` so the factory stays pure and a production deployment can serve
+``server.app:create_app`` with any ASGI server against an external database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+
+import structlog
+import uvicorn
+
+from server.app import create_app
+from server.db.embedded import EmbeddedPostgres
+from server.db.migrate import upgrade
+from server.lib.crypto import load_or_create_secret_key
+from server.settings import Secret, Settings
+
+__all__ = ["bind_socket", "database", "prepare", "serve"]
+
+logger = structlog.get_logger(__name__)
+GRACEFUL_SHUTDOWN_S = 10
+
+
+def prepare(settings: Settings) -> Settings:
+    """Create the private data dir and, for the embedded default, fill in the secret key."""
+    data_dir = settings.data_dir
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if (data_dir.stat().st_mode & 0o077) and data_dir.owner() == Path.home().owner():
+        data_dir.chmod(0o700)  # our own dir, made by an older version or by hand: it holds keys, keep it private
+    if settings.secret_key is None:
+        settings = settings.replace(secret_key=load_or_create_secret_key(data_dir))
+    return settings
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[Settings]:
+    """Yield settings whose database is up and migrated; an embedded one is started here and stopped after."""
+    embedded = EmbeddedPostgres(settings.data_dir / "postgres") if settings.db.embedded else None
+    try:
+        if embedded is not None:
+            embedded.start()
+            settings = settings.replace(db=replace(settings.db, url=Secret(embedded.url)))
+        assert settings.db.url is not None
+        upgrade(settings.db.url.get_secret_value())
+        logger.info("database_ready", embedded=embedded is not None)
+        yield settings
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind the listening socket ourselves so port 0 works and the real port is known before serving."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def serve(settings: Settings, *, announce: Callable[[Settings], None] | None = None) -> None:
+    """Serve the app until SIGINT/SIGTERM, then shut down gracefully (the caller stops the database).
+
+    The socket is bound and listening before ``announce`` runs, so a client that connects at once just waits in the
+    backlog until the app has started.
+    """
+    sock = bind_socket(settings.server.host, settings.server.port)
+    settings = settings.replace(server=replace(settings.server, port=sock.getsockname()[1]))
+    config = uvicorn.Config(
+        create_app(settings),
+        lifespan="on",
+        access_log=False,
+        log_config=None,
+        proxy_headers=False,  # X-Forwarded-For is judged by our middleware against TECHPAL_TRUSTED_PROXIES
+        server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        ssl_certfile=os.fspath(settings.server.tls_cert) if settings.server.tls_cert else None,
+        ssl_keyfile=os.fspath(settings.server.tls_key) if settings.server.tls_key else None,
+    )
+    if announce is not None:
+        announce(settings)
+    try:
+        asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
+    finally:
+        sock.close()

@@ -1,0 +1,399 @@
+"""One settings object for the whole server, read from flat ``TECHPAL_*`` environment variables.
+
+Every variable is declared once in :data:`ENV_VARS` (name, where it lands, how it parses, what it means); the
+README's configuration table lists the same names and a test keeps the two in step. Loading is pure: it reads a
+mapping and returns frozen sections, so tests build settings without touching ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+import platformdirs
+
+if TYPE_CHECKING:
+    from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
+
+__all__ = [
+    "ENV_VARS",
+    "DatabaseSettings",
+    "EnvVar",
+    "LogSettings",
+    "Secret",
+    "ServerSettings",
+    "Settings",
+    "SettingsError",
+    "get_settings",
+]
+
+ProxyNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SettingsError(ValueError):
+    """One or more ``TECHPAL_*`` variables hold a value the server cannot use."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("Invalid configuration:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+class Secret:
+    """A string that never shows itself in ``repr``, ``str`` or logs."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        """Return the wrapped value; call only where the secret is really used."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerSettings:
+    """How the HTTP server listens and how it is reached from outside."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    public_url: str | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    trusted_proxies: tuple[ProxyNetwork, ...] = ()
+    cors_origins: tuple[str, ...] = ()
+
+    @property
+    def tls(self) -> bool:
+        """Whether this process terminates TLS itself."""
+        return self.tls_cert is not None
+
+    @property
+    def listen_url(self) -> str:
+        """The URL this process answers at directly (``0.0.0.0`` shown as loopback)."""
+        scheme = "https" if self.tls else "http"
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::"} else self.host  # noqa: S104 - not binding here
+        return f"{scheme}://[{host}]:{self.port}" if ":" in host else f"{scheme}://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The URL users and mails point at: ``TECHPAL_PUBLIC_URL``, else the listen URL."""
+        return self.public_url or self.listen_url
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """Where the data lives: an external PostgreSQL with pgvector, or (``url`` unset) our embedded one."""
+
+    url: Secret | None = None
+    pool_size: int = 10
+    echo: bool = False
+
+    @property
+    def embedded(self) -> bool:
+        """Whether the server runs its own PostgreSQL under the data dir."""
+        return self.url is None
+
+    def get_config(self) -> SQLAlchemyAsyncConfig:
+        """The advanced-alchemy plugin config; ``url`` must be known (the embedded database started) by now."""
+        from advanced_alchemy.extensions.litestar import (  # noqa: PLC0415 - keep settings import light
+            AsyncSessionConfig,
+            EngineConfig,
+            SQLAlchemyAsyncConfig,
+        )
+
+        if self.url is None:
+            raise RuntimeError("the database URL is not known yet: start the embedded database first")
+        return SQLAlchemyAsyncConfig(
+            connection_string=self.url.get_secret_value(),
+            engine_config=EngineConfig(
+                pool_size=self.pool_size,
+                max_overflow=self.pool_size,
+                pool_pre_ping=True,
+                echo=self.echo,
+                # A database that does not answer must fail fast (health turns 503) rather than hang requests.
+                connect_args={"timeout": 5, "command_timeout": 60},
+            ),
+            session_config=AsyncSessionConfig(expire_on_commit=False),
+            before_send_handler="autocommit",
+            create_all=False,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class LogSettings:
+    """Log verbosity and format."""
+
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["json", "console"] = "json"
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("techpal", appauthor=False))
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The root settings object: nested frozen sections, built once by :func:`get_settings`."""
+
+    data_dir: Path = field(default_factory=_default_data_dir)
+    secret_key: Secret | None = None
+    server: ServerSettings = field(default_factory=ServerSettings)
+    db: DatabaseSettings = field(default_factory=DatabaseSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with top-level fields replaced."""
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------------------------------------------- parsers
+Parser = Callable[[str], Any]
+
+
+def _text(raw: str) -> str:
+    value = raw.strip()
+    if not value:
+        raise ValueError("must not be empty")
+    return value
+
+
+def _path(raw: str) -> Path:
+    return Path(_text(raw)).expanduser()
+
+
+def _existing_file(raw: str) -> Path:
+    path = _path(raw)
+    if not path.is_file():
+        raise ValueError(f"no readable file at {path}")
+    return path
+
+
+def _int_between(low: int, high: int) -> Parser:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected a whole number from {low} to {high}") from None
+        if not low <= value <= high:
+            raise ValueError(f"expected a whole number from {low} to {high}")
+        return value
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _choice(*choices: str) -> Parser:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return value
+
+    return parse
+
+
+def _http_url(raw: str) -> str:
+    value = _text(raw).rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError("expected an http:// or https:// URL")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query or fragment")
+    return value
+
+
+def _database_url(raw: str) -> Secret:
+    value = _text(raw)
+    scheme = urlsplit(value).scheme
+    # One driver everywhere: accept the usual spellings and normalise them to asyncpg.
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if value.startswith(prefix):
+            return Secret("postgresql+asyncpg://" + value.removeprefix(prefix))
+    raise ValueError(f"expected a postgresql:// URL, got scheme {scheme or '(none)'!r}")
+
+
+def _secret_key(raw: str) -> Secret:
+    value = raw.strip()
+    if len(value) < 32:
+        raise ValueError(
+            "must be at least 32 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
+        )
+    return Secret(value)
+
+
+def _networks(raw: str) -> tuple[ProxyNetwork, ...]:
+    networks = []
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValueError(f"{item!r} is not an IP address or CIDR network") from None
+    return tuple(networks)
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    return tuple(_http_url(item) for item in filter(None, (part.strip() for part in raw.split(","))))
+
+
+# ---------------------------------------------------------------------------------------------------- registry
+@dataclass(frozen=True, slots=True)
+class EnvVar:
+    """One ``TECHPAL_*`` variable: where its value lands in :class:`Settings` and how it is parsed.
+
+    ``example`` is a valid non-default value; the settings tests set it and check that it changes the settings.
+    """
+
+    name: str
+    target: str  # "field" on the root or "section.field"
+    parse: Parser
+    doc: str
+    example: str
+
+
+ENV_VARS: tuple[EnvVar, ...] = (
+    EnvVar(
+        "TECHPAL_DATA_DIR",
+        "data_dir",
+        _path,
+        "Where the embedded database, secret key and uploads live. Default: the platform's user data dir.",
+        "/srv/techpal",
+    ),
+    EnvVar("TECHPAL_HOST", "server.host", _text, "Address to listen on. Default `127.0.0.1`.", "0.0.0.0"),  # noqa: S104
+    EnvVar(
+        "TECHPAL_PORT",
+        "server.port",
+        _int_between(0, 65535),
+        "Port to listen on; `0` picks a free one. Default `8000`.",
+        "8123",
+    ),
+    EnvVar(
+        "TECHPAL_PUBLIC_URL",
+        "server.public_url",
+        _http_url,
+        "The URL users reach the server at (links in mails). Default: derived from host and port.",
+        "https://help.example.com",
+    ),
+    EnvVar(
+        "TECHPAL_SECRET_KEY",
+        "secret_key",
+        _secret_key,
+        "Signs tokens; at least 32 characters. Required with an external database; the embedded default "
+        "generates one into the data dir.",
+        "x" * 48,
+    ),
+    EnvVar(
+        "TECHPAL_DATABASE_URL",
+        "db.url",
+        _database_url,
+        "External PostgreSQL ≥ 15 with the pgvector extension. Unset: the server runs its own embedded one.",
+        "postgresql://techpal:pw@db.internal:5432/techpal",
+    ),
+    EnvVar(
+        "TECHPAL_DB_POOL_SIZE",
+        "db.pool_size",
+        _int_between(1, 200),
+        "Database connections per server process. Default `10`.",
+        "25",
+    ),
+    EnvVar(
+        "TECHPAL_TLS_CERT",
+        "server.tls_cert",
+        _existing_file,
+        "PEM certificate chain: serve HTTPS directly (with `TECHPAL_TLS_KEY`).",
+        "/etc/ssl/certs/ca-certificates.crt",
+    ),
+    EnvVar(
+        "TECHPAL_TLS_KEY",
+        "server.tls_key",
+        _existing_file,
+        "PEM private key for `TECHPAL_TLS_CERT`.",
+        "/etc/ssl/certs/ca-certificates.crt",
+    ),
+    EnvVar(
+        "TECHPAL_TRUSTED_PROXIES",
+        "server.trusted_proxies",
+        _networks,
+        "Comma-separated proxy addresses/CIDRs whose `X-Forwarded-For` is believed. Default: none.",
+        "10.0.0.0/8,127.0.0.1",
+    ),
+    EnvVar(
+        "TECHPAL_CORS_ORIGINS",
+        "server.cors_origins",
+        _origins,
+        "Comma-separated browser origins allowed by CORS. Default: none (CORS closed).",
+        "https://portal.example.com",
+    ),
+    EnvVar(
+        "TECHPAL_LOG_LEVEL",
+        "log.level",
+        _choice("debug", "info", "warning", "error"),
+        "`debug`, `info`, `warning` or `error`. Default `info`.",
+        "debug",
+    ),
+    EnvVar(
+        "TECHPAL_LOG_FORMAT",
+        "log.format",
+        _choice("json", "console"),
+        "`json` (one object a line) or `console`. Default `json`.",
+        "console",
+    ),
+)
+
+
+def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build :class:`Settings` from ``TECHPAL_*`` variables.
+
+    Raises:
+        SettingsError: naming every variable that is wrong and why, so one start-up shows all problems.
+    """
+    env = os.environ if environ is None else environ
+    problems: list[str] = []
+    root: dict[str, Any] = {}
+    sections: dict[str, dict[str, Any]] = {}
+    for var in ENV_VARS:
+        raw = env.get(var.name)
+        if raw is None or raw == "":
+            continue
+        try:
+            value = var.parse(raw)
+        except ValueError as exc:
+            problems.append(f"{var.name}: {exc}")
+            continue
+        section, _, name = var.target.rpartition(".")
+        (sections.setdefault(section, {}) if section else root)[name] = value
+
+    server = ServerSettings(**sections.get("server", {}))
+    db = DatabaseSettings(**sections.get("db", {}))
+    if (server.tls_cert is None) != (server.tls_key is None):
+        problems.append("TECHPAL_TLS_CERT and TECHPAL_TLS_KEY must be set together")
+    if not db.embedded and "secret_key" not in root:
+        problems.append("TECHPAL_SECRET_KEY: required when TECHPAL_DATABASE_URL is set (every process must share it)")
+    if problems:
+        raise SettingsError(problems)
+    return Settings(server=server, db=db, log=LogSettings(**sections.get("log", {})), **root)

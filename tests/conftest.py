@@ -1,0 +1,42 @@
+"""Root of the test suite: process-wide environment, then the one fixture layer in ``tests/fixtures``.
+
+Qt fixes its platform per process, so this runs before anything imports Qt: widget tests render offscreen here,
+and the tests marked ``xserver`` run in a second pytest process that ``scripts/with-xserver.sh`` points at Xvfb.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import tempfile
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+if not os.environ.get("XDG_RUNTIME_DIR"):
+    # Qt and platformdirs warn without one, and warnings are errors here.
+    os.environ["XDG_RUNTIME_DIR"] = tempfile.mkdtemp(prefix="techpal-xdg-")  # mkdtemp makes it 0700
+# A developer's real keys and configuration must never leak into a test run.
+for _name in [n for n in os.environ if n.startswith(("TECHPAL_", "OPENAI_", "STRIPE_"))]:
+    del os.environ[_name]
+
+pytest_plugins = [
+    "tests.fixtures.db",
+    "tests.fixtures.server",
+    "tests.fixtures.http",
+    "tests.fixtures.qt",
+]
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    """Async tests run on asyncio, the loop the server runs on."""
+    return "asyncio"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    """Run every ``async def`` test on anyio's asyncio backend without a marker on each."""
+    is_test = isinstance(collector, pytest.Module | pytest.Class) and collector.istestfunction(obj, name)
+    if is_test and inspect.iscoroutinefunction(obj):
+        pytest.mark.usefixtures("anyio_backend")(obj)

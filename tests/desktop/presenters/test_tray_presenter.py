@@ -1,0 +1,144 @@
+"""TrayPresenter against a real local HTTP server, offscreen."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from desktop.core.health import ServerState
+from desktop.presenters.tray_presenter import CHECKING_TEXT, TrayPresenter
+from desktop.services.health_worker import HealthChecker
+from tests.fixtures.http import HealthServer
+
+SIGNAL_TIMEOUT_MS = 5000
+
+MakePresenter = Callable[..., TrayPresenter]
+
+
+@pytest.fixture
+def make_presenter(qapp: object) -> Iterator[MakePresenter]:
+    """Build presenters on real checkers; stop them and wait for their worker threads afterwards."""
+    made: list[tuple[TrayPresenter, HealthChecker]] = []
+
+    def make(url: str, *, interval_ms: int = 60_000) -> TrayPresenter:
+        checker = HealthChecker(url)
+        presenter = TrayPresenter(checker, interval_ms=interval_ms)
+        made.append((presenter, checker))
+        return presenter
+
+    yield make
+    for presenter, checker in made:
+        presenter.stop()
+        checker.shutdown()
+
+
+def test_before_the_first_check_it_says_checking(make_presenter: MakePresenter, health_server: HealthServer) -> None:
+    presenter = make_presenter(health_server.url)
+
+    assert presenter.status_text == CHECKING_TEXT
+    assert presenter.status is None
+    assert presenter.status_detail == f"Checking {health_server.url}…"
+    assert health_server.hits == 0
+
+
+def test_a_healthy_server_reads_connected(
+    qtbot: QtBot, make_presenter: MakePresenter, health_server: HealthServer
+) -> None:
+    presenter = make_presenter(health_server.url)
+
+    with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS) as blocker:
+        presenter.start()
+
+    assert blocker.args == ["Server: Connected"]
+    assert presenter.status_text == "Server: Connected"
+    assert presenter.status_detail == f"Connected to {health_server.url}"
+
+
+def test_a_server_without_its_database_reads_not_ready(
+    qtbot: QtBot, make_presenter: MakePresenter, health_server: HealthServer
+) -> None:
+    health_server.respond(503, {"status": "degraded", "database": "down"})
+    presenter = make_presenter(health_server.url)
+
+    with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS) as blocker:
+        presenter.refresh()
+
+    assert blocker.args == ["Server: Not ready"]
+    assert presenter.status_detail == "Server is starting or its database is down"
+
+
+def test_a_closed_port_reads_offline(qtbot: QtBot, make_presenter: MakePresenter, closed_port_url: str) -> None:
+    presenter = make_presenter(closed_port_url)
+
+    with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS) as blocker:
+        presenter.refresh()
+
+    assert blocker.args == ["Server: Offline"]
+    assert presenter.status is not None
+    assert presenter.status.state is ServerState.UNREACHABLE
+    assert presenter.status_detail == f"Cannot reach {closed_port_url} — is the server running?"
+
+
+def test_refresh_follows_the_server_from_up_to_down_and_back(
+    qtbot: QtBot, make_presenter: MakePresenter, health_server: HealthServer
+) -> None:
+    presenter = make_presenter(health_server.url)
+    seen: list[str] = []
+    presenter.status_changed.connect(seen.append)  # emitted in the GUI thread, so a plain callable is fine
+
+    for status, body in [(200, {"status": "ok"}), (503, {"status": "degraded"}), (200, {"status": "ok"})]:
+        health_server.respond(status, body)
+        with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS):
+            presenter.refresh()
+
+    assert seen == ["Server: Connected", "Server: Not ready", "Server: Connected"]
+
+
+def test_an_unchanged_status_is_not_announced_again(qtbot: QtBot, qapp: object, health_server: HealthServer) -> None:
+    checker = HealthChecker(health_server.url)
+    presenter = TrayPresenter(checker)
+    try:
+        with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS):
+            presenter.refresh()
+
+        with (
+            qtbot.assert_not_emitted(presenter.status_changed, wait=100),
+            qtbot.wait_signal(checker.checked, timeout=SIGNAL_TIMEOUT_MS),
+        ):
+            presenter.refresh()
+    finally:
+        checker.shutdown()
+
+    assert health_server.hits == 2
+
+
+def test_clicks_during_a_running_check_do_not_pile_up(
+    qtbot: QtBot, make_presenter: MakePresenter, health_server: HealthServer
+) -> None:
+    health_server.respond(200, {"status": "ok"}, delay=0.3)
+    presenter = make_presenter(health_server.url)
+
+    with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS):
+        for _ in range(5):
+            presenter.refresh()
+    qtbot.wait(100)
+
+    assert health_server.hits == 1
+
+
+def test_start_checks_at_once_and_then_periodically(
+    qtbot: QtBot, make_presenter: MakePresenter, health_server: HealthServer
+) -> None:
+    presenter = make_presenter(health_server.url, interval_ms=100)
+
+    presenter.start()
+    qtbot.waitUntil(lambda: health_server.hits >= 3, timeout=SIGNAL_TIMEOUT_MS)
+    presenter.stop()
+    # Let a check that was already running finish before counting.
+    qtbot.wait(300)
+    settled = health_server.hits
+    qtbot.wait(400)
+
+    assert health_server.hits == settled

@@ -1,0 +1,243 @@
+"""The tray icon on a real X server with a real system tray (trayer), driven by real clicks (xdotool).
+
+Run under ``scripts/with-xserver.sh``; see ``tests/fixtures/qt.py``.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+from PySide6.QtCore import QRect, QTimer
+from PySide6.QtGui import QColor, QGuiApplication
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktop.app import TechPal, ensure_application
+from desktop.presenters.tray_presenter import CHECKING_TEXT
+from desktop.ui.tray import CHECK_NOW_TEXT, QUIT_TEXT
+from installer.smoke_test import run_smoke_test
+from tests.fixtures.http import HealthServer
+
+pytestmark = pytest.mark.xserver
+
+APPEAR_TIMEOUT_MS = 5000
+STATUS_TIMEOUT_MS = 5000
+BRAND_BLUE = QColor(29, 78, 216)
+
+
+@pytest.fixture
+def techpal(qapp: QApplication, system_tray: str, health_server: HealthServer) -> Iterator[TechPal]:
+    """The composed app on the test's QApplication, talking to the stub server; not started yet."""
+    techpal = TechPal(ensure_application(), health_server.url, refresh_interval_ms=600_000)
+    try:
+        yield techpal
+    finally:
+        techpal.shutdown()
+        techpal.deleteLater()
+
+
+def xdotool(*args: str) -> str:
+    """Run xdotool on this test's display and return its output."""
+    return subprocess.run(["xdotool", *args], check=True, capture_output=True, text=True, timeout=10).stdout
+
+
+def blue_share_on_screen(rect: QRect) -> float:
+    """Share of the screen pixels inside ``rect`` that are the icon's blue (proves it is really drawn there)."""
+    screen = QGuiApplication.primaryScreen()
+    image = screen.grabWindow(0, rect.x(), rect.y(), rect.width(), rect.height()).toImage()
+    if image.isNull() or image.width() == 0:
+        return 0.0
+    blue = 0
+    for y in range(image.height()):
+        for x in range(image.width()):
+            color = image.pixelColor(x, y)
+            if (
+                abs(color.red() - BRAND_BLUE.red()) < 40
+                and abs(color.green() - BRAND_BLUE.green()) < 40
+                and abs(color.blue() - BRAND_BLUE.blue()) < 40
+            ):
+                blue += 1
+    return blue / (image.width() * image.height())
+
+
+def wait_until_icon_is_on_screen(qtbot: QtBot, techpal: TechPal) -> QRect:
+    """Wait until the tray has a geometry for the icon and the icon is painted there; return the geometry."""
+    # geometry() is 22x22 at (0, 0) as soon as Qt finds a tray, before trayer embeds and maps the icon,
+    # so the pixels on screen are the real proof.
+    qtbot.waitUntil(lambda: techpal.tray.geometry().width() > 0, timeout=APPEAR_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: blue_share_on_screen(techpal.tray.geometry()) > 0.4, timeout=APPEAR_TIMEOUT_MS)
+    return techpal.tray.geometry()
+
+
+def test_the_icon_appears_in_the_system_tray(qtbot: QtBot, techpal: TechPal) -> None:
+    techpal.start()
+
+    geometry = wait_until_icon_is_on_screen(qtbot, techpal)
+
+    screen = QGuiApplication.primaryScreen().geometry()
+    assert screen.contains(geometry)
+    assert geometry.top() < 24  # inside trayer's panel at the top edge
+    assert techpal.tray.toolTip() == "Tech Pal"
+
+
+def test_the_icon_appears_before_a_slow_server_answers(
+    qtbot: QtBot, techpal: TechPal, health_server: HealthServer
+) -> None:
+    health_server.respond(200, {"status": "ok"}, delay=2.0)
+
+    techpal.start()
+    wait_until_icon_is_on_screen(qtbot, techpal)
+
+    assert techpal.tray.status_action.text() == CHECKING_TEXT
+    qtbot.waitUntil(lambda: techpal.tray.status_action.text() == "Server: Connected", timeout=STATUS_TIMEOUT_MS)
+
+
+def test_the_menu_has_a_status_line_check_now_and_quit(qtbot: QtBot, techpal: TechPal) -> None:
+    techpal.start()
+    qtbot.waitUntil(lambda: techpal.tray.status_action.text() == "Server: Connected", timeout=STATUS_TIMEOUT_MS)
+
+    actions = techpal.tray.menu.actions()
+    assert [a.text() for a in actions] == ["Server: Connected", CHECK_NOW_TEXT, "", QUIT_TEXT]
+    assert actions[2].isSeparator()
+    assert not actions[0].isEnabled()
+    assert actions[0].toolTip() == f"Connected to {techpal.presenter.server_url}"
+    assert techpal.tray.contextMenu() is techpal.tray.menu
+
+
+def test_check_server_now_updates_the_status_line(qtbot: QtBot, techpal: TechPal, health_server: HealthServer) -> None:
+    health_server.respond(503, {"status": "degraded", "database": "down"})
+    techpal.start()
+    qtbot.waitUntil(lambda: techpal.tray.status_action.text() == "Server: Not ready", timeout=STATUS_TIMEOUT_MS)
+
+    health_server.respond(200, {"status": "ok"})
+    techpal.tray.check_action.trigger()
+
+    qtbot.waitUntil(lambda: techpal.tray.status_action.text() == "Server: Connected", timeout=STATUS_TIMEOUT_MS)
+    assert health_server.hits == 2
+
+
+@pytest.mark.parametrize(("button", "checks"), [("3", 1), ("1", 2)], ids=["right-click", "left-click"])
+def test_clicking_the_icon_opens_the_menu(
+    qtbot: QtBot, techpal: TechPal, health_server: HealthServer, button: str, checks: int
+) -> None:
+    """Right-click opens the context menu; left-click also re-checks the server."""
+    techpal.start()
+    center = wait_until_icon_is_on_screen(qtbot, techpal).center()
+    qtbot.waitUntil(lambda: health_server.hits == 1, timeout=STATUS_TIMEOUT_MS)
+
+    xdotool("mousemove", str(center.x()), str(center.y()), "click", button)
+
+    qtbot.waitUntil(techpal.tray.menu.isVisible, timeout=APPEAR_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: health_server.hits == checks, timeout=STATUS_TIMEOUT_MS)
+    xdotool("key", "Escape")
+    qtbot.waitUntil(lambda: not techpal.tray.menu.isVisible(), timeout=APPEAR_TIMEOUT_MS)
+
+
+def test_quit_ends_the_event_loop_and_removes_the_icon(qapp: QApplication, techpal: TechPal) -> None:
+    techpal.start()
+    QTimer.singleShot(0, techpal.tray.quit_action.trigger)
+    # If "Quit" were not wired, fail after 5 s instead of hanging. Stopped afterwards: exit() ends *every*
+    # running event loop, so a stray firing would cut short a later test's qtbot wait.
+    watchdog = QTimer()
+    watchdog.setSingleShot(True)
+    watchdog.timeout.connect(lambda: qapp.exit(1))
+    watchdog.start(5000)
+    try:
+        assert qapp.exec() == 0
+    finally:
+        watchdog.stop()
+
+    assert not techpal.tray.isVisible()
+
+
+def test_smoke_test_mode_exits_cleanly() -> None:
+    result = run_smoke_test([sys.executable, "-m", "desktop"], server="http://127.0.0.1:9", timeout=10)
+
+    assert result.ok, result.report()
+    assert result.stderr == "", result.report()
+    assert result.stdout.strip() == "smoke-test ok: Server: Offline"
+
+
+def test_a_user_quits_the_running_app_from_its_tray_menu(health_server: HealthServer) -> None:
+    """End to end: a separate ``python -m desktop`` process, a real right-click, "Quit" chosen with the keyboard."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desktop", "--server", health_server.url],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        icon = _wait_for_visible_windows(process.pid, 1)[0]
+        geometry = dict(line.split("=", 1) for line in xdotool("getwindowgeometry", "--shell", icon).split())
+        x = int(geometry["X"]) + int(geometry["WIDTH"]) // 2
+        y = int(geometry["Y"]) + int(geometry["HEIGHT"]) // 2
+        _wait_for(lambda: health_server.hits >= 1, "the first health check")
+
+        xdotool("mousemove", str(x), str(y), "click", "3")
+        _wait_for_visible_windows(process.pid, 2)  # the icon and its menu
+        xdotool("key", "Up", "Return")  # Up from no selection lands on the last item, "Quit"
+
+        _stdout, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+    assert process.returncode == 0, stderr
+    assert stderr == ""
+
+
+def _wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _wait_for_visible_windows(pid: int, count: int, timeout: float = 10.0) -> list[str]:
+    """Poll until process ``pid`` has at least ``count`` mapped windows; return their ids."""
+    deadline = time.monotonic() + timeout
+    while True:
+        # xdotool exits 1 while nothing matches.
+        found = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--pid", str(pid)],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.split()
+        if len(found) >= count:
+            return found
+        if time.monotonic() > deadline:
+            pytest.fail(f"process {pid} did not show {count} window(s) within {timeout:.0f}s (has {found})")
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_ends_the_running_app_cleanly(health_server: HealthServer, sig: signal.Signals) -> None:
+    """Logout sends SIGTERM and a terminal Ctrl+C sends SIGINT; both must quit through the normal path."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "desktop", "--server", health_server.url],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_visible_windows(process.pid, 1)
+        process.send_signal(sig)
+        _stdout, stderr = process.communicate(timeout=10)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+    assert process.returncode == 0, stderr
+    assert stderr == ""
