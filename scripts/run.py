@@ -43,8 +43,13 @@ def _echo(process: subprocess.Popen[str]) -> None:
         sys.stdout.write(line)
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
-    """Run until interrupted."""
+    """Run until interrupted (Ctrl+C or SIGTERM)."""
+    signal.signal(signal.SIGTERM, _interrupt)
     server, url = start_server()
     has_display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")) or sys.platform != "linux"
     client = None
