@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import stat
 import subprocess
@@ -74,6 +75,26 @@ def test_fresh_data_dir_reaches_green_health_and_restarts_with_the_same_key(tmp_
     finally:
         assert again.stop(signal.SIGINT) < 30
     assert postgres_processes(data_dir) == []
+
+
+def access_log_ips(server: ServerProcess) -> list[str]:
+    """The client addresses the server logged for its requests (JSON log lines)."""
+    lines = [json.loads(line) for line in server.output if line.startswith("{")]
+    return [line["client_ip"] for line in lines if line.get("event") == "request"]
+
+
+def test_forwarded_for_is_ignored_unless_the_peer_is_a_trusted_proxy(tmp_path: Path) -> None:
+    untrusting = start_server_process(tmp_path / "a")
+    trusting = start_server_process(tmp_path / "b", TECHPAL_TRUSTED_PROXIES="127.0.0.1")
+    try:
+        for server in (untrusting, trusting):
+            wait_for_health(server.url)
+            httpx.get(f"{server.url}/health", headers={"X-Forwarded-For": "203.0.113.7"}, timeout=5)
+    finally:
+        untrusting.stop()
+        trusting.stop()
+    assert access_log_ips(untrusting)[-1] == "127.0.0.1"  # a client cannot pick its own address
+    assert access_log_ips(trusting)[-1] == "203.0.113.7"  # our proxy can tell us who connected to it
 
 
 def test_health_turns_503_when_the_database_dies_and_the_server_keeps_answering(
