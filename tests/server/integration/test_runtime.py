@@ -55,7 +55,7 @@ def test_fresh_data_dir_reaches_green_health_and_restarts_with_the_same_key(tmp_
         key_file = data_dir / "secret_key"
         assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
         # Only we may read or write it; the group-class x bit is the ACL mask of the database user's
-        # traverse-only grant when we run as root (see server/db/embedded.py).
+        # traverse-only grant when we run as root (see server/db/embedded/).
         assert stat.S_IMODE(data_dir.stat().st_mode) & 0o067 == 0
         key = key_file.read_text()
         assert key not in "".join(server.output)

@@ -36,19 +36,11 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.db.embedded import (
-    DB_SYSTEM_USER,
-    PORT,
-    EmbeddedPostgres,
-    EmbeddedPostgresError,
-    _AclEntry,
-    _can_traverse,
-    _db_user_for,
-    _fallback_socket_parents,
-    _pginstall_dir,
-    _socket_dir_usable,
-    _with_traverse_entry,
-)
+from server.db.embedded import DB_SYSTEM_USER, PORT, EmbeddedPostgres, EmbeddedPostgresError
+from server.db.embedded._acl import _AclEntry, _can_traverse, _with_traverse_entry
+from server.db.embedded._binaries import _pginstall_dir
+from server.db.embedded._fs import _fallback_socket_parents, _socket_dir_usable
+from server.db.embedded._supervisor import _db_user_for
 
 pytestmark = pytest.mark.slow
 
