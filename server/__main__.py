@@ -84,6 +84,24 @@ def migrate() -> None:
         click.echo("Database is at the newest schema.")
 
 
+def _add_kb_commands() -> None:
+    from server.domain.knowledge.cli import kb  # noqa: PLC0415 - the group itself is light; commands import lazily
+
+    cli.add_command(kb)
+
+
+_add_kb_commands()
+
+
+def _add_user_commands() -> None:
+    from server.domain.accounts.cli import users  # noqa: PLC0415 - the group is light; commands import lazily
+
+    cli.add_command(users)
+
+
+_add_user_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="techpal-server")

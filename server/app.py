@@ -8,11 +8,17 @@ from contextlib import asynccontextmanager
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
 from litestar.di import Provide
 
+from server.domain.accounts.controllers import AuthController, MeController, PagesController
+from server.domain.accounts.deps import accounts_state
+from server.domain.knowledge.controllers import KnowledgeController
+from server.domain.knowledge.services import seed_lifespan
 from server.domain.system.controllers import SystemController
 from server.lib.errors import to_problem_response
 from server.lib.log import configure_logging
+from server.lib.mail import build_mailer
 from server.lib.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from server.lib.openapi import create_openapi_config
 from server.settings import Settings, get_settings
@@ -48,10 +54,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     cors = CORSConfig(allow_origins=list(settings.server.cors_origins)) if settings.server.cors_origins else None
     app = Litestar(
-        route_handlers=[SystemController],
+        route_handlers=[SystemController, KnowledgeController, AuthController, MeController, PagesController],
         plugins=[SQLAlchemyPlugin(config=db_config)],
-        lifespan=[dispose_engine],
+        lifespan=[
+            dispose_engine,
+            *([seed_lifespan(db_config.connection_string or "", settings.embeddings)] if settings.kb_seed else []),
+        ],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
+        state=State({"mailer": build_mailer(settings), **accounts_state(settings)}),
         exception_handlers={Exception: to_problem_response},
         openapi_config=create_openapi_config(__version__),
         cors_config=cors,

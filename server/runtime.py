@@ -47,7 +47,8 @@ def database(settings: Settings) -> Iterator[Settings]:
     try:
         if embedded is not None:
             embedded.start()
-            settings = settings.replace(db=replace(settings.db, url=Secret(embedded.url)))
+            # The embedded default ships with the seed knowledge base, imported in the background on first start.
+            settings = settings.replace(db=replace(settings.db, url=Secret(embedded.url)), kb_seed=True)
         assert settings.db.url is not None
         upgrade(settings.db.url.get_secret_value())
         logger.info("database_ready", embedded=embedded is not None)

@@ -23,9 +23,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ENV_VARS",
+    "Argon2Params",
+    "AuthSettings",
     "DatabaseSettings",
     "EnvVar",
     "LogSettings",
+    "MailSettings",
     "Secret",
     "ServerSettings",
     "Settings",
@@ -145,6 +148,40 @@ class LogSettings:
     format: Literal["json", "console"] = "json"
 
 
+@dataclass(frozen=True, slots=True)
+class Argon2Params:
+    """argon2id cost parameters. The default is above both OWASP minimums (19 MiB × 2 passes, 46 MiB × 1 pass).
+
+    Not an environment variable: weakening it is a code change. Tests pass a cheap profile explicitly.
+    """
+
+    time_cost: int = 2
+    memory_cost_kib: int = 46 * 1024
+    parallelism: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AuthSettings:
+    """Accounts: token lifetimes, registration limit and password hashing cost."""
+
+    access_token_ttl: int = 15 * 60
+    refresh_token_ttl: int = 30 * 24 * 3600
+    register_limit: int = 20
+    argon2: Argon2Params = field(default_factory=Argon2Params)
+
+
+@dataclass(frozen=True, slots=True)
+class MailSettings:
+    """Outgoing mail: SMTP when ``smtp_host`` is set, else ``.eml`` files in the data dir's outbox."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: Secret | None = None
+    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
+    mail_from: str = "Tech Pal <no-reply@localhost>"
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("techpal", appauthor=False))
 
@@ -158,6 +195,11 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     db: DatabaseSettings = field(default_factory=DatabaseSettings)
     log: LogSettings = field(default_factory=LogSettings)
+    auth: AuthSettings = field(default_factory=AuthSettings)
+    mail: MailSettings = field(default_factory=MailSettings)
+    embeddings: Literal["local", "openai"] = "local"
+    # Set by `techpal-server run` for the embedded default (import the seed KB in the background); not a variable.
+    kb_seed: bool = False
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with top-level fields replaced."""
@@ -245,6 +287,17 @@ def _secret_key(raw: str) -> Secret:
             "must be at least 32 characters (e.g. `python -c 'import secrets; print(secrets.token_urlsafe(48))'`)"
         )
     return Secret(value)
+
+
+def _secret(raw: str) -> Secret:
+    return Secret(_text(raw))
+
+
+def _mail_address(raw: str) -> str:
+    value = _text(raw)
+    if "@" not in value or any(c in value for c in "\r\n"):
+        raise ValueError("expected a mail address such as `Tech Pal <help@example.com>`")
+    return value
 
 
 def _networks(raw: str) -> tuple[ProxyNetwork, ...]:
@@ -363,6 +416,65 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "`json` (one object a line) or `console`. Default `json`.",
         "console",
     ),
+    EnvVar(
+        "TECHPAL_EMBEDDINGS",
+        "embeddings",
+        _choice("local", "openai"),
+        "Embedding model of the knowledge base: `local` (bundled all-MiniLM-L6-v2) or `openai` "
+        "(`text-embedding-3-small`). Default `local`. Switching needs `techpal-server kb reembed`.",
+        "openai",
+    ),
+    EnvVar(
+        "TECHPAL_ACCESS_TOKEN_TTL",
+        "auth.access_token_ttl",
+        _int_between(60, 24 * 3600),
+        "Seconds an access token is valid (revoking its session ends it at once). Default `900`.",
+        "600",
+    ),
+    EnvVar(
+        "TECHPAL_REFRESH_TOKEN_TTL",
+        "auth.refresh_token_ttl",
+        _int_between(3600, 365 * 24 * 3600),
+        "Seconds a refresh token is valid; each use rotates it. Default `2592000` (30 days).",
+        "86400",
+    ),
+    EnvVar(
+        "TECHPAL_REGISTER_LIMIT",
+        "auth.register_limit",
+        _int_between(1, 100_000),
+        "Registrations allowed per client IP an hour. Default `20`.",
+        "5",
+    ),
+    EnvVar(
+        "TECHPAL_SMTP_HOST",
+        "mail.smtp_host",
+        _text,
+        "SMTP server for outgoing mail. Unset: mails are written as `.eml` files to `TECHPAL_DATA_DIR/outbox/`.",
+        "smtp.example.com",
+    ),
+    EnvVar("TECHPAL_SMTP_PORT", "mail.smtp_port", _int_between(1, 65535), "SMTP port. Default `587`.", "465"),
+    EnvVar(
+        "TECHPAL_SMTP_USERNAME",
+        "mail.smtp_username",
+        _text,
+        "SMTP login name (logs in only with `TECHPAL_SMTP_PASSWORD`). Default: none.",
+        "techpal",
+    ),
+    EnvVar("TECHPAL_SMTP_PASSWORD", "mail.smtp_password", _secret, "SMTP password.", "smtp-pass"),
+    EnvVar(
+        "TECHPAL_SMTP_TLS",
+        "mail.smtp_tls",
+        _choice("starttls", "tls", "none"),
+        "`starttls`, `tls` (implicit, usually port 465) or `none`. Default `starttls`.",
+        "tls",
+    ),
+    EnvVar(
+        "TECHPAL_MAIL_FROM",
+        "mail.mail_from",
+        _mail_address,
+        "Sender of our mails. Default `Tech Pal <no-reply@localhost>`.",
+        "Tech Pal <help@example.com>",
+    ),
 )
 
 
@@ -394,6 +506,14 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         problems.append("TECHPAL_TLS_CERT and TECHPAL_TLS_KEY must be set together")
     if not db.embedded and "secret_key" not in root:
         problems.append("TECHPAL_SECRET_KEY: required when TECHPAL_DATABASE_URL is set (every process must share it)")
+    mail = MailSettings(**sections.get("mail", {}))
     if problems:
         raise SettingsError(problems)
-    return Settings(server=server, db=db, log=LogSettings(**sections.get("log", {})), **root)
+    return Settings(
+        server=server,
+        db=db,
+        log=LogSettings(**sections.get("log", {})),
+        auth=AuthSettings(**sections.get("auth", {})),
+        mail=mail,
+        **root,
+    )

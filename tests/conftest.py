@@ -20,11 +20,14 @@ if not os.environ.get("XDG_RUNTIME_DIR"):
 for _name in [n for n in os.environ if n.startswith(("TECHPAL_", "OPENAI_", "STRIPE_"))]:
     del os.environ[_name]
 
-pytest_plugins = [
+pytest_plugins = [  # a module imported by another must be listed before it (assertion rewriting)
     "tests.fixtures.db",
     "tests.fixtures.server",
     "tests.fixtures.http",
     "tests.fixtures.qt",
+    "tests.fixtures.mail",
+    "tests.fixtures.auth",
+    "tests.fixtures.kb",
 ]
 
 

@@ -20,13 +20,16 @@ __all__ = ["SENSITIVE_KEY", "configure_logging", "redact_secrets"]
 
 SENSITIVE_KEY = re.compile(r"pass(word)?|secret|token|authorization|cookie|api_?key|signature|dsn|database_url", re.I)
 # Credentials embedded in URLs (postgresql://user:pw@host) and bearer tokens inside free text.
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^/\s:@]+:[^/\s@]+@", re.I)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]{0,31}://)[^/\s:@]+:[^/\s@]+@", re.I)
 _BEARER = re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]+")
+# Secret-named query parameters in logged URLs (a library logging `…/verify-email?token=…`).
+_QUERY_SECRET = re.compile(r"(?i)([?&][a-z_]{0,20}(?:token|pass(?:word)?|secret|key|signature)=)[^&\s\"']+")
 _MASK = "**********"
 
 
 def _scrub_text(text: str) -> str:
     text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{_MASK}@", text)
+    text = _QUERY_SECRET.sub(lambda m: f"{m[1]}{_MASK}", text)
     return _BEARER.sub(lambda m: f"{m[1]}{_MASK}", text)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 from litestar import Request, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import OpenAPIRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 __all__ = ["STATIC_DIR", "create_openapi_config"]
@@ -59,4 +60,10 @@ def create_openapi_config(version: str) -> OpenAPIConfig:
         description="The Tech Pal helpdesk API. Every error is a problem-details object with a stable `code`.",
         path="/schema",
         render_plugins=[SwaggerPage(path="/")],
+        # Routes that need a signed-in user say `security=[{"BearerToken": []}]`.
+        components=Components(
+            security_schemes={
+                "BearerToken": SecurityScheme(type="http", scheme="bearer", description="An access token from login.")
+            }
+        ),
     )

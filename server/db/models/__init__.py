@@ -2,6 +2,27 @@
 
 from advanced_alchemy.base import orm_registry
 
-__all__ = ["metadata"]
+from server.db.models._email_token import EmailToken
+from server.db.models._kb_article import KbArticle
+from server.db.models._kb_chunk import KbChunk, KbMeta, KbPosting, KbTerm
+from server.db.models._rate_counter import rate_counters
+from server.db.models._session import RefreshToken, UserSession
+from server.db.models._user import ROLES, Role, User
+
+__all__ = [
+    "ROLES",
+    "EmailToken",
+    "KbArticle",
+    "KbChunk",
+    "KbMeta",
+    "KbPosting",
+    "KbTerm",
+    "RefreshToken",
+    "Role",
+    "User",
+    "UserSession",
+    "metadata",
+    "rate_counters",
+]
 
 metadata = orm_registry.metadata

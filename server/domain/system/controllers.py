@@ -7,6 +7,8 @@ from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.domain.knowledge.schemas import KbHealth
+from server.domain.knowledge.services import STATUS as KB_STATUS
 from server.domain.system.schemas import Health
 from server.domain.system.services import check_database
 from server.version import __version__
@@ -32,5 +34,6 @@ class SystemController(Controller):
         database = await check_database(db_engine)
         components = {"database": database}
         healthy = all(c.state == "ok" for c in components.values())
-        body = Health(status="ok" if healthy else "unavailable", version=__version__, components=components)
+        kb = KbHealth(state=KB_STATUS.state, done=KB_STATUS.done, total=KB_STATUS.total)
+        body = Health(status="ok" if healthy else "unavailable", version=__version__, components=components, kb=kb)
         return Response(body, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
+from server.domain.knowledge.schemas import KbHealth
 from server.lib.schema import ResponseBody
 
 __all__ = ["ComponentHealth", "Health"]
@@ -23,3 +24,4 @@ class Health(ResponseBody, frozen=True):
     status: Literal["ok", "unavailable"]
     version: str
     components: dict[str, ComponentHealth]
+    kb: KbHealth

@@ -31,7 +31,8 @@ def documented_operations(document: dict[str, object]) -> list[tuple[str, str]]:
 async def test_every_route_is_documented(app: Litestar, client: AsyncTestClient[Litestar]) -> None:
     document = (await client.get("/schema/openapi.json")).json()
     documented = {path for _, path in documented_operations(document)}
-    served = {route.path for route in app.routes if not DOCS.match(route.path)}
+    # Litestar's route paths carry converters (`{id:uuid}`); the document names the parameter only (`{id}`).
+    served = {re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path) for route in app.routes if not DOCS.match(route.path)}
     assert served <= documented, f"undocumented routes: {served - documented}"
 
 

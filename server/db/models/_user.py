@@ -1,0 +1,35 @@
+"""Accounts: people who sign in, with one role each."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Literal
+
+from advanced_alchemy.base import UUIDv7AuditBase
+from advanced_alchemy.types import DateTimeUTC
+from sqlalchemy import CheckConstraint, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+__all__ = ["ROLES", "Role", "User"]
+
+Role = Literal["user", "agent", "admin"]
+ROLES: tuple[Role, ...] = ("user", "agent", "admin")
+
+
+class User(UUIDv7AuditBase):
+    """An account. ``email`` and ``username`` are unique case-insensitively (expression indexes)."""
+
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role IN ('user', 'agent', 'admin')", name="role"),
+        Index("uq_users_email_lower", text("lower(email)"), unique=True),
+        Index("uq_users_username_lower", text("lower(username)"), unique=True),
+    )
+
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(320))
+    username: Mapped[str] = mapped_column(String(32))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
+    email_verified_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    age_confirmed_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))

@@ -1,0 +1,1 @@
+"""Accounts: registration, verification, sign-in sessions, profile, password reset, roles."""

@@ -1,0 +1,290 @@
+"""HTTP endpoints of the accounts slice: ``/api/v1/auth/*``, ``/api/v1/me``, and the pages mail links open."""
+
+from __future__ import annotations
+
+import html
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.di import NamedDependency
+from litestar.enums import MediaType
+from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation, URLEncodedBody
+
+from server.domain.accounts.deps import AUTH_DEPENDENCIES, client_ip, device_name
+from server.domain.accounts.guards import BEARER, bearer_required
+from server.domain.accounts.schemas import (
+    ChangePassword,
+    Login,
+    PasswordReset,
+    PasswordResetConfirm,
+    Profile,
+    ProfileUpdate,
+    Refresh,
+    Register,
+    ResendVerification,
+    SessionInfo,
+    TokenPair,
+    VerifyEmail,
+)
+from server.domain.accounts.services import AccountService, Principal
+from server.lib.exceptions import TechPalError
+from server.lib.schema import RequestBody
+
+__all__ = ["AuthController", "MeController", "PagesController"]
+
+# Account bodies are a few short strings; a small limit keeps hashing-sized garbage out before parsing.
+BODY_LIMIT = 8 * 1024
+
+
+class AuthController(Controller):
+    """Registration, verification, sign-in, sessions and password reset."""
+
+    path = "/api/v1/auth"
+    tags = ["accounts"]
+    dependencies = AUTH_DEPENDENCIES
+    request_max_body_size = BODY_LIMIT
+
+    @post("/register", status_code=201, summary="Create an account (mails a verification link)")
+    async def register(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[Register],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> Profile:
+        """409 ``email_taken``/``username_taken``, 422 ``weak_password``/``age_required``, 429 when rate-limited."""
+        user = await accounts.register(data, client_ip(request))
+        return await accounts.profile(user)
+
+    @post("/verify-email", status_code=204, summary="Confirm an e-mail address with the mailed token")
+    async def verify_email(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[VerifyEmail],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> None:
+        """400 ``invalid_token`` for a forged, used or expired token."""
+        await accounts.verify_email(data.token, client_ip(request))
+
+    @post("/verify-email/resend", status_code=202, summary="Mail the verification link again")
+    async def resend_verification(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ResendVerification],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> None:
+        """Always 202 (no account enumeration); rate-limited per address and client."""
+        await accounts.resend_verification(data.email, client_ip(request))
+
+    @post("/login", status_code=200, summary="Sign in with e-mail or username")
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[Login],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> TokenPair:
+        """401 ``invalid_credentials``, 403 ``email_not_verified``, 429 after repeated failures."""
+        device = device_name(request, data.device_name)
+        return await accounts.login(data.login, data.password, device, client_ip(request))
+
+    @post("/refresh", status_code=200, summary="Rotate the refresh token")
+    async def refresh(
+        self, data: JSONBody[Refresh], accounts: NamedDependency[SkipValidation[AccountService]]
+    ) -> TokenPair:
+        """Every refresh token works once; presenting a spent one ends its session."""
+        return await accounts.refresh(data.refresh_token)
+
+    @post(
+        "/logout",
+        status_code=204,
+        summary="End the current session",
+        security=BEARER,
+        guards=[bearer_required],
+        request_max_body_size=0,
+    )
+    async def logout(
+        self,
+        principal: NamedDependency[SkipValidation[Principal]],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> None:
+        """Its access and refresh tokens stop working at once."""
+        await accounts.logout(principal)
+
+    @get("/sessions", summary="Signed-in devices", security=BEARER, guards=[bearer_required], request_max_body_size=0)
+    async def sessions(
+        self,
+        principal: NamedDependency[SkipValidation[Principal]],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> list[SessionInfo]:
+        """Live sessions of the caller; ``current`` marks the one making this request."""
+        return await accounts.sessions(principal)
+
+    @delete(
+        "/sessions/{session_id:uuid}",
+        status_code=204,
+        summary="End a session",
+        security=BEARER,
+        guards=[bearer_required],
+    )
+    async def revoke_session(
+        self,
+        session_id: FromPath[uuid.UUID],
+        principal: NamedDependency[SkipValidation[Principal]],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> None:
+        """404 for a session that is not the caller's or has ended."""
+        await accounts.revoke_session(principal, session_id)
+
+    @post("/password-reset", status_code=202, summary="Mail a password-reset link")
+    async def password_reset(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PasswordReset],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> None:
+        """Always 202, whether or not the address has an account."""
+        await accounts.request_password_reset(data.email, client_ip(request))
+
+    @post("/password-reset/confirm", status_code=204, summary="Set a new password with the mailed token")
+    async def password_reset_confirm(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[PasswordResetConfirm],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> None:
+        """Ends every session of the account."""
+        await accounts.confirm_password_reset(data.token, data.new_password, client_ip(request))
+
+
+class MeController(Controller):
+    """The signed-in user's own profile."""
+
+    path = "/api/v1/me"
+    tags = ["accounts"]
+    dependencies = AUTH_DEPENDENCIES
+    request_max_body_size = BODY_LIMIT
+    security = BEARER
+    guards = [bearer_required]
+
+    @get("/", summary="My profile", request_max_body_size=0)
+    async def me(
+        self,
+        principal: NamedDependency[SkipValidation[Principal]],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> Profile:
+        """401 without a valid access token."""
+        return await accounts.profile(principal.user)
+
+    @patch("/", summary="Correct my profile")
+    async def update(
+        self,
+        data: JSONBody[ProfileUpdate],
+        principal: NamedDependency[SkipValidation[Principal]],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> Profile:
+        """Name and username change now; a new e-mail address once verified (see ``pending_email``)."""
+        return await accounts.update_profile(principal.user, data)
+
+    @post("/password", status_code=204, summary="Change my password")
+    async def change_password(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[ChangePassword],
+        principal: NamedDependency[SkipValidation[Principal]],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> None:
+        """Ends every other session."""
+        await accounts.change_password(principal, data.current_password, data.new_password, client_ip(request))
+
+
+# ---------------------------------------------------------------------------------------------- pages
+class TokenForm(RequestBody, frozen=True):
+    """The verification page's form."""
+
+    token: str
+
+
+class ResetForm(RequestBody, frozen=True):
+    """The reset page's form."""
+
+    token: str
+    new_password: str
+
+
+def _page(title: str, body: str, status: int = 200, headers: dict[str, str] | None = None) -> Response[str]:
+    document = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex"><title>{html.escape(title)} · Tech Pal</title>
+<style>body{{font-family:system-ui,sans-serif;max-width:28rem;margin:4rem auto;padding:0 1rem;line-height:1.5}}
+input,button{{font:inherit;padding:.5rem;width:100%;box-sizing:border-box;margin:.25rem 0}}</style></head>
+<body><h1>{html.escape(title)}</h1>{body}</body></html>"""
+    return Response(
+        document,
+        status_code=status,
+        media_type=MediaType.HTML,
+        headers={"Cache-Control": "no-store", **(headers or {})},
+    )
+
+
+def _hidden_token(token: str) -> str:
+    return f'<input type="hidden" name="token" value="{html.escape(token, quote=True)}">'
+
+
+class PagesController(Controller):
+    """Pages the mail links open. GET only shows a button: mail scanners that pre-fetch links consume nothing."""
+
+    tags = ["pages"]
+    dependencies = AUTH_DEPENDENCIES
+    request_max_body_size = BODY_LIMIT
+
+    @get("/verify-email", summary="Page: confirm an e-mail address", media_type=MediaType.HTML)
+    async def verify_page(self, token: FromQuery[str] = "") -> Response[str]:
+        """Shows the confirm button; does not touch the token."""
+        if not token:
+            return _page("Confirm your e-mail address", "<p>This link is incomplete; open the one from the mail.</p>")
+        form = f'<form method="post" action="/verify-email">{_hidden_token(token)}<button>Confirm</button></form>'
+        return _page("Confirm your e-mail address", f"<p>Press the button to confirm your address.</p>{form}")
+
+    @post("/verify-email", summary="Page: confirm an e-mail address (form)", media_type=MediaType.HTML)
+    async def verify_submit(
+        self,
+        request: Request[Any, Any, Any],
+        data: URLEncodedBody[TokenForm],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> Response[str]:
+        """Performs the verification the button asks for."""
+        try:
+            await accounts.verify_email(data.token, client_ip(request))
+        except TechPalError as exc:
+            return _page("Could not confirm", f"<p>{html.escape(exc.detail)}</p>", exc.status_code, exc.headers)
+        return _page("Address confirmed", "<p>Thank you. You can sign in to Tech Pal now.</p>")
+
+    @get("/reset-password", summary="Page: choose a new password", media_type=MediaType.HTML)
+    async def reset_page(self, token: FromQuery[str] = "") -> Response[str]:
+        """Shows the new-password form; does not touch the token."""
+        if not token:
+            return _page("Reset your password", "<p>This link is incomplete; open the one from the mail.</p>")
+        return _page("Reset your password", _reset_form(token))
+
+    @post("/reset-password", summary="Page: choose a new password (form)", media_type=MediaType.HTML)
+    async def reset_submit(
+        self,
+        request: Request[Any, Any, Any],
+        data: URLEncodedBody[ResetForm],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> Response[str]:
+        """Sets the password; a weak one shows the form again (the token stays valid)."""
+        try:
+            await accounts.confirm_password_reset(data.token, data.new_password, client_ip(request))
+        except TechPalError as exc:
+            retry = _reset_form(data.token) if exc.code == "weak_password" else ""
+            return _page("Could not reset", f"<p>{html.escape(exc.detail)}</p>{retry}", exc.status_code, exc.headers)
+        return _page("Password changed", "<p>Your password is changed and every device signed out.</p>")
+
+
+def _reset_form(token: str) -> str:
+    return (
+        f'<form method="post" action="/reset-password">{_hidden_token(token)}'
+        '<label>New password (at least 10 characters)<input type="password" name="new_password" '
+        'autocomplete="new-password" minlength="10" required></label><button>Set password</button></form>'
+    )

@@ -1,0 +1,82 @@
+"""Dependency providers: the per-request :class:`AccountService` and the one place requests are authenticated."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+import structlog
+from litestar import Request
+from litestar.datastructures import State
+from litestar.di import NamedDependency, Provide
+from litestar.params import SkipValidation
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from server.domain.accounts.passwords import PasswordHasher
+from server.domain.accounts.services import AccountService, Principal
+from server.lib.crypto import AccessTokenSigner
+from server.lib.exceptions import NotAuthenticated
+from server.lib.mail import Mailer
+from server.lib.ratelimit import RateLimiter
+from server.settings import Secret, Settings
+
+__all__ = ["AUTH_DEPENDENCIES", "accounts_state", "client_ip", "device_name", "provide_accounts", "provide_principal"]
+
+logger = structlog.get_logger(__name__)
+
+
+def accounts_state(settings: Settings) -> dict[str, Any]:
+    """What the accounts slice keeps on ``app.state`` for the app's lifetime: the hasher and the token signer."""
+    key = settings.secret_key
+    if key is None:
+        # `techpal-server run` always fills the key; an app built without one (a bare factory call) still works,
+        # but its tokens die with the process.
+        logger.warning("secret_key_missing", consequence="access tokens do not survive a restart")
+        key = Secret(secrets.token_urlsafe(48))
+    return {"passwords": PasswordHasher(settings.auth.argon2), "signer": AccessTokenSigner(key)}
+
+
+def client_ip(request: Request[Any, Any, Any]) -> str:
+    """The client address our middleware resolved (honouring ``TECHPAL_TRUSTED_PROXIES``)."""
+    return str(request.scope.get("state", {}).get("client_ip") or "unknown")
+
+
+def device_name(request: Request[Any, Any, Any], given: str | None) -> str:
+    """The device name the client gave, else its User-Agent, cleaned of control characters."""
+    raw = given or request.headers.get("user-agent") or "Unknown device"
+    cleaned = "".join(ch for ch in raw if ch.isprintable()).strip()
+    return cleaned[:200] or "Unknown device"
+
+
+async def provide_accounts(
+    db_session: NamedDependency[AsyncSession],
+    db_engine: NamedDependency[AsyncEngine],
+    settings: NamedDependency[SkipValidation[Settings]],
+    state: State,
+) -> AccountService:
+    """The accounts service bound to this request's database session."""
+    mailer: Mailer = state["mailer"]
+    return AccountService(
+        db_session,
+        settings=settings,
+        passwords=state["passwords"],
+        mailer=mailer,
+        limiter=RateLimiter(db_engine),
+        signer=state["signer"],
+    )
+
+
+async def provide_principal(
+    request: Request[Any, Any, Any], accounts: NamedDependency[SkipValidation[AccountService]]
+) -> Principal:
+    """The caller, from ``Authorization: Bearer <access token>``; 401 without a live session."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Sign in: send `Authorization: Bearer <access token>`.")
+    return await accounts.authenticate(token.strip())
+
+
+AUTH_DEPENDENCIES = {
+    "accounts": Provide(provide_accounts),
+    "principal": Provide(provide_principal),
+}

@@ -1,0 +1,35 @@
+"""The mails accounts send. Links point at our own pages, whose button does the work (scanners only GET)."""
+
+from __future__ import annotations
+
+from email.message import EmailMessage
+from urllib.parse import urlencode
+
+from server.lib.mail import compose
+
+__all__ = ["reset_mail", "verification_mail"]
+
+
+def _link(base_url: str, page: str, token: str) -> str:
+    return f"{base_url}/{page}?{urlencode({'token': token})}"
+
+
+def verification_mail(sender: str, to: str, name: str, base_url: str, token: str, *, change: bool) -> EmailMessage:
+    """Asks the owner of ``to`` to confirm it (a new account, or a changed address)."""
+    why = "You asked to change your Tech Pal e-mail address to this one." if change else "Welcome to Tech Pal!"
+    text = (
+        f"Hello {name},\n\n{why} Please confirm this address by opening the link below and pressing the button:\n\n"
+        f"{_link(base_url, 'verify-email', token)}\n\n"
+        "The link works once and expires in 24 hours. If this was not you, ignore this mail.\n"
+    )
+    return compose(sender, to, "Confirm your e-mail address for Tech Pal", text)
+
+
+def reset_mail(sender: str, to: str, name: str, base_url: str, token: str) -> EmailMessage:
+    """Carries the password-reset link."""
+    text = (
+        f"Hello {name},\n\nSomeone (hopefully you) asked to reset your Tech Pal password. Choose a new one here:\n\n"
+        f"{_link(base_url, 'reset-password', token)}\n\n"
+        "The link works once and expires in 1 hour. If this was not you, ignore this mail: your password stays.\n"
+    )
+    return compose(sender, to, "Reset your Tech Pal password", text)

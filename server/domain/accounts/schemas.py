@@ -1,0 +1,132 @@
+"""Wire types of the accounts endpoints (field names are the public contract)."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Annotated, Literal
+
+import msgspec
+
+from server.lib.schema import RequestBody, ResponseBody
+
+__all__ = [
+    "ChangePassword",
+    "Login",
+    "PasswordReset",
+    "PasswordResetConfirm",
+    "Profile",
+    "ProfileUpdate",
+    "Refresh",
+    "Register",
+    "ResendVerification",
+    "SessionInfo",
+    "TokenPair",
+    "VerifyEmail",
+]
+
+# Generous upper bounds: the real rules (username charset, e-mail syntax, password policy) are checked by the
+# service with specific error codes; these only keep absurd inputs out cheaply.
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Email = Annotated[str, msgspec.Meta(min_length=3, max_length=320)]
+Username = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
+Token = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+LoginName = Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
+DeviceName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+
+
+class Register(RequestBody, frozen=True):
+    """A new account. ``age_confirmed`` must be true: the service is for people 18 and older."""
+
+    name: Name
+    email: Email
+    username: Username
+    password: Password
+    age_confirmed: bool
+
+
+class Login(RequestBody, frozen=True):
+    """``login`` is the e-mail address or the username."""
+
+    login: LoginName
+    password: Password
+    device_name: DeviceName | None = None
+
+
+class Refresh(RequestBody, frozen=True):
+    """Exchange a refresh token for a new pair (the old one is spent)."""
+
+    refresh_token: Token
+
+
+class VerifyEmail(RequestBody, frozen=True):
+    """The token from the verification mail."""
+
+    token: Token
+
+
+class ResendVerification(RequestBody, frozen=True):
+    """Send the verification mail again."""
+
+    email: Email
+
+
+class PasswordReset(RequestBody, frozen=True):
+    """Ask for a reset link; the answer is the same whether or not the address has an account."""
+
+    email: Email
+
+
+class PasswordResetConfirm(RequestBody, frozen=True):
+    """The token from the reset mail and the new password."""
+
+    token: Token
+    new_password: Password
+
+
+class ProfileUpdate(RequestBody, frozen=True, omit_defaults=True):
+    """Fields to change; absent ones stay. A new e-mail takes effect once verified."""
+
+    name: Name | None = None
+    username: Username | None = None
+    email: Email | None = None
+
+
+class ChangePassword(RequestBody, frozen=True):
+    """The current password proves it is really the owner."""
+
+    current_password: Password
+    new_password: Password
+
+
+class TokenPair(ResponseBody, frozen=True):
+    """Credentials after login or refresh; ``expires_in`` is the access token's lifetime in seconds."""
+
+    access_token: str
+    refresh_token: str
+    expires_in: int
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+class Profile(ResponseBody, frozen=True):
+    """The signed-in user; ``pending_email`` is a new address awaiting verification."""
+
+    id: uuid.UUID
+    name: str
+    username: str
+    email: str
+    email_verified: bool
+    role: str
+    created_at: datetime.datetime
+    pending_email: str | None = None
+
+
+class SessionInfo(ResponseBody, frozen=True):
+    """One signed-in device."""
+
+    id: uuid.UUID
+    device_name: str
+    created_at: datetime.datetime
+    last_used_at: datetime.datetime
+    current: bool

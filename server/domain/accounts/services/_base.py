@@ -1,0 +1,183 @@
+"""Shared pieces of the accounts use cases: rules, normalisation, the principal, the service base."""
+
+from __future__ import annotations
+
+import datetime
+import re
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import EmailToken, User, UserSession
+from server.domain.accounts.mail import verification_mail
+from server.domain.accounts.passwords import PasswordHasher
+from server.lib.crypto import AccessTokenSigner, digest_token, new_token
+from server.lib.exceptions import (
+    ClientError,
+    Conflict,
+    FieldError,
+    ValidationFailed,
+)
+from server.lib.mail import Mailer
+from server.lib.ratelimit import RateLimiter, Rule, utcnow
+from server.settings import Settings
+
+__all__ = [
+    "AccountServiceBase",
+    "Principal",
+    "normalize_email",
+    "normalize_username",
+]
+
+logger = structlog.get_logger(__name__)
+
+VERIFY_TTL = datetime.timedelta(hours=24)
+RESET_TTL = datetime.timedelta(hours=1)
+LAST_USED_PRECISION = datetime.timedelta(minutes=1)  # don't write the session row on every request
+FIFTEEN_MINUTES = datetime.timedelta(minutes=15)
+HOUR = datetime.timedelta(hours=1)
+
+LOGIN_ACCOUNT_IP = Rule("login_account_ip", 10, FIFTEEN_MINUTES, backoff=True)
+LOGIN_IP = Rule("login_ip", 100, FIFTEEN_MINUTES, backoff=True)
+TOKEN_IP = Rule("token_ip", 10, FIFTEEN_MINUTES, backoff=True)  # wrong verification/reset tokens
+MAIL_ADDRESS = Rule("mail_address", 5, HOUR)  # verification and reset mails to one address
+MAIL_IP = Rule("mail_ip", 20, HOUR)
+
+_USERNAME = re.compile(r"[a-z0-9._-]{3,32}")
+# Pragmatic syntax check (deliverability is proven by the verification mail, not by DNS).
+_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+
+
+def normalize_email(raw: str) -> str:
+    """Trimmed address with the domain lower-cased; raises ``ValidationFailed`` when not an address."""
+    value = raw.strip()
+    if len(value) > 254 or not _EMAIL.fullmatch(value):
+        raise ValidationFailed("That is not a valid e-mail address.", errors=[FieldError("email", "invalid address")])
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+def normalize_username(raw: str) -> str:
+    """Lower-cased username; 3–32 characters of ``a-z 0-9 . _ -``."""
+    value = raw.strip().lower()
+    if not _USERNAME.fullmatch(value):
+        message = "3–32 characters of a-z, 0-9, '.', '_' and '-'"
+        raise ValidationFailed(f"Invalid username: use {message}.", errors=[FieldError("username", message)])
+    return value
+
+
+def clean_name(raw: str) -> str:
+    value = " ".join(raw.split())
+    if not value:
+        raise ValidationFailed("The name must not be blank.", errors=[FieldError("name", "must not be blank")])
+    return value
+
+
+def weak_password_error(problem: str, field: str) -> ValidationFailed:
+    return ValidationFailed(problem, code="weak_password", errors=[FieldError(field, problem)])
+
+
+def invalid_token() -> ClientError:
+    return ClientError("This link is invalid, used or expired; ask for a new one.", code="invalid_token")
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: the user and the session their access token belongs to."""
+
+    user: User
+    session: UserSession
+
+
+class AccountServiceBase:
+    """State and helpers shared by the use-case mixins."""
+
+    def __init__(
+        self,
+        db: AsyncSession,
+        *,
+        settings: Settings,
+        passwords: PasswordHasher,
+        mailer: Mailer,
+        limiter: RateLimiter,
+        signer: AccessTokenSigner,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.passwords = passwords
+        self.mailer = mailer
+        self.limiter = limiter
+        self.signer = signer
+
+    # ------------------------------------------------------------------------------------------ lookups
+    async def _by_email(self, email: str) -> User | None:
+        return await self.db.scalar(select(User).where(func.lower(User.email) == email.lower()))
+
+    async def _by_username(self, username: str) -> User | None:
+        return await self.db.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+    async def _ensure_free(
+        self, *, email: str | None = None, username: str | None = None, me: User | None = None
+    ) -> None:
+        if email is not None and (other := await self._by_email(email)) is not None and other is not me:
+            raise Conflict("An account with this e-mail address exists.", code="email_taken")
+        if username is not None and (other := await self._by_username(username)) is not None and other is not me:
+            raise Conflict("This username is taken.", code="username_taken")
+
+    async def _commit_unique(self) -> None:
+        """Commit; a unique index that lost a race becomes the same 409 a pre-check gives."""
+        try:
+            await self.db.commit()
+        except IntegrityError as exc:
+            await self.db.rollback()
+            text = str(exc.orig)
+            if "uq_users_email_lower" in text:
+                raise Conflict("An account with this e-mail address exists.", code="email_taken") from None
+            if "uq_users_username_lower" in text:
+                raise Conflict("This username is taken.", code="username_taken") from None
+            raise
+
+    # ------------------------------------------------------------------------------------------ mail tokens
+    def _mail_token(self, user: User, purpose: str, email: str, ttl: datetime.timedelta) -> str:
+        token = new_token()
+        self.db.add(
+            EmailToken(
+                user_id=user.id, purpose=purpose, email=email, token_hash=digest_token(token), expires_at=utcnow() + ttl
+            )
+        )
+        return token
+
+    async def _deliver(self, message: EmailMessage) -> None:
+        try:
+            await self.mailer.send(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            # The account change is committed; the user can ask for the mail again. Never log the body (token).
+            logger.error("mail_failed", error=type(exc).__name__, subject=message["Subject"])
+
+    async def _send_verification(self, user: User, email: str, *, change: bool) -> None:
+        token = self._mail_token(user, "verify_email", email, VERIFY_TTL)
+        await self.db.commit()
+        base = self.settings.server.base_url
+        await self._deliver(verification_mail(self.mailer.sender, email, user.name, base, token, change=change))
+
+    async def _revoke(self, *where: object) -> None:
+        await self.db.execute(
+            update(UserSession)
+            .where(UserSession.revoked_at.is_(None), *where)  # type: ignore[arg-type]
+            .values(revoked_at=utcnow())
+        )
+
+    async def _spend_reset_tokens(self, user: User) -> None:
+        await self.db.execute(
+            update(EmailToken)
+            .where(EmailToken.user_id == user.id, EmailToken.purpose == "reset_password", EmailToken.used_at.is_(None))
+            .values(used_at=utcnow())
+        )

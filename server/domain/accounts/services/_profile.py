@@ -1,0 +1,87 @@
+"""Use cases of the profile: read, correct, change password."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from server.db.models import EmailToken, User, UserSession
+from server.domain.accounts.passwords import password_problem
+from server.domain.accounts.schemas import Profile, ProfileUpdate
+from server.domain.accounts.services._base import (
+    LOGIN_ACCOUNT_IP,
+    AccountServiceBase,
+    Principal,
+    clean_name,
+    logger,
+    normalize_email,
+    normalize_username,
+    weak_password_error,
+)
+from server.lib.exceptions import (
+    PermissionDenied,
+)
+from server.lib.ratelimit import utcnow
+
+__all__ = ["ProfileFlows"]
+
+
+class ProfileFlows(AccountServiceBase):
+    """The signed-in user's profile and password."""
+
+    async def profile(self, user: User) -> Profile:
+        """The user's profile, with an address change still awaiting verification."""
+        pending = await self.db.scalar(
+            select(EmailToken.email)
+            .where(
+                EmailToken.user_id == user.id,
+                EmailToken.purpose == "verify_email",
+                EmailToken.used_at.is_(None),
+                EmailToken.expires_at > utcnow(),
+                func.lower(EmailToken.email) != user.email.lower(),
+            )
+            .order_by(EmailToken.created_at.desc())
+            .limit(1)
+        )
+        return Profile(
+            id=user.id,
+            name=user.name,
+            username=user.username,
+            email=user.email,
+            email_verified=user.email_verified_at is not None,
+            role=user.role,
+            created_at=user.created_at,
+            pending_email=pending,
+        )
+
+    async def update_profile(self, user: User, data: ProfileUpdate) -> Profile:
+        """Change name and username now; a new e-mail address only once its owner confirms it."""
+        name = clean_name(data.name) if data.name is not None else None
+        username = normalize_username(data.username) if data.username is not None else None
+        email = normalize_email(data.email) if data.email is not None else None
+        if email is not None and email.lower() == user.email.lower():
+            email = None
+        await self._ensure_free(email=email, username=username, me=user)
+        if name is not None:
+            user.name = name
+        if username is not None:
+            user.username = username
+        await self._commit_unique()
+        if email is not None:
+            await self._send_verification(user, email, change=True)
+        return await self.profile(user)
+
+    async def change_password(self, principal: Principal, current: str, new: str, client_ip: str) -> None:
+        """Replace the password (proving the current one) and end every other session."""
+        user = principal.user
+        key = f"{user.id}|{client_ip}"
+        await self.limiter.hit(LOGIN_ACCOUNT_IP, key)
+        if not await self.passwords.verify(user.password_hash, current):
+            raise PermissionDenied("The current password is wrong.", code="invalid_credentials")
+        await self.limiter.forgive(LOGIN_ACCOUNT_IP, key, reset=True)
+        if problem := password_problem(new, email=user.email, username=user.username):
+            raise weak_password_error(problem, "new_password")
+        user.password_hash = await self.passwords.hash(new)
+        await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session.id)
+        await self._spend_reset_tokens(user)
+        await self.db.commit()
+        logger.info("password_changed", user_id=str(user.id))

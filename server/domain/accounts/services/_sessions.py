@@ -1,0 +1,162 @@
+"""Use cases of sessions: login, refresh rotation, authentication, logout, devices."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from sqlalchemy import select, update
+
+from server.db.models import RefreshToken, User, UserSession
+from server.domain.accounts.schemas import SessionInfo, TokenPair
+from server.domain.accounts.services._base import (
+    LAST_USED_PRECISION,
+    LOGIN_ACCOUNT_IP,
+    LOGIN_IP,
+    AccountServiceBase,
+    Principal,
+    logger,
+)
+from server.lib.crypto import digest_token, new_token
+from server.lib.exceptions import (
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+)
+from server.lib.ratelimit import utcnow
+
+__all__ = ["SessionFlows"]
+
+
+class SessionFlows(AccountServiceBase):
+    """Sign-in, token rotation, authentication and the device list."""
+
+    async def login(self, login: str, password: str, device_name: str, client_ip: str) -> TokenPair:
+        """Check the password (after the throttles, so a throttled guess costs no hash) and open a session."""
+        login = login.strip()
+        user = await (self._by_email(login) if "@" in login else self._by_username(login))
+        account = str(user.id) if user is not None else f"unknown:{login.lower()}"
+        await self.limiter.hit(LOGIN_IP, client_ip)
+        await self.limiter.hit(LOGIN_ACCOUNT_IP, f"{account}|{client_ip}")
+        if user is None:
+            await self.passwords.verify_nobody(password)
+            raise NotAuthenticated("Wrong login or password.", code="invalid_credentials")
+        if not await self.passwords.verify(user.password_hash, password):
+            logger.info("login_failed", user_id=str(user.id))
+            raise NotAuthenticated("Wrong login or password.", code="invalid_credentials")
+        await self.limiter.forgive(LOGIN_ACCOUNT_IP, f"{account}|{client_ip}", reset=True)
+        await self.limiter.forgive(LOGIN_IP, client_ip)
+        if user.email_verified_at is None:
+            raise PermissionDenied(
+                "Confirm your e-mail address first (see the mail we sent).", code="email_not_verified"
+            )
+        if self.passwords.needs_rehash(user.password_hash):
+            user.password_hash = await self.passwords.hash(password)
+        now = utcnow()
+        session = UserSession(user_id=user.id, device_name=device_name[:200], last_used_at=now)
+        self.db.add(session)
+        await self.db.flush()
+        pair = self._pair(session, now)
+        await self.db.commit()
+        logger.info("login", user_id=str(user.id), session_id=str(session.id))
+        return pair
+
+    def _pair(self, session: UserSession, now: datetime.datetime) -> TokenPair:
+        """A new access token and a new refresh token (added to the unit of work) for ``session``."""
+        refresh = new_token()
+        ttl = self.settings.auth.refresh_token_ttl
+        self.db.add(
+            RefreshToken(
+                session_id=session.id,
+                token_hash=digest_token(refresh),
+                expires_at=now + datetime.timedelta(seconds=ttl),
+            )
+        )
+        access_ttl = self.settings.auth.access_token_ttl
+        access = self.signer.issue(session.id, int(now.timestamp()) + access_ttl)
+        return TokenPair(access_token=access, refresh_token=refresh, expires_in=access_ttl)
+
+    async def refresh(self, token: str) -> TokenPair:
+        """Rotate: spend ``token`` and return a new pair. A spent token presented again revokes its session."""
+        now = utcnow()
+        digest = digest_token(token)
+        row = (
+            await self.db.execute(
+                update(RefreshToken)
+                .where(RefreshToken.token_hash == digest, RefreshToken.rotated_at.is_(None))
+                .values(rotated_at=now)
+                .returning(RefreshToken.session_id, RefreshToken.expires_at)
+            )
+        ).one_or_none()
+        if row is None:
+            spent = await self.db.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest))
+            if spent is not None:
+                # Someone holds a copy of a token that was already used: treat the whole session as stolen.
+                await self._revoke(UserSession.id == spent.session_id)
+                await self.db.commit()
+                logger.warning("refresh_token_reused", session_id=str(spent.session_id))
+            raise NotAuthenticated("The refresh token is invalid; sign in again.", code="invalid_refresh_token")
+        session = await self.db.get(UserSession, row.session_id)
+        if session is None or session.revoked_at is not None or row.expires_at <= now:
+            raise NotAuthenticated("The refresh token is invalid; sign in again.", code="invalid_refresh_token")
+        session.last_used_at = now
+        pair = self._pair(session, now)
+        await self.db.commit()
+        return pair
+
+    async def authenticate(self, access_token: str) -> Principal:
+        """The principal of a valid access token whose session is live; raises ``NotAuthenticated``."""
+        now = utcnow()
+        session_id = self.signer.read(access_token, int(now.timestamp()))
+        if session_id is None:
+            raise NotAuthenticated("The access token is invalid or expired.", code="invalid_token")
+        found = (
+            await self.db.execute(
+                select(UserSession, User)
+                .join(User, User.id == UserSession.user_id)
+                .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
+            )
+        ).one_or_none()
+        if found is None:
+            raise NotAuthenticated("This session has ended; sign in again.", code="session_revoked")
+        session, user = found[0], found[1]
+        if now - session.last_used_at > LAST_USED_PRECISION:
+            session.last_used_at = now
+        return Principal(user=user, session=session)
+
+    async def logout(self, principal: Principal) -> None:
+        """End the calling session."""
+        await self._revoke(UserSession.id == principal.session.id)
+
+    async def sessions(self, principal: Principal) -> list[SessionInfo]:
+        """The caller's live sessions, newest first."""
+        rows = await self.db.scalars(
+            select(UserSession)
+            .where(UserSession.user_id == principal.user.id, UserSession.revoked_at.is_(None))
+            .order_by(UserSession.created_at.desc())
+        )
+        return [
+            SessionInfo(
+                id=s.id,
+                device_name=s.device_name,
+                created_at=s.created_at,
+                last_used_at=s.last_used_at,
+                current=s.id == principal.session.id,
+            )
+            for s in rows
+        ]
+
+    async def revoke_session(self, principal: Principal, session_id: uuid.UUID) -> None:
+        """End one of the caller's own sessions (another user's is "not found")."""
+        result = await self.db.execute(
+            update(UserSession)
+            .where(
+                UserSession.id == session_id,
+                UserSession.user_id == principal.user.id,
+                UserSession.revoked_at.is_(None),
+            )
+            .values(revoked_at=utcnow())
+            .returning(UserSession.id)
+        )
+        if result.one_or_none() is None:
+            raise NotFound("No such session.")

@@ -1,0 +1,282 @@
+"""Hybrid search: BM25 over the ``kb_postings`` inverted index + dense HNSW search, fused per kind of query.
+
+BM25 is computed in SQL from term statistics kept in the database (``kb_terms``, ``kb_meta``); Postgres' own
+``ts_rank`` has no IDF and ranks worse on this corpus. Quoted strings are matched as phrases through the GIN index
+on ``kb_articles.search_tsv``, and error codes (``0x80070005``, ``AADSTS50076``) through their exact postings, so a
+literal error is never lost to semantics. The fusion is weighted reciprocal-rank fusion whose weights depend on what
+the query looks like (:func:`lexical_share`): error texts lean on BM25 and exact matches, plain language on the
+vectors. Text is indexed with the ``simple`` configuration (lower-casing, no stemming, no stop words): measured on the
+dev queries it beats ``english`` on all three sets (error texts R@1 0.924 vs 0.899 for BM25 alone), since error
+messages are matched word for word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.domain.knowledge.embeddings import Embedder
+
+__all__ = ["FUSION", "Candidates", "Fusion", "SearchHit", "classify", "fuse", "gather", "search"]
+
+QueryKind = Literal["error", "technical", "plain"]
+K1, B = 1.2, 0.75
+DEPTH = 100
+# Terms in more than this share of articles (the, to, and …) could be skipped to save their long posting lists, but
+# the fusion's coverage calibration counts them: at 0.5, error texts fell from R@1 0.95 to 0.67. Keep them all.
+MAX_DF = 1.0
+MAX_QUERY_CHARS = 2000
+
+_CODE = re.compile(
+    r"\b(?:0x[0-9a-f]{4,}|[a-z]{2,}[0-9]{3,}[a-z0-9]*|[0-9]{4,}|[a-z]+(?:_[a-z0-9]+)+|[a-z0-9]+(?:\.[a-z0-9]+){2,})\b",
+    re.IGNORECASE,
+)
+_QUOTED = re.compile(r"[\"“”„']([^\"“”„']{6,200})[\"“”„']")
+_ERROR_WORDS = re.compile(
+    r"\b(error|exception|failed|fails|failure|denied|cannot|can't|couldn't|unable|invalid|code|event id|hresult)\b",
+    re.IGNORECASE,
+)
+_CAMEL = re.compile(r"\b[A-Z][a-z]+[A-Z][A-Za-z]+\b")
+
+
+@dataclass(frozen=True, slots=True)
+class Fusion:
+    """How much each retriever counts, as a function of the query's BM25 *coverage*.
+
+    Coverage is the best BM25 score over the highest score the query's terms could reach (each term's IDF times
+    ``k1 + 1``). A pasted error message is found almost word for word (coverage ≳ 0.6): trust BM25 and the exact
+    matches. Plain language shares few rare words with any article (coverage ≲ 0.45): trust the vectors. Between
+    the two the weights slide linearly. Error codes and quoted strings (:func:`classify` says ``error``) lift the
+    BM25 share to at least ``literal_floor``. Tuned on the dev queries (see the README's knowledge-base section).
+    """
+
+    cov_low: float = 0.45
+    cov_high: float = 0.7
+    bm25_min: float = 0.3
+    dense_min: float = 0.0
+    exact: float = 0.5
+    literal_floor: float = 0.5
+    rrf_k: int = 10
+
+
+FUSION = Fusion()
+
+
+@dataclass
+class Candidates:
+    """Everything the fusion needs for one query: ranked article ids from each retriever and the exact matches."""
+
+    kind: QueryKind
+    bm25: list[uuid.UUID] = field(default_factory=list)
+    bm25_scores: list[float] = field(default_factory=list)
+    dense: list[uuid.UUID] = field(default_factory=list)
+    dense_chunks: dict[uuid.UUID, int] = field(default_factory=dict)
+    exact: list[uuid.UUID] = field(default_factory=list)
+    idf_sum: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One article in the results."""
+
+    article_id: uuid.UUID
+    source_id: str | None
+    title: str
+    snippet: str
+    score: float
+    source_url: str | None
+    attribution: str | None
+
+
+def clean_query(raw: str) -> str:
+    """Collapse whitespace, drop control characters and cap the length."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in raw)
+    return " ".join(cleaned.split())[:MAX_QUERY_CHARS]
+
+
+def classify(query: str) -> QueryKind:
+    """Tell error texts and codes from technical and from plain-language descriptions."""
+    if _QUOTED.search(query) or any(_looks_like_code(m.group(0)) for m in _CODE.finditer(query)):
+        return "error"
+    words = query.split()
+    signals = len(_ERROR_WORDS.findall(query)) + len(_CAMEL.findall(query)) + query.count(":")
+    capitalised = sum(1 for w in words[1:] if w[:1].isupper())
+    if signals >= 2 or (words and words[0][:1].isupper() and capitalised >= 3 and signals >= 1):
+        return "error"
+    if signals or capitalised >= 2:
+        return "technical"
+    return "plain"
+
+
+def _looks_like_code(token: str) -> bool:
+    return token.lower().startswith("0x") or (any(ch.isdigit() for ch in token) and any(ch.isalpha() for ch in token))
+
+
+def exact_phrases(query: str) -> list[str]:
+    """Quoted strings and code-like tokens of ``query``: they must match literally."""
+    phrases = [m.group(1).strip() for m in _QUOTED.finditer(query)]
+    phrases += [m.group(0) for m in _CODE.finditer(query) if _looks_like_code(m.group(0))]
+    return [p for p in dict.fromkeys(phrases) if p][:8]
+
+
+def lexical_share(c: Candidates, f: Fusion = FUSION) -> float:
+    """How far (0 = plain language, 1 = literal error text) this query leans on words rather than meaning."""
+    coverage = c.bm25_scores[0] / ((K1 + 1) * c.idf_sum) if c.bm25_scores and c.idf_sum > 0 else 0.0
+    share = min(1.0, max(0.0, (coverage - f.cov_low) / (f.cov_high - f.cov_low)))
+    return max(share, f.literal_floor) if c.kind == "error" else share
+
+
+def fuse(c: Candidates, f: Fusion = FUSION) -> list[tuple[uuid.UUID, float]]:
+    """Weighted reciprocal-rank fusion of the candidate lists, best first."""
+    share = lexical_share(c, f)
+    weights = (f.bm25_min + share * (1 - f.bm25_min), 1 - share * (1 - f.dense_min), f.exact)
+    scores: dict[uuid.UUID, float] = {}
+    for weight, ranked in zip(weights, (c.bm25, c.dense, c.exact), strict=True):
+        for rank, article_id in enumerate(ranked):
+            scores[article_id] = scores.get(article_id, 0.0) + weight / (f.rrf_k + rank + 1)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+_BM25_SQL = text(
+    """
+    WITH q AS (SELECT DISTINCT lexeme AS term FROM unnest(to_tsvector('simple', :q))),
+    t AS (
+        SELECT q.term, ln(1 + (m.n_docs - k.df + 0.5) / (k.df + 0.5)) AS idf, m.avg_doc_len
+        FROM q JOIN kb_terms k ON k.term = q.term CROSS JOIN kb_meta m
+        WHERE k.df <= :max_df * m.n_docs
+    )
+    SELECT p.article_id, (SELECT sum(idf) FROM t) AS idf_sum,
+           sum(t.idf * p.tf * (:k1 + 1) / (p.tf + :k1 * (1 - :b + :b * p.doc_len / greatest(t.avg_doc_len, 1))))
+             AS score
+    FROM t JOIN kb_postings p ON p.term = t.term
+    GROUP BY p.article_id ORDER BY score DESC LIMIT :depth
+    """
+)
+_DENSE_SQL = text(
+    """
+    SELECT d.id, d.article_id, d.distance FROM (
+        SELECT c.id, c.article_id, c.embedding <=> CAST(:v AS vector) AS distance
+        FROM kb_chunks c
+        WHERE c.embedding_model = :model
+        ORDER BY c.embedding <=> CAST(:v AS vector) LIMIT :depth
+    ) d JOIN kb_articles a ON a.id = d.article_id
+    WHERE a.published
+    ORDER BY d.distance
+    """
+)
+_EXACT_SQL = text(
+    """
+    SELECT a.id FROM kb_articles a
+    WHERE a.published AND a.search_tsv @@ phraseto_tsquery('simple', :phrase)
+    LIMIT 50
+    """
+)
+
+
+async def gather(
+    engine: AsyncEngine,
+    query: str,
+    embedder: Embedder | None,
+    vector: Sequence[float] | None = None,
+    kind: QueryKind | None = None,
+) -> Candidates:
+    """Run the retrievers for ``query`` (a cleaned query) and collect their ranked lists.
+
+    ``kind`` is best classified from the raw query (line breaks tell pasted error texts apart).
+    """
+    candidates = Candidates(kind=kind or classify(query))
+    if vector is None and embedder is not None:
+        vector = (await asyncio.to_thread(embedder.embed, [query]))[0]
+    async with engine.connect() as connection:
+        params = {"q": query, "k1": K1, "b": B, "depth": DEPTH, "max_df": MAX_DF}
+        rows = (await connection.execute(_BM25_SQL, params)).all()
+        candidates.bm25 = [row.article_id for row in rows]
+        candidates.bm25_scores = [float(row.score) for row in rows]
+        candidates.idf_sum = float(rows[0].idf_sum) if rows else 0.0
+        if vector is not None and embedder is not None:
+            await connection.execute(text("SET LOCAL hnsw.ef_search = 200"))
+            literal = "[" + ",".join(f"{x:.6g}" for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"
+            rows = (
+                await connection.execute(_DENSE_SQL, {"v": literal, "model": embedder.model_name, "depth": 3 * DEPTH})
+            ).all()
+            for row in rows:
+                if row.article_id not in candidates.dense_chunks:
+                    candidates.dense_chunks[row.article_id] = row.id
+                    candidates.dense.append(row.article_id)
+        exact: dict[uuid.UUID, int] = {}
+        for phrase in exact_phrases(query):
+            for row in await connection.execute(_EXACT_SQL, {"phrase": phrase}):
+                exact[row.id] = exact.get(row.id, 0) + 1
+        # Articles matching more of the literal strings first, then in BM25 order.
+        bm25_rank = {a: i for i, a in enumerate(candidates.bm25)}
+        candidates.exact = sorted(exact, key=lambda a: (-exact[a], bm25_rank.get(a, DEPTH)))
+        await connection.rollback()
+    return candidates
+
+
+async def search(engine: AsyncEngine, raw_query: str, embedder: Embedder | None, limit: int = 10) -> list[SearchHit]:
+    """The best ``limit`` articles for ``raw_query``, de-duplicated, best first, each with its best chunk."""
+    query = clean_query(raw_query)
+    if not query:
+        return []
+    candidates = await gather(engine, query, embedder, kind=classify(raw_query[:MAX_QUERY_CHARS]))
+    ranked = fuse(candidates)[:limit]
+    if not ranked:
+        return []
+    ids = [article_id for article_id, _ in ranked]
+    chunk_ids = [candidates.dense_chunks[a] for a in ids if a in candidates.dense_chunks]
+    async with engine.connect() as connection:
+        articles = {
+            row.id: row
+            for row in await connection.execute(
+                text(
+                    "SELECT id, source_id, title, symptoms, source_url, attribution FROM kb_articles "
+                    "WHERE id = ANY(:ids) AND published"
+                ),
+                {"ids": ids},
+            )
+        }
+        chunks = {
+            row.article_id: row.text
+            for row in await connection.execute(
+                text("SELECT article_id, text FROM kb_chunks WHERE id = ANY(:ids)"), {"ids": chunk_ids}
+            )
+        }
+    hits = []
+    phrases = exact_phrases(query)
+    for article_id, score in ranked:
+        row = articles.get(article_id)
+        if row is None:
+            continue
+        snippet = _snippet(chunks.get(article_id) or row.symptoms or row.title, row.title, phrases)
+        hits.append(
+            SearchHit(
+                article_id=article_id,
+                source_id=row.source_id,
+                title=row.title,
+                snippet=snippet,
+                score=round(score, 6),
+                source_url=row.source_url,
+                attribution=row.attribution,
+            )
+        )
+    return hits
+
+
+def _snippet(chunk: str, title: str, phrases: list[str], width: int = 300) -> str:
+    body = chunk.removeprefix(title).strip(" .\n")
+    lowered = body.lower()
+    for phrase in phrases:
+        at = lowered.find(phrase.lower())
+        if at >= 0:
+            start = max(0, at - width // 3)
+            return ("…" if start else "") + body[start : start + width].strip() + "…"
+    return body[:width].strip() + ("…" if len(body) > width else "")

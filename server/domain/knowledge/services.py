@@ -1,0 +1,212 @@
+"""Knowledge-base operations the app and the CLI share: seed import on first start, file import, re-embedding."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import structlog
+from litestar import Litestar
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from server.domain.knowledge.embeddings import LOCAL_MODEL_NAME, OPENAI_MODEL_NAME, Embedder, get_embedder
+from server.domain.knowledge.importer import ImportReport, import_records, read_jsonl, refresh_statistics
+from server.domain.knowledge.seed import SEED_CORPUS, load_seed_vectors
+
+__all__ = [
+    "STATUS",
+    "KbStatus",
+    "ModelMismatchError",
+    "import_file",
+    "model_name_for",
+    "reembed",
+    "seed_lifespan",
+    "stored_model",
+]
+
+logger = structlog.get_logger(__name__)
+Progress = Callable[[int, int], None]
+SEED_STOP_TIMEOUT_S = 5.0
+
+
+@dataclass
+class KbStatus:
+    """The state of this process's knowledge base import, reported by ``/health``."""
+
+    state: Literal["importing", "ready"] = "ready"
+    done: int = 0
+    total: int = 0
+
+
+STATUS = KbStatus()
+
+
+class ModelMismatchError(RuntimeError):
+    """The stored vectors belong to another embedding model than the configured one."""
+
+
+def model_name_for(kind: str) -> str:
+    """The model name recorded with vectors made by the ``kind`` embedder (without loading it)."""
+    return LOCAL_MODEL_NAME if kind == "local" else f"openai:{OPENAI_MODEL_NAME}"
+
+
+async def stored_model(engine: AsyncEngine) -> str | None:
+    """The embedding model the stored vectors belong to (``None`` before the first import)."""
+    async with engine.connect() as connection:
+        return (await connection.execute(text("SELECT embedding_model FROM kb_meta WHERE id = 1"))).scalar()
+
+
+async def _check_model(engine: AsyncEngine, model: str) -> None:
+    stored = await stored_model(engine)
+    if stored is not None and stored != model:
+        raise ModelMismatchError(
+            f"the knowledge base holds vectors of {stored!r} but TECHPAL_EMBEDDINGS selects {model!r}: "
+            "run `techpal-server kb reembed` first"
+        )
+
+
+async def import_file(
+    engine: AsyncEngine,
+    path: Path,
+    *,
+    kind: str = "local",
+    origin: str = "manual",
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> ImportReport:
+    """Import a JSONL file of articles (idempotent: upsert by source id)."""
+    model = model_name_for(kind)
+    await _check_model(engine, model)
+    return await import_records(
+        engine,
+        await asyncio.to_thread(lambda: list(read_jsonl(path))),
+        embedder=lambda: get_embedder(kind),
+        model_name=model,
+        seed_vectors=await asyncio.to_thread(load_seed_vectors),
+        origin=origin,
+        progress=progress,
+        should_stop=should_stop,
+    )
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+async def import_seed(
+    engine: AsyncEngine, kind: str, status: KbStatus = STATUS, should_stop: Callable[[], bool] | None = None
+) -> None:
+    """Import the shipped seed corpus unless this exact corpus was fully imported already."""
+    digest = await asyncio.to_thread(_digest, SEED_CORPUS)
+    async with engine.connect() as connection:
+        done = (await connection.execute(text("SELECT seed_digest FROM kb_meta WHERE id = 1"))).scalar()
+    if done == digest:
+        return
+
+    def progress(count: int, total: int) -> None:
+        status.done, status.total = count, total
+
+    status.state = "importing"
+    try:
+        report = await import_file(
+            engine, SEED_CORPUS, kind=kind, origin="seed", progress=progress, should_stop=should_stop
+        )
+        if report.stopped:
+            return
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE kb_meta SET seed_digest = :d WHERE id = 1"), {"d": digest})
+        logger.info("kb_seed_imported", written=report.written, unchanged=report.unchanged, bad=len(report.bad_lines))
+    finally:
+        status.state = "ready"
+
+
+def seed_lifespan(url: str, kind: str) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """A lifespan that imports the seed once the server is up, in a thread of its own, and stops it on shutdown.
+
+    The import runs on its own event loop and connection pool, so its CPU work (chunking, hashing, vector literals)
+    never stalls requests, and shutdown only has to raise a flag: the import stops before its next batch (every
+    batch is one transaction, so nothing is left half-written) and resumes on the next start.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        stop = threading.Event()
+
+        def run() -> None:
+            async def main() -> None:
+                engine = create_async_engine(url, pool_size=1, max_overflow=0)
+                try:
+                    await import_seed(engine, kind, should_stop=stop.is_set)
+                finally:
+                    await engine.dispose()
+
+            try:
+                asyncio.run(main())
+            except ModelMismatchError as exc:
+                logger.error("kb_seed_skipped", reason=str(exc))
+            except Exception:
+                logger.exception("kb_seed_failed")
+
+        thread = threading.Thread(target=run, name="kb-seed-import", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.to_thread(thread.join, SEED_STOP_TIMEOUT_S)
+
+    return lifespan
+
+
+async def reembed(engine: AsyncEngine, embedder: Embedder, progress: Progress | None = None, batch: int = 256) -> int:
+    """Re-embed every chunk whose vector belongs to another model, then record the model. Resumable."""
+    async with engine.connect() as connection:
+        total = (
+            await connection.execute(
+                text("SELECT count(*) FROM kb_chunks WHERE embedding_model IS DISTINCT FROM :m"),
+                {"m": embedder.model_name},
+            )
+        ).scalar_one()
+    done = 0
+    while True:
+        async with engine.connect() as connection:
+            rows = (
+                await connection.execute(
+                    text(
+                        "SELECT id, text FROM kb_chunks WHERE embedding_model IS DISTINCT FROM :m ORDER BY id LIMIT :n"
+                    ),
+                    {"m": embedder.model_name, "n": batch},
+                )
+            ).all()
+        if not rows:
+            break
+        vectors = await asyncio.to_thread(embedder.embed, [row.text for row in rows])
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("UPDATE kb_chunks SET embedding = CAST(:v AS vector), embedding_model = :m WHERE id = :id"),
+                [
+                    {
+                        "id": row.id,
+                        "m": embedder.model_name,
+                        "v": "[" + ",".join(map(str, np.asarray(v).tolist())) + "]",
+                    }
+                    for row, v in zip(rows, vectors, strict=True)
+                ],
+            )
+        done += len(rows)
+        if progress is not None:
+            progress(done, total)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text("UPDATE kb_meta SET embedding_model = :m WHERE id = 1"), {"m": embedder.model_name}
+        )
+    await refresh_statistics(engine, embedder.model_name)
+    return done
