@@ -16,7 +16,7 @@ from server.domain.accounts.deps import AUTH_DEPENDENCIES
 from server.domain.accounts.guards import BEARER, bearer_required
 from server.domain.accounts.services import Principal
 from server.domain.knowledge.embeddings import EmbeddingError, get_embedder
-from server.domain.knowledge.schemas import Article, SearchResult, SearchResults
+from server.domain.knowledge.schemas import Article, SearchResults
 from server.domain.knowledge.search import MAX_QUERY_CHARS, clean_query, search
 from server.lib.exceptions import FieldError, NotFound, ValidationFailed
 from server.settings import Settings
@@ -60,20 +60,7 @@ class KnowledgeController(Controller):
         except EmbeddingError:
             embedder = None  # keyword search still answers
         hits = await search(db_engine, q, embedder, limit=limit)
-        return SearchResults(
-            results=[
-                SearchResult(
-                    article_id=h.article_id,
-                    source_id=h.source_id,
-                    title=h.title,
-                    snippet=h.snippet,
-                    score=h.score,
-                    source_url=h.source_url,
-                    attribution=h.attribution,
-                )
-                for h in hits
-            ]
-        )
+        return SearchResults(results=hits)
 
     @get("/articles/{article_id:uuid}", summary="Read an article", request_max_body_size=0)
     async def get_article(

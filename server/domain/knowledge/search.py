@@ -24,8 +24,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.knowledge.embeddings import Embedder
+from server.domain.knowledge.schemas import SearchResult
 
-__all__ = ["FUSION", "Candidates", "Fusion", "SearchHit", "classify", "fuse", "gather", "search"]
+__all__ = ["FUSION", "Candidates", "Fusion", "classify", "fuse", "gather", "search"]
 
 QueryKind = Literal["error", "technical", "plain"]
 K1, B = 1.2, 0.75
@@ -81,19 +82,6 @@ class Candidates:
     dense_chunks: dict[uuid.UUID, int] = field(default_factory=dict)
     exact: list[uuid.UUID] = field(default_factory=list)
     idf_sum: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class SearchHit:
-    """One article in the results."""
-
-    article_id: uuid.UUID
-    source_id: str | None
-    title: str
-    snippet: str
-    score: float
-    source_url: str | None
-    attribution: str | None
 
 
 def clean_query(raw: str) -> str:
@@ -222,7 +210,7 @@ async def gather(
     return candidates
 
 
-async def search(engine: AsyncEngine, raw_query: str, embedder: Embedder | None, limit: int = 10) -> list[SearchHit]:
+async def search(engine: AsyncEngine, raw_query: str, embedder: Embedder | None, limit: int = 10) -> list[SearchResult]:
     """The best ``limit`` articles for ``raw_query``, de-duplicated, best first, each with its best chunk."""
     query = clean_query(raw_query)
     if not query:
@@ -258,7 +246,7 @@ async def search(engine: AsyncEngine, raw_query: str, embedder: Embedder | None,
             continue
         snippet = _snippet(chunks.get(article_id) or row.symptoms or row.title, row.title, phrases)
         hits.append(
-            SearchHit(
+            SearchResult(
                 article_id=article_id,
                 source_id=row.source_id,
                 title=row.title,
