@@ -7,6 +7,7 @@ import uuid
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.params import FromPath, FromQuery, JSONBody, SkipValidation, URLEncodedBody
@@ -72,9 +73,11 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[ResendVerification],
         accounts: NamedDependency[SkipValidation[AccountService]],
-    ) -> None:
+    ) -> Response[None]:
         """Always 202 (no account enumeration); rate-limited per address and client."""
-        await accounts.resend_verification(data.email, client_ip(request))
+        message = await accounts.resend_verification(data.email, client_ip(request))
+        background = BackgroundTask(accounts.deliver, message) if message is not None else None
+        return Response(None, status_code=202, background=background)
 
     @post("/login", status_code=200, summary="Sign in with e-mail or username")
     async def login(
@@ -141,9 +144,11 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[PasswordReset],
         accounts: NamedDependency[SkipValidation[AccountService]],
-    ) -> None:
-        """Always 202, whether or not the address has an account."""
-        await accounts.request_password_reset(data.email, client_ip(request))
+    ) -> Response[None]:
+        """Always 202, whether or not the address has an account (an SMTP mail leaves after the answer)."""
+        message = await accounts.request_password_reset(data.email, client_ip(request))
+        background = BackgroundTask(accounts.deliver, message) if message is not None else None
+        return Response(None, status_code=202, background=background)
 
     @post("/password-reset/confirm", status_code=204, summary="Set a new password with the mailed token")
     async def password_reset_confirm(

@@ -23,7 +23,7 @@ from server.lib.exceptions import (
     FieldError,
     ValidationFailed,
 )
-from server.lib.mail import Mailer
+from server.lib.mail import Mailer, OutboxMailer
 from server.lib.ratelimit import RateLimiter, Rule, utcnow
 from server.settings import Settings
 
@@ -155,6 +155,10 @@ class AccountServiceBase:
         )
         return token
 
+    async def deliver(self, message: EmailMessage) -> None:
+        """Send ``message``; a failure is logged (without the body) rather than raised."""
+        await self._deliver(message)
+
     async def _deliver(self, message: EmailMessage) -> None:
         try:
             await self.mailer.send(message)
@@ -163,10 +167,20 @@ class AccountServiceBase:
             logger.error("mail_failed", error=type(exc).__name__, subject=message["Subject"])
 
     async def _send_verification(self, user: User, email: str, *, change: bool) -> None:
+        await self._deliver(await self._verification_message(user, email, change=change))
+
+    async def _verification_message(self, user: User, email: str, *, change: bool) -> EmailMessage:
         token = self._mail_token(user, "verify_email", email, VERIFY_TTL)
         await self.db.commit()
         base = self.settings.server.base_url
-        await self._deliver(verification_mail(self.mailer.sender, email, user.name, base, token, change=change))
+        return verification_mail(self.mailer.sender, email, user.name, base, token, change=change)
+
+    async def _deliver_later(self, message: EmailMessage) -> EmailMessage | None:
+        """Write an outbox mail now (quick, local); hand an SMTP mail back to be sent after the answer."""
+        if isinstance(self.mailer, OutboxMailer):
+            await self._deliver(message)
+            return None
+        return message
 
     async def _revoke(self, *where: object) -> None:
         await self.db.execute(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from email.message import EmailMessage
+
 from sqlalchemy import select, update
 
 from server.db.models import EmailToken, User, UserSession
@@ -91,26 +93,34 @@ class MailFlows(AccountServiceBase):
         await self.limiter.forgive(TOKEN_IP, client_ip)
         logger.info("email_verified", user_id=str(user.id))
 
-    async def resend_verification(self, email: str, client_ip: str) -> None:
-        """Mail a fresh verification link to an unverified account (silently nothing otherwise)."""
+    async def resend_verification(self, email: str, client_ip: str) -> EmailMessage | None:
+        """Mail a fresh verification link to an unverified account (silently nothing otherwise).
+
+        Like :meth:`request_password_reset`, returns an SMTP mail for the caller to send after answering.
+        """
         await self.limiter.hit(MAIL_IP, client_ip)
         await self.limiter.hit(MAIL_ADDRESS, email.strip().lower())
         user = await self._by_email(email.strip())
-        if user is not None and user.email_verified_at is None:
-            await self._send_verification(user, user.email, change=False)
+        if user is None or user.email_verified_at is not None:
+            return None
+        return await self._deliver_later(await self._verification_message(user, user.email, change=False))
 
-    async def request_password_reset(self, email: str, client_ip: str) -> None:
-        """Mail a reset link if the address has an account; the caller answers the same either way."""
+    async def request_password_reset(self, email: str, client_ip: str) -> EmailMessage | None:
+        """Mail a reset link if the address has an account; the caller answers the same either way.
+
+        Returns a mail the caller must send *after* answering (SMTP: its latency would reveal the account);
+        the outbox (a quick local write) is written before returning.
+        """
         await self.limiter.hit(MAIL_IP, client_ip)
         await self.limiter.hit(MAIL_ADDRESS, email.strip().lower())
         user = await self._by_email(email.strip())
         if user is None:
             logger.info("password_reset_unknown_address")
-            return
+            return None
         token = self._mail_token(user, "reset_password", user.email, RESET_TTL)
         await self.db.commit()
         base = self.settings.server.base_url
-        await self._deliver(reset_mail(self.mailer.sender, user.email, user.name, base, token))
+        return await self._deliver_later(reset_mail(self.mailer.sender, user.email, user.name, base, token))
 
     async def confirm_password_reset(self, token: str, new_password: str, client_ip: str) -> None:
         """Set a new password with a reset token (single use) and end every session."""
