@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
-from pathlib import Path
 
 import structlog
 import uvicorn
@@ -33,8 +33,11 @@ def prepare(settings: Settings) -> Settings:
     """Create the private data dir and, for the embedded default, fill in the secret key."""
     data_dir = settings.data_dir
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if (data_dir.stat().st_mode & 0o077) and data_dir.owner() == Path.home().owner():
-        data_dir.chmod(0o700)  # our own dir, made by an older version or by hand: it holds keys, keep it private
+    info = data_dir.stat()
+    # Our own dir, made by hand or an older version, must stay private: it holds keys. Group-class x is allowed:
+    # as root it is the mask of the database user's traverse-only ACL grant (see server/db/embedded).
+    if info.st_mode & 0o067 and info.st_uid == os.getuid():
+        data_dir.chmod(stat.S_IMODE(info.st_mode) & 0o710)
     if settings.secret_key is None:
         settings = settings.replace(secret_key=load_or_create_secret_key(data_dir))
     return settings
