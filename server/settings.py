@@ -198,6 +198,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     embeddings: Literal["local", "openai"] = "local"
+    kb_auto_publish: bool = False
     # Set by `techpal-server run` for the embedded default (import the seed KB in the background); not a variable.
     kb_seed: bool = False
 
@@ -423,6 +424,14 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "Embedding model of the knowledge base: `local` (bundled all-MiniLM-L6-v2) or `openai` "
         "(`text-embedding-3-small`). Default `local`. Switching needs `techpal-server kb reembed`.",
         "openai",
+    ),
+    EnvVar(
+        "TECHPAL_KB_AUTO_PUBLISH",
+        "kb_auto_publish",
+        _bool,
+        "Publish knowledge-base articles grown from users' confirmed fixes (anonymized) at once instead of leaving "
+        "them pending review. Default `false`.",
+        "true",
     ),
     EnvVar(
         "TECHPAL_ACCESS_TOKEN_TTL",

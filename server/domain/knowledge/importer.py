@@ -33,6 +33,7 @@ __all__ = [
     "read_jsonl",
     "refresh_statistics",
     "source_url",
+    "write_articles",
 ]
 
 logger = structlog.get_logger(__name__)
@@ -179,6 +180,31 @@ async def import_records(
     return report
 
 
+async def write_articles(
+    engine: AsyncEngine,
+    batch: dict[str, ArticleRecord],
+    *,
+    embedder: Embedder,
+    origin: str,
+    published: bool,
+    seed_vectors: SeedVectors | None = None,
+) -> int:
+    """Upsert ``batch`` (by source id) with its chunks, vectors and postings, as an import does.
+
+    ``published`` applies to new articles; an existing article keeps its state. Call :func:`refresh_statistics`
+    afterwards.
+    """
+    return await _import_batch(
+        engine,
+        batch=batch,
+        embedder=lambda: embedder,
+        model_name=embedder.model_name,
+        seed_vectors=seed_vectors,
+        origin=origin,
+        published=published,
+    )
+
+
 async def _import_batch(
     engine: AsyncEngine,
     *,
@@ -187,6 +213,7 @@ async def _import_batch(
     model_name: str,
     seed_vectors: SeedVectors | None,
     origin: str,
+    published: bool = True,
 ) -> int:
     hashes = {source_id: _article_hash(record) for source_id, record in batch.items()}
     async with engine.connect() as connection:
@@ -239,7 +266,7 @@ async def _import_batch(
         for sid, rec in todo.items()
     ]
     async with engine.begin() as connection:
-        ids = await _upsert_articles(connection, article_rows)
+        ids = await _upsert_articles(connection, article_rows, published=published)
         id_list = list(ids.values())
         await connection.execute(text("DELETE FROM kb_chunks WHERE article_id = ANY(:ids)"), {"ids": id_list})
         await connection.execute(text("DELETE FROM kb_postings WHERE article_id = ANY(:ids)"), {"ids": id_list})
@@ -283,21 +310,24 @@ async def _import_batch(
     return len(todo)
 
 
-async def _upsert_articles(connection: AsyncConnection, rows: list[dict[str, Any]]) -> dict[str, Any]:
+async def _upsert_articles(
+    connection: AsyncConnection, rows: list[dict[str, Any]], *, published: bool = True
+) -> dict[str, Any]:
     columns = list(rows[0])
     result = await connection.execute(
         text(
             f"INSERT INTO kb_articles (id, {', '.join(columns)}, published, doc_len, search_tsv, created_at, "
             "updated_at) SELECT gen_random_uuid(), "
             + ", ".join(f"r.{c}" for c in columns)
-            + ", true, 0, to_tsvector('simple', r.title || ' ' || r.symptoms || ' ' || r.body), now(), now() "
+            + ", CAST(:published AS boolean), 0, "
+            "to_tsvector('simple', r.title || ' ' || r.symptoms || ' ' || r.body), now(), now() "
             "FROM json_to_recordset(CAST(:rows AS json)) AS r("
             + ", ".join(f"{c} text" for c in columns)
             + ") ON CONFLICT (source_id) DO UPDATE SET "
             + ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "source_id")
             + ", search_tsv = EXCLUDED.search_tsv, updated_at = now() RETURNING source_id, id"
         ),
-        {"rows": json.dumps(rows)},
+        {"rows": json.dumps(rows), "published": published},
     )
     return {row.source_id: row.id for row in result}
 

@@ -1,0 +1,229 @@
+"""Growth from fixes: anonymized before storage and embedding, merged into near-duplicates, pending until reviewed."""
+
+from __future__ import annotations
+
+import lzma
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any, NotRequired, TypedDict
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from server.domain.knowledge.embeddings import Embedder, Vectors, get_embedder
+from server.domain.knowledge.growth import add_resolution
+from server.domain.knowledge.importer import read_jsonl
+from server.domain.knowledge.search import search
+from server.domain.knowledge.seed import SEED_CORPUS
+from server.domain.knowledge.services import import_file
+from tests.fixtures.db import connect
+
+
+class User(TypedDict):
+    user_name: str
+    username: str
+    email: str
+
+
+class Fix(TypedDict):
+    title: str
+    symptoms: str
+    resolution: str
+    cause: NotRequired[str]
+
+
+USER: User = {"user_name": "Jonathan Quillfeather", "username": "jquill", "email": "jonathan.quillfeather@contoso.com"}
+PERSONAL = [
+    "Jonathan",
+    "Quillfeather",
+    "jquill",
+    "contoso.com",
+    "192.168.17.42",
+    "FS-QUILL01",
+    "3623811015",
+    "Tr0ub4dor",
+    "555-867-5309",
+]
+FIX: Fix = {
+    "title": "Outlook keeps asking for the password of jquill",
+    "symptoms": (
+        "Outlook on 192.168.17.42 prompts Jonathan Quillfeather for credentials every few minutes, error 0x80070005. "
+        "Profile SID S-1-5-21-3623811015-3361044348-30300820-1013, PST on \\\\FS-QUILL01\\home$\\jquill\\mail.pst."
+    ),
+    "cause": "Cached credentials for jonathan.quillfeather@contoso.com were stale; call me at 555-867-5309.",
+    "resolution": (
+        "Removed the stale entry in Credential Manager, then signed in again with password: Tr0ub4dor&3. "
+        "Quillfeather confirmed the prompt is gone."
+    ),
+}
+
+
+class RecordingEmbedder:
+    """The real local embedder, remembering every text it was asked to embed."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.inputs: list[str] = []
+
+    @property
+    def model_name(self) -> str:
+        return self.inner.model_name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        self.inputs.extend(texts)
+        return self.inner.embed(texts)
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(db_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def embedder() -> RecordingEmbedder:
+    return RecordingEmbedder(get_embedder("local"))
+
+
+async def stored_text(db_url: str) -> str:
+    connection = await connect(db_url)
+    try:
+        articles = await connection.fetch(
+            "SELECT concat_ws(' ', source_id, title, symptoms, cause, resolution, body, search_tsv::text) AS t "
+            "FROM kb_articles"
+        )
+        chunks = await connection.fetch("SELECT concat_ws(' ', text, tsv::text) AS t FROM kb_chunks")
+        terms = await connection.fetch("SELECT term AS t FROM kb_postings UNION SELECT term FROM kb_terms")
+    finally:
+        await connection.close()
+    return "\n".join(row["t"] for row in [*articles, *chunks, *terms])
+
+
+async def fetch(db_url: str, query: str, *args: object) -> Any:
+    connection = await connect(db_url)
+    try:
+        return await connection.fetchval(query, *args)
+    finally:
+        await connection.close()
+
+
+async def test_personal_data_is_neither_stored_nor_embedded(
+    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder
+) -> None:
+    outcome = await add_resolution(engine, **FIX, **USER, embedder=embedder, auto_publish=False)
+
+    assert not outcome.merged
+    stored = (await stored_text(db_url)).lower()
+    embedded = "\n".join(embedder.inputs).lower()
+    assert embedder.inputs
+    for value in PERSONAL:
+        assert value.lower() not in stored, value
+        assert value.lower() not in embedded, value
+    # the troubleshooting content survives
+    assert "0x80070005" in stored
+    assert "credential manager" in stored
+    assert await fetch(db_url, "SELECT origin FROM kb_articles WHERE id = $1", outcome.article_id) == "resolution"
+
+
+async def test_pending_by_default_and_published_with_auto_publish(
+    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder
+) -> None:
+    pending = await add_resolution(engine, **FIX, **USER, embedder=embedder, auto_publish=False)
+    published = await add_resolution(
+        engine,
+        title="Teams camera is black in meetings",
+        symptoms="The camera preview stays black in Teams calls although the Camera app works.",
+        resolution="Allowed desktop apps to access the camera under Privacy settings.",
+        **USER,
+        embedder=embedder,
+        auto_publish=True,
+    )
+
+    query = "SELECT published FROM kb_articles WHERE id = $1"
+    assert await fetch(db_url, query, pending.article_id) is False
+    assert await fetch(db_url, query, published.article_id) is True
+    # every article is complete: summary vector and chunks; only the published one has BM25 postings
+    postings = "SELECT count(*) FROM kb_postings WHERE article_id = $1"
+    assert await fetch(db_url, postings, pending.article_id) == 0
+    assert await fetch(db_url, postings, published.article_id) > 0
+    vectors = "SELECT count(*) FROM kb_chunks WHERE article_id = $1 AND ordinal = 0 AND embedding IS NOT NULL"
+    assert await fetch(db_url, vectors, pending.article_id) == 1
+
+
+async def test_near_duplicate_is_merged_and_a_different_problem_is_added(
+    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder, tmp_path: Path
+) -> None:
+    with lzma.open(SEED_CORPUS, "rt", encoding="utf-8") as handle:
+        lines = [line for line in handle if line.strip()][:20]
+    corpus = tmp_path / "few.jsonl"
+    corpus.write_text("".join(lines), encoding="utf-8")
+    await import_file(engine, corpus, origin="seed")
+    first = next(record for _, record in read_jsonl(corpus) if not isinstance(record, str))
+    count = "SELECT count(*) FROM kb_articles"
+    before = await fetch(db_url, count)
+
+    merged = await add_resolution(
+        engine,
+        title=first.title,
+        symptoms=first.symptoms,
+        resolution="Restarting the machine after the update also fixed it for jquill.",
+        **USER,
+        embedder=embedder,
+        auto_publish=False,
+    )
+    assert merged.merged
+    assert await fetch(db_url, count) == before
+    body = await fetch(db_url, "SELECT body FROM kb_articles WHERE id = $1", merged.article_id)
+    assert isinstance(body, str)
+    assert "Restarting the machine after the update also fixed it for [name]." in body
+    # re-indexed through the importer's path: the new words are in the article's BM25 postings
+    posting = "SELECT count(*) FROM kb_postings WHERE article_id = $1 AND term = 'restarting'"
+    assert await fetch(db_url, posting, merged.article_id) == 1
+
+    added = await add_resolution(
+        engine,
+        title="Printer prints blank pages after toner replacement",
+        symptoms="Every page comes out blank since the toner cartridge was replaced.",
+        resolution="Removed the protective tape from the new cartridge.",
+        **USER,
+        embedder=embedder,
+        auto_publish=False,
+    )
+    assert not added.merged
+    assert await fetch(db_url, count) == before + 1
+
+
+async def test_new_article_is_searchable_only_when_published(
+    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder
+) -> None:
+    fix: Fix = {
+        "title": "Zebra label printer prints garbled barcodes",
+        "symptoms": "The ZD421 label printer prints garbled barcodes after a driver update.",
+        "resolution": "Reinstalled the ZDesigner driver version 8.6 and recalibrated the media.",
+    }
+    pending = await add_resolution(engine, **fix, **USER, embedder=embedder, auto_publish=False)
+    hits = await search(engine, "label printer garbled barcodes", embedder)
+    assert pending.article_id not in {hit.article_id for hit in hits}
+
+    second = await add_resolution(
+        engine,
+        title="Zebra label printer prints garbled barcodes",
+        symptoms="Garbled barcodes from the ZD421 label printer since the driver update.",
+        resolution="Rolled the driver back.",
+        **USER,
+        embedder=embedder,
+        auto_publish=False,
+        threshold=1.01,  # never merge: a second pending article
+    )
+    assert not second.merged
+    auto = await add_resolution(engine, **fix, **USER, embedder=embedder, auto_publish=True, threshold=1.01)
+    hits = await search(engine, "label printer garbled barcodes", embedder)
+    ids = {hit.article_id for hit in hits}
+    assert auto.article_id in ids
+    assert pending.article_id not in ids
+    assert second.article_id not in ids
