@@ -33,9 +33,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E40
 
 from server.domain.knowledge.embeddings import LOCAL_MODEL_NAME, get_embedder  # noqa: E402
 from server.domain.knowledge.evaluation import load_queries  # noqa: E402
-from server.domain.knowledge.importer import import_records, read_jsonl  # noqa: E402
 from server.domain.knowledge.search import clean_query, fuse, gather  # noqa: E402
-from server.domain.knowledge.seed import SEED_CORPUS, load_seed_vectors  # noqa: E402
+from server.domain.knowledge.seed import SEED_CORPUS  # noqa: E402
+from server.domain.knowledge.services import import_file  # noqa: E402
 
 QUERIES = ROOT / "bench" / "data" / "dev_queries.jsonl"
 EF_SEARCH = 200
@@ -153,14 +153,7 @@ async def run(url: str, chunks: int, do_import: bool) -> None:
     engine = create_async_engine(url)
     if do_import:
         started = time.perf_counter()
-        await import_records(
-            engine,
-            list(read_jsonl(SEED_CORPUS)),
-            embedder=lambda: get_embedder("local"),
-            model_name=LOCAL_MODEL_NAME,
-            seed_vectors=load_seed_vectors(),
-            origin="seed",
-        )
+        await import_file(engine, SEED_CORPUS, kind="local", origin="seed")
         print(f"seed import: {time.perf_counter() - started:.1f} s", flush=True)
     labelled = load_queries(QUERIES)
     queries = [clean_query(q.query) for q in labelled]

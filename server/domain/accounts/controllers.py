@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import uuid
+from email.message import EmailMessage
 from typing import Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
@@ -36,6 +37,12 @@ __all__ = ["AuthController", "MeController", "PagesController"]
 
 # Account bodies are a few short strings; a small limit keeps hashing-sized garbage out before parsing.
 BODY_LIMIT = 8 * 1024
+
+
+def _accepted(accounts: AccountService, message: EmailMessage | None) -> Response[None]:
+    """202 at once; an SMTP mail leaves after the answer, so its delay cannot reveal whether the account exists."""
+    background = BackgroundTask(accounts.deliver, message) if message is not None else None
+    return Response(None, status_code=202, background=background)
 
 
 class AuthController(Controller):
@@ -75,9 +82,7 @@ class AuthController(Controller):
         accounts: NamedDependency[SkipValidation[AccountService]],
     ) -> Response[None]:
         """Always 202 (no account enumeration); rate-limited per address and client."""
-        message = await accounts.resend_verification(data.email, client_ip(request))
-        background = BackgroundTask(accounts.deliver, message) if message is not None else None
-        return Response(None, status_code=202, background=background)
+        return _accepted(accounts, await accounts.resend_verification(data.email, client_ip(request)))
 
     @post("/login", status_code=200, summary="Sign in with e-mail or username")
     async def login(
@@ -146,9 +151,7 @@ class AuthController(Controller):
         accounts: NamedDependency[SkipValidation[AccountService]],
     ) -> Response[None]:
         """Always 202, whether or not the address has an account (an SMTP mail leaves after the answer)."""
-        message = await accounts.request_password_reset(data.email, client_ip(request))
-        background = BackgroundTask(accounts.deliver, message) if message is not None else None
-        return Response(None, status_code=202, background=background)
+        return _accepted(accounts, await accounts.request_password_reset(data.email, client_ip(request)))
 
     @post("/password-reset/confirm", status_code=204, summary="Set a new password with the mailed token")
     async def password_reset_confirm(
