@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENV_VARS",
     "Argon2Params",
+    "AISettings",
     "AuthSettings",
     "DatabaseSettings",
     "EnvVar",
@@ -182,6 +183,25 @@ class MailSettings:
     mail_from: str = "Tech Pal <no-reply@localhost>"
 
 
+@dataclass(frozen=True, slots=True)
+class AISettings:
+    """The chat model behind AI resolution: any OpenAI-compatible Chat Completions endpoint.
+
+    With neither a key nor a base URL the server answers retrieval-only (local OCR + knowledge-base search).
+    """
+
+    base_url: str | None = None
+    api_key: Secret | None = None
+    model: str = "gpt-4o-mini"
+    timeout: int = 60
+    embeddings_base_url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        """Whether a chat model is configured (else tickets get retrieval-only answers)."""
+        return self.api_key is not None or self.base_url is not None
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("techpal", appauthor=False))
 
@@ -197,6 +217,7 @@ class Settings:
     log: LogSettings = field(default_factory=LogSettings)
     auth: AuthSettings = field(default_factory=AuthSettings)
     mail: MailSettings = field(default_factory=MailSettings)
+    ai: AISettings = field(default_factory=AISettings)
     embeddings: Literal["local", "openai"] = "local"
     kb_auto_publish: bool = False
     # Set by `techpal-server run` for the embedded default (import the seed KB in the background); not a variable.
@@ -426,6 +447,36 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "openai",
     ),
     EnvVar(
+        "TECHPAL_EMBEDDINGS_BASE_URL",
+        "ai.embeddings_base_url",
+        _http_url,
+        "OpenAI-compatible endpoint for `TECHPAL_EMBEDDINGS=openai`. Default: `TECHPAL_AI_BASE_URL`, else OpenAI.",
+        "http://embeddings.internal:8080/v1",
+    ),
+    EnvVar(
+        "TECHPAL_AI_BASE_URL",
+        "ai.base_url",
+        _http_url,
+        "OpenAI-compatible Chat Completions endpoint (Azure OpenAI, Ollama, vLLM, …). Default: OpenAI's API when a "
+        "key is set. With neither key nor URL, tickets get retrieval-only answers.",
+        "http://localhost:11434/v1",
+    ),
+    EnvVar(
+        "TECHPAL_AI_API_KEY",
+        "ai.api_key",
+        _secret,
+        "API key of the chat model (falls back to `OPENAI_API_KEY`).",
+        "sk-example",
+    ),
+    EnvVar("TECHPAL_AI_MODEL", "ai.model", _text, "Chat model name. Default `gpt-4o-mini`.", "llama3.2-vision"),
+    EnvVar(
+        "TECHPAL_AI_TIMEOUT",
+        "ai.timeout",
+        _int_between(1, 600),
+        "Seconds to wait for the chat model before giving up (retries included). Default `60`.",
+        "30",
+    ),
+    EnvVar(
         "TECHPAL_KB_AUTO_PUBLISH",
         "kb_auto_publish",
         _bool,
@@ -516,6 +567,9 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not db.embedded and "secret_key" not in root:
         problems.append("TECHPAL_SECRET_KEY: required when TECHPAL_DATABASE_URL is set (every process must share it)")
     mail = MailSettings(**sections.get("mail", {}))
+    ai = sections.get("ai", {})
+    if "api_key" not in ai and env.get("OPENAI_API_KEY", "").strip():
+        ai["api_key"] = Secret(env["OPENAI_API_KEY"].strip())
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -524,5 +578,6 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log=LogSettings(**sections.get("log", {})),
         auth=AuthSettings(**sections.get("auth", {})),
         mail=mail,
+        ai=AISettings(**ai),
         **root,
     )
