@@ -28,6 +28,11 @@ pytest_plugins = [  # a module imported by another must be listed before it (ass
     "tests.fixtures.mail",
     "tests.fixtures.auth",
     "tests.fixtures.kb",
+    "tests.fixtures.images",
+    "tests.fixtures.openai_api",
+    "tests.fixtures.screens",
+    "tests.fixtures.tickets",
+    "tests.fixtures.stripe_api",
 ]
 
 
