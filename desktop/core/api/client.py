@@ -1,0 +1,538 @@
+"""Synchronous client of the Tech Pal server API, made to run in worker threads.
+
+Qt cannot open connections from its asyncio loop (DESIGN.md), so the desktop does its network I/O with a blocking
+``httpx.Client`` inside a worker thread. One client can serve several worker threads at once: ``httpx.Client``
+is thread-safe, and the token refresh is serialized with a lock so that two threads that both see a 401 rotate
+the refresh token once (the server kills a spent refresh token, and presenting it again ends the session).
+
+Every failure is an :class:`~desktop.core.api.errors.ApiError` with a sentence for the user.
+"""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import json
+import logging
+import platform
+import threading
+import urllib.parse
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from importlib import metadata
+from types import TracebackType
+from typing import Any, Final, TypeAlias, TypeVar
+
+import httpx
+import msgspec
+
+from desktop.core.api.errors import (
+    ApiError,
+    FieldError,
+    QuotaExceeded,
+    ServerUnreachable,
+    SessionExpired,
+    friendly_message,
+)
+from desktop.core.api.models import (
+    Citation,
+    DeltaEvent,
+    DoneEvent,
+    ErrorEvent,
+    PlanCatalogue,
+    Problem,
+    Profile,
+    Subscription,
+    Ticket,
+    TicketChanged,
+    TicketDetail,
+    TicketPage,
+    TokenPair,
+    TriageEvent,
+    UrlResponse,
+)
+from desktop.core.api.sse import SseParser
+from desktop.core.auth import StoredTokens, TokenStore
+from desktop.core.question import Question
+
+__all__ = ["ApiClient", "EventStream", "StreamEvent", "app_version", "user_agent"]
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+_E = TypeVar("_E")
+
+API: Final = "/api/v1"
+DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=30.0, write=60.0, pool=10.0)
+# A streamed answer may pause while the model thinks; the events stream sends keep-alives well within this.
+STREAM_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=120.0, write=60.0, pool=10.0)
+
+StreamEvent: TypeAlias = TriageEvent | Citation | DeltaEvent | DoneEvent | ErrorEvent
+_STREAM_TYPES: Final[dict[str, type[StreamEvent]]] = {
+    "triage": TriageEvent,
+    "citation": Citation,
+    "delta": DeltaEvent,
+    "done": DoneEvent,
+    "error": ErrorEvent,
+}
+
+
+def app_version() -> str:
+    """The installed package version, or ``"0.0.0"`` when running from a bare checkout."""
+    try:
+        return metadata.version("techpal")
+    except metadata.PackageNotFoundError:
+        return "0.0.0"
+
+
+def user_agent() -> str:
+    """``TechPal-Desktop/<version>``, so the server's logs tell app versions apart."""
+    return f"TechPal-Desktop/{app_version()}"
+
+
+def default_device_name() -> str:
+    """What the server lists under "signed-in devices" when the UI gives no name."""
+    return f"Tech Pal on {platform.node() or platform.system() or 'this computer'}"[:200]
+
+
+class ApiClient(AbstractContextManager["ApiClient"]):
+    """The server's API as blocking methods. Close it (or use ``with``) to release connections.
+
+    Args:
+        server_url: Normalized base URL, e.g. ``"https://help.example.com"`` (a path prefix is kept).
+        tokens: Where the session's token pair lives (the OS keyring in the app).
+        account: The signed-in user's id when restoring a session; :meth:`login` sets it.
+        transport: An ``httpx`` transport; tests pass ``httpx.MockTransport``.
+        timeout: Per-phase timeouts of ordinary requests.
+    """
+
+    def __init__(
+        self,
+        server_url: str,
+        *,
+        tokens: TokenStore,
+        account: str | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+    ) -> None:
+        self.server_url = server_url.rstrip("/")
+        self._store = tokens
+        self._account = account
+        self._refresh_lock = threading.Lock()
+        self._http = httpx.Client(
+            base_url=self.server_url,
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=False,  # a redirect could carry the bearer token to another host
+            headers={"User-Agent": user_agent(), "Accept": "application/json"},
+        )
+
+    # ------------------------------------------------------------------------------------------ lifecycle
+    def close(self) -> None:
+        """Close the connection pool; a stream being read in another thread ends with an error."""
+        self._http.close()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    @property
+    def account(self) -> str | None:
+        """The signed-in user's id (the token store's account key), or ``None``."""
+        return self._account
+
+    @property
+    def signed_in(self) -> bool:
+        """Whether a token pair is stored for this account and server (it may still turn out revoked)."""
+        return self._account is not None and self._store.load(self.server_url, self._account) is not None
+
+    # ------------------------------------------------------------------------------------------ accounts
+    def health(self) -> dict[str, Any]:
+        """``GET /health`` as a plain dict (its shape is for humans and monitoring)."""
+        response = self._send("GET", "/health", auth=False)
+        document = _decode(response, object)
+        if not isinstance(document, dict):
+            raise _unexpected(response, ValueError("health answer is not an object"))
+        return document
+
+    def register(self, *, name: str, email: str, username: str, password: str, age_confirmed: bool) -> None:
+        """Create an account; the server mails a verification link (the next step is :meth:`verify_email`)."""
+        body = {"name": name, "email": email, "username": username, "password": password}
+        self._send("POST", f"{API}/auth/register", json={**body, "age_confirmed": age_confirmed}, auth=False)
+
+    def verify_email(self, token: str) -> None:
+        """Confirm the e-mail address with the token from the mail."""
+        self._send("POST", f"{API}/auth/verify-email", json={"token": token}, auth=False)
+
+    def resend_verification(self, email: str) -> None:
+        """Ask for the verification mail again (always accepted, whether or not the address exists)."""
+        self._send("POST", f"{API}/auth/verify-email/resend", json={"email": email}, auth=False)
+
+    def login(self, login: str, password: str, *, device_name: str | None = None) -> Profile:
+        """Sign in with e-mail or username, store the token pair, and return the profile.
+
+        The account key of the token store is the user's id (stable across renames), read from ``/me``.
+        """
+        body = {"login": login, "password": password, "device_name": device_name or default_device_name()}
+        pair = _decode(self._send("POST", f"{API}/auth/login", json=body, auth=False), TokenPair)
+        tokens = StoredTokens(pair.access_token, pair.refresh_token)
+        profile = _decode(self._send_with(tokens, "GET", f"{API}/me"), Profile)
+        self._account = str(profile.id)
+        self._store.save(self.server_url, self._account, tokens)
+        return profile
+
+    def logout(self) -> None:
+        """End the session on the server if it can be reached, and forget the tokens locally in any case."""
+        account = self._account
+        if account is None:
+            return
+        try:
+            self._send("POST", f"{API}/auth/logout")
+        except ApiError as exc:  # signed out locally all the same: that is what the user asked for
+            logger.warning("server-side logout failed (%s); tokens forgotten locally", exc.code)
+        finally:
+            self._store.clear(self.server_url, account)
+            self._account = None
+
+    def me(self) -> Profile:
+        """The signed-in user's profile."""
+        return _decode(self._send("GET", f"{API}/me"), Profile)
+
+    def update_me(self, **changes: Any) -> Profile:
+        """Change profile fields (``name``, ``username``, ``email``, …); absent ones stay."""
+        return _decode(self._send("PATCH", f"{API}/me", json=changes), Profile)
+
+    # ------------------------------------------------------------------------------------------ tickets
+    def create_ticket(self, question: Question, *, idempotency_key: str | None = None) -> Ticket:
+        """Send a question with its redacted screenshots; the same key makes a resend return the same ticket."""
+        # Every field is a part of its own, so the body is multipart even without screenshots.
+        parts: list[tuple[str, tuple[str | None, bytes] | tuple[str | None, bytes, str]]] = [
+            ("description", (None, question.description.encode()))
+        ]
+        if question.priority is not None:
+            parts.append(("priority", (None, question.priority.encode())))
+        if question.category is not None:
+            parts.append(("category", (None, question.category.encode())))
+        if question.device is not None:
+            parts.append(("device", (None, json.dumps(question.device).encode(), "application/json")))
+        parts.extend(("screenshots", (a.filename, a.data, a.media_type)) for a in question.attachments)
+        headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
+        response = self._send("POST", f"{API}/tickets", files=parts, headers=headers)
+        return _decode(response, Ticket)
+
+    def list_tickets(self, *, limit: int = 50, offset: int = 0) -> TicketPage:
+        """One page of my tickets, newest first."""
+        return _decode(self._send("GET", f"{API}/tickets", params={"limit": limit, "offset": offset}), TicketPage)
+
+    def get_ticket(self, ticket_id: str) -> TicketDetail:
+        """A ticket with its messages, screenshots and history."""
+        return _decode(self._send("GET", f"{API}/tickets/{_segment(ticket_id)}"), TicketDetail)
+
+    def resolve(self, ticket_id: str) -> EventStream[StreamEvent]:
+        """Ask for the AI answer; yields typed events as they arrive (see :meth:`_stream_answer`)."""
+        return self._stream_answer(f"{API}/tickets/{_segment(ticket_id)}/resolve", None)
+
+    def send_message(self, ticket_id: str, content: str) -> EventStream[StreamEvent]:
+        """A follow-up question; the answer streams like :meth:`resolve`."""
+        return self._stream_answer(f"{API}/tickets/{_segment(ticket_id)}/messages", {"content": content})
+
+    def send_feedback(self, ticket_id: str, *, resolved: bool, comment: str | None = None) -> None:
+        """ "Fixed it" (``resolved=True``) or "Still broken" (escalates to an agent)."""
+        body: dict[str, Any] = {"resolved": resolved}
+        if comment:
+            body["comment"] = comment
+        self._send("POST", f"{API}/tickets/{_segment(ticket_id)}/feedback", json=body)
+
+    def events(self) -> EventStream[TicketChanged]:
+        """Changes of my tickets (agent replies, status) as they happen; iterate in a worker, close to stop.
+
+        The iterator ends when the server closes the stream; the caller reconnects after a pause.
+        """
+        response = self._open_stream("GET", f"{API}/events", None)
+        return EventStream(response, _iter_events(response))
+
+    # ------------------------------------------------------------------------------------------ billing
+    def plans(self) -> PlanCatalogue:
+        """The plans on offer, and whether this server sells subscriptions at all."""
+        return _decode(self._send("GET", f"{API}/billing/plans"), PlanCatalogue)
+
+    def subscription(self) -> Subscription:
+        """Plan, status, period end and usage against quota."""
+        return _decode(self._send("GET", f"{API}/billing/subscription"), Subscription)
+
+    def checkout_url(self, plan: str) -> str:
+        """A Stripe Checkout URL to open in the browser (409 ``billing_disabled`` when the server has no Stripe)."""
+        return _decode(self._send("POST", f"{API}/billing/checkout", json={"plan": plan}), UrlResponse).url
+
+    def portal_url(self) -> str:
+        """A Stripe Customer Portal URL to open in the browser."""
+        return _decode(self._send("POST", f"{API}/billing/portal"), UrlResponse).url
+
+    # ------------------------------------------------------------------------------------------ plumbing
+    def _current_tokens(self) -> StoredTokens:
+        if self._account is None:
+            raise SessionExpired(message="Please sign in to continue.")
+        tokens = self._store.load(self.server_url, self._account)
+        if tokens is None:
+            raise SessionExpired()
+        return tokens
+
+    def _send(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> httpx.Response:
+        """One request; with ``auth``, a 401 triggers one refresh and one retry."""
+        if not auth:
+            return _checked(self._transmit(lambda: self._http.build_request(method, path, **kwargs)))
+        tokens = self._current_tokens()
+        response = self._send_with(tokens, method, path, check=False, **kwargs)
+        if response.status_code == 401:
+            tokens = self._refresh(tokens)
+            response = self._send_with(tokens, method, path, check=False, **kwargs)
+            if response.status_code == 401:
+                self._expire()
+        return _checked(response)
+
+    def _send_with(
+        self, tokens: StoredTokens, method: str, path: str, *, check: bool = True, **kwargs: Any
+    ) -> httpx.Response:
+        def build() -> httpx.Request:
+            request = self._http.build_request(method, path, **kwargs)
+            request.headers["Authorization"] = f"Bearer {tokens.access_token}"
+            return request
+
+        response = self._transmit(build)
+        return _checked(response) if check else response
+
+    def _transmit(self, build: Callable[[], httpx.Request], *, stream: bool = False) -> httpx.Response:
+        try:
+            return self._http.send(build(), stream=stream)
+        except httpx.TransportError as exc:
+            logger.info("request to %s failed: %r", self.server_url, exc)
+            raise ServerUnreachable(detail=str(exc) or type(exc).__name__) from exc
+
+    def _refresh(self, stale: StoredTokens) -> StoredTokens:
+        """Rotate the pair once, even when several threads got a 401 with the same stale access token."""
+        with self._refresh_lock:
+            current = self._current_tokens()
+            if current.access_token != stale.access_token:
+                return current  # another thread rotated while we waited
+            # ServerUnreachable propagates and the tokens stay: the session may well be fine once the network is back.
+            response = self._transmit(
+                lambda: self._http.build_request(
+                    "POST", f"{API}/auth/refresh", json={"refresh_token": current.refresh_token}
+                )
+            )
+            if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
+                logger.info("refresh refused (HTTP %d); signing out", response.status_code)
+                self._expire()
+            pair = _decode(_checked(response), TokenPair)
+            fresh = StoredTokens(pair.access_token, pair.refresh_token)
+            assert self._account is not None  # _current_tokens() checked it
+            self._store.save(self.server_url, self._account, fresh)
+            return fresh
+
+    def _expire(self) -> None:
+        if self._account is not None:
+            self._store.clear(self.server_url, self._account)
+        raise SessionExpired()
+
+    def _open_stream(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
+        """Open a streamed response, refreshing once on 401; error statuses raise before any event."""
+        kwargs: dict[str, Any] = {"headers": {"Accept": "text/event-stream"}, "timeout": STREAM_TIMEOUT}
+        if body is not None:
+            kwargs["json"] = body
+        tokens = self._current_tokens()
+        for attempt in range(2):
+
+            def build(tokens: StoredTokens = tokens) -> httpx.Request:
+                request = self._http.build_request(method, path, **kwargs)
+                request.headers["Authorization"] = f"Bearer {tokens.access_token}"
+                return request
+
+            response = self._transmit(build, stream=True)
+            if response.status_code == 401:
+                response.close()
+                if attempt == 0:
+                    tokens = self._refresh(tokens)
+                    continue
+                self._expire()
+            if response.is_error:
+                try:
+                    response.read()
+                finally:
+                    response.close()
+                _checked(response)
+            return response
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _stream_answer(self, path: str, body: dict[str, Any] | None) -> EventStream[StreamEvent]:
+        # Open eagerly so that HTTP errors (402 quota, 404, 401 → refresh) raise here, not at the first next().
+        response = self._open_stream("POST", path, body)
+        return EventStream(response, _iter_answer(response))
+
+
+class EventStream(Iterator[_E]):
+    """Typed events of one streamed response: iterate in a worker thread; :meth:`close` from any thread cancels.
+
+    After :meth:`close` the iteration simply ends (no error), so a cancelled answer is not reported as a failure.
+    The connection is released when the iteration ends, fails, or the stream is closed.
+    """
+
+    def __init__(self, response: httpx.Response, events: Iterator[_E]) -> None:
+        self._response = response
+        self._events = events
+        self._cancelled = False
+
+    def __next__(self) -> _E:
+        if self._cancelled:
+            raise StopIteration
+        try:
+            return next(self._events)
+        except StopIteration:
+            self._response.close()
+            raise
+        except Exception:
+            self._response.close()
+            if self._cancelled:
+                raise StopIteration from None
+            raise
+
+    def close(self) -> None:
+        """Stop: the iterating thread's next read ends the iteration quietly."""
+        self._cancelled = True
+        self._response.close()
+
+    @property
+    def cancelled(self) -> bool:
+        """Whether :meth:`close` was called before the stream ended by itself."""
+        return self._cancelled
+
+    def __enter__(self) -> EventStream[_E]:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _iter_events(response: httpx.Response) -> Iterator[TicketChanged]:
+    for sse in _iter_response_sse(response):
+        try:
+            change = msgspec.json.decode(sse.data.encode(), type=TicketChanged)
+        except msgspec.DecodeError:
+            logger.warning("ignoring a malformed %r event on /events", sse.event)
+            continue
+        yield change if change.kind else msgspec.structs.replace(change, kind=sse.event)
+
+
+def _iter_response_sse(response: httpx.Response) -> Iterator[Any]:
+    parser = SseParser()
+    try:
+        for chunk in response.iter_bytes():  # decoded: the server may compress
+            yield from parser.feed(chunk)
+    except httpx.TransportError as exc:
+        raise ServerUnreachable(
+            message="The connection dropped while the answer was arriving. Your question is kept; try again.",
+            detail=str(exc) or type(exc).__name__,
+        ) from exc
+    parser.close()
+
+
+def _iter_answer(response: httpx.Response) -> Iterator[StreamEvent]:
+    """Typed events until ``done``.
+
+    An ``error`` event is passed on but does not end the stream (the server may follow with a retrieval-only
+    answer). A stream that stops without ``done`` ends with an ``error`` event: the server's own last one if it
+    sent one just before closing, else ``stream_incomplete``.
+    """
+    last: StreamEvent | None = None
+    try:
+        for sse in _iter_response_sse(response):
+            kind = _STREAM_TYPES.get(sse.event)
+            if kind is None:
+                logger.debug("skipping unknown stream event %r", sse.event)
+                continue
+            try:
+                event = msgspec.json.decode(sse.data.encode(), type=kind)
+            except msgspec.DecodeError:
+                logger.warning("ignoring a malformed %r event", sse.event)
+                continue
+            last = event
+            yield event
+            if isinstance(event, DoneEvent):
+                return
+        if not isinstance(last, ErrorEvent):
+            yield ErrorEvent(code="stream_incomplete", message="The answer stopped before it was complete. Try again.")
+    finally:
+        response.close()
+
+
+def _segment(value: str) -> str:
+    """A path segment that cannot climb out of its route (ids come from the server, but still)."""
+    return urllib.parse.quote(str(value), safe="")
+
+
+def _decode(response: httpx.Response, kind: type[_T]) -> _T:
+    try:
+        return msgspec.json.decode(response.content, type=kind)
+    except msgspec.DecodeError as exc:
+        raise _unexpected(response, exc) from exc
+
+
+def _unexpected(response: httpx.Response, exc: Exception) -> ApiError:
+    logger.warning("unexpected answer from %s: %s", response.request.url, exc)
+    return ApiError(
+        status=response.status_code,
+        code="unexpected_response",
+        message="The server gave an answer this version of Tech Pal doesn't understand. Is the server URL right?",
+        detail=str(exc),
+    )
+
+
+def _checked(response: httpx.Response) -> httpx.Response:
+    """Return a successful response; turn an error status into the matching :class:`ApiError`."""
+    if not response.is_error:
+        return response
+    status = response.status_code
+    try:
+        problem = msgspec.json.decode(response.content, type=Problem)
+    except msgspec.DecodeError:
+        problem = Problem(status=status)
+    code = problem.code or _fallback_code(status)
+    common: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "message": friendly_message(status, code, problem.detail),
+        "detail": problem.detail,
+        "field_errors": [FieldError(e.field, e.message, e.source) for e in problem.errors],
+        "retry_after": _retry_after(response.headers.get("Retry-After")),
+    }
+    if code == "quota_exceeded":
+        raise QuotaExceeded(
+            **common,
+            plan=problem.plan,
+            quota=problem.quota,
+            resets_at=problem.resets_at,
+            upgrade_plans=list(problem.upgrade_plans),
+        )
+    raise ApiError(**common)
+
+
+def _fallback_code(status: int) -> str:
+    return {401: "not_authenticated", 403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(
+        status, "internal_error" if status >= 500 else "http_error"
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())

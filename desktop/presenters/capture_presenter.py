@@ -1,0 +1,247 @@
+"""The capture flow: hide our windows → grab the monitor → (select a region) → redact → encoded bytes.
+
+Views come from injected factories, so the flow is tested with fake views and a fake capturer.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Protocol
+
+from PIL import Image
+from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
+from PySide6.QtGui import QWindow
+
+from desktop.core.geometry import Rect
+from desktop.services.capture.main import crop
+from desktop.services.capture.models import CaptureError, CaptureMode, Screenshot
+from desktop.services.capture.windows import hide_own_windows, restore_windows
+
+__all__ = [
+    "DEFAULT_SETTLE_MS",
+    "CapturePresenter",
+    "Capturer",
+    "RedactionEditor",
+    "RegionSelectionView",
+]
+
+logger = logging.getLogger(__name__)
+
+# Time for the window system to unmap our windows and repaint what was under them before the grab.
+DEFAULT_SETTLE_MS = 200
+CAPTURE_FAILED_TEXT = "The screen could not be captured."
+
+
+class Capturer(Protocol):
+    """Grabs the monitor under the cursor (``ScreenCapturer``)."""
+
+    def capture(self) -> Screenshot:
+        """Return the screenshot, or raise ``CaptureError``."""
+        ...
+
+
+class RegionSelectionView(Protocol):
+    """The frozen-screen overlay (``RegionOverlay``): ``selected(Rect)`` in physical pixels, or ``cancelled()``."""
+
+    @property
+    def selected(self) -> SignalInstance:
+        """Emits the chosen region."""
+        ...
+
+    @property
+    def cancelled(self) -> SignalInstance:
+        """Emits when the user gives up."""
+        ...
+
+    def present(self) -> None:
+        """Cover the screen."""
+        ...
+
+    def deleteLater(self) -> None:
+        """Free the view once the event loop is back."""
+        ...
+
+
+class RedactionEditor(Protocol):
+    """The redaction window (``RedactionView``): ``accepted(bytes, str)`` or ``cancelled()``."""
+
+    @property
+    def accepted(self) -> SignalInstance:
+        """Emits the encoded redacted image and its media type."""
+        ...
+
+    @property
+    def cancelled(self) -> SignalInstance:
+        """Emits when the user gives up."""
+        ...
+
+    def present(self) -> None:
+        """Show the window."""
+        ...
+
+    def deleteLater(self) -> None:
+        """Free the view once the event loop is back."""
+        ...
+
+
+class CapturePresenter(QObject):
+    """Runs one capture at a time, from the tray menu or a hotkey, to encoded bytes.
+
+    Signals:
+        captured(bytes, str): The redacted, encoded screenshot and its media type.
+        cancelled(): The user cancelled the region selection or the redaction.
+        failed(str): The capture failed; the message is for the user.
+    """
+
+    captured = Signal(bytes, str)
+    cancelled = Signal()
+    failed = Signal(str)
+
+    def __init__(
+        self,
+        capturer: Capturer,
+        *,
+        overlay_factory: Callable[[Screenshot], RegionSelectionView],
+        redaction_factory: Callable[[Image.Image], RedactionEditor],
+        hide_windows: Callable[[], list[QWindow]] = hide_own_windows,
+        show_windows: Callable[[list[QWindow]], None] = restore_windows,
+        settle_ms: int = DEFAULT_SETTLE_MS,
+        parent: QObject | None = None,
+    ) -> None:
+        """Create the presenter.
+
+        Args:
+            capturer: Grabs the monitor under the cursor.
+            overlay_factory: Builds the region overlay for a screenshot.
+            redaction_factory: Builds the redaction window for an image.
+            hide_windows: Hides our visible windows before the grab; returns them.
+            show_windows: Shows them again afterwards.
+            settle_ms: Wait between hiding and grabbing.
+            parent: Owning QObject.
+        """
+        super().__init__(parent)
+        self._capturer = capturer
+        self._overlay_factory = overlay_factory
+        self._redaction_factory = redaction_factory
+        self._hide_windows = hide_windows
+        self._show_windows = show_windows
+        self._mode = CaptureMode.SCREEN
+        self._busy = False
+        self._hidden: list[QWindow] = []
+        self._screenshot: Screenshot | None = None
+        self._overlay: RegionSelectionView | None = None
+        self._editor: RedactionEditor | None = None
+        self._settle_timer = QTimer(self)
+        self._settle_timer.setSingleShot(True)
+        self._settle_timer.setInterval(settle_ms)
+        self._settle_timer.timeout.connect(self._grab)
+
+    @property
+    def busy(self) -> bool:
+        """True from the start of a capture until it ends in a result, a cancel or a failure."""
+        return self._busy
+
+    @Slot()
+    def capture_screen(self) -> None:
+        """Capture the whole monitor under the cursor."""
+        self.start(CaptureMode.SCREEN)
+
+    @Slot()
+    def capture_region(self) -> None:
+        """Capture a region the user selects on the monitor under the cursor."""
+        self.start(CaptureMode.REGION)
+
+    def start(self, mode: CaptureMode) -> bool:
+        """Begin a capture; returns False (and does nothing) while another one runs."""
+        if self._busy:
+            return False
+        self._busy = True
+        self._mode = mode
+        self._hidden = self._hide_windows()
+        self._settle_timer.start()
+        return True
+
+    # ------------------------------------------------------------------------------------------------ slots
+
+    @Slot()
+    def _grab(self) -> None:
+        try:
+            screenshot = self._capturer.capture()
+        except CaptureError as exc:
+            self._fail(str(exc))
+            return
+        except Exception:  # a back-end bug must end the flow with words, not leave it hanging
+            logger.exception("screen capture crashed")
+            self._fail(CAPTURE_FAILED_TEXT)
+            return
+        finally:
+            self._restore_windows()
+        if self._mode is CaptureMode.REGION:
+            self._screenshot = screenshot
+            overlay = self._overlay_factory(screenshot)
+            overlay.selected.connect(self._on_region_selected)
+            overlay.cancelled.connect(self._on_cancelled)
+            self._overlay = overlay
+            overlay.present()
+        else:
+            self._open_editor(screenshot.image)
+
+    @Slot(object)
+    def _on_region_selected(self, region: Rect) -> None:
+        screenshot, self._screenshot = self._screenshot, None
+        self._drop_overlay()
+        if screenshot is None:
+            return
+        try:
+            image = crop(screenshot, region)
+        except CaptureError as exc:
+            self._fail(str(exc))
+            return
+        self._open_editor(image)
+
+    @Slot(bytes, str)
+    def _on_redacted(self, data: bytes, media_type: str) -> None:
+        self._drop_editor()
+        self._busy = False
+        self.captured.emit(data, media_type)
+
+    @Slot()
+    def _on_cancelled(self) -> None:
+        self._screenshot = None
+        self._drop_overlay()
+        self._drop_editor()
+        self._busy = False
+        self.cancelled.emit()
+
+    # ---------------------------------------------------------------------------------------------- helpers
+
+    def _open_editor(self, image: Image.Image) -> None:
+        editor = self._redaction_factory(image)
+        editor.accepted.connect(self._on_redacted)
+        editor.cancelled.connect(self._on_cancelled)
+        self._editor = editor
+        editor.present()
+
+    def _restore_windows(self) -> None:
+        hidden, self._hidden = self._hidden, []
+        self._show_windows(hidden)
+
+    def _fail(self, message: str) -> None:
+        self._screenshot = None
+        self._busy = False
+        self.failed.emit(message)
+
+    def _drop_overlay(self) -> None:
+        overlay, self._overlay = self._overlay, None
+        if overlay is not None:
+            overlay.selected.disconnect(self._on_region_selected)
+            overlay.cancelled.disconnect(self._on_cancelled)
+            overlay.deleteLater()
+
+    def _drop_editor(self) -> None:
+        editor, self._editor = self._editor, None
+        if editor is not None:
+            editor.accepted.disconnect(self._on_redacted)
+            editor.cancelled.disconnect(self._on_cancelled)
+            editor.deleteLater()

@@ -1,0 +1,130 @@
+"""Background jobs of the capture flow: redact + encode, and OCR suggestions.
+
+Each runs in a private :class:`QThreadPool` and reports through signals of a QObject that lives in the GUI thread,
+so Qt queues the delivery. Connect those signals to slots of QObjects, never to lambdas: a lambda has no thread
+affinity, so Qt would run it in the worker thread (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+from PIL import Image
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+from desktop.core.geometry import Rect
+from desktop.core.redaction import apply_redactions, suggest_redactions
+from desktop.services.capture.encode import encode_screenshot
+from desktop.services.capture.ocr import OcrEngine, OcrUnavailableError, load_rapidocr
+
+__all__ = ["ImageEncoder", "SuggestionFinder"]
+
+logger = logging.getLogger(__name__)
+
+_SHUTDOWN_WAIT_MS = 30_000
+
+
+class _Job(QRunnable):
+    """Runs one callable in a pool thread."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__()
+        self._work = work
+
+    def run(self) -> None:
+        """Run the work; it reports its own errors."""
+        self._work()
+
+
+class ImageEncoder(QObject):
+    """Redacts and encodes screenshots off the GUI thread; only the newest request matters.
+
+    Signals:
+        encoded(int, EncodedImage): The request id and the bytes of the redacted image.
+        failed(int, str): The request id and a message for the user.
+    """
+
+    encoded = Signal(int, object)
+    failed = Signal(int, str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        """Create an encoder with its own one-thread pool (results arrive in request order)."""
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._next_id = 0
+
+    def request(self, image: Image.Image, boxes: Sequence[Rect]) -> int:
+        """Queue "fill ``boxes`` black, then encode"; drops queued, not yet started requests. Returns its id."""
+        self._next_id += 1
+        request_id = self._next_id
+        boxes = list(boxes)
+        self._pool.clear()
+
+        def work() -> None:
+            try:
+                result = encode_screenshot(apply_redactions(image, boxes))
+            except Exception as exc:  # Pillow errors must reach the user as words, not kill the thread
+                logger.exception("encoding the screenshot failed")
+                self.failed.emit(request_id, f"The screenshot could not be prepared: {exc}")
+                return
+            self.encoded.emit(request_id, result)
+
+        self._pool.start(_Job(work))
+        return request_id
+
+    def shutdown(self) -> None:
+        """Drop queued requests and wait for a running one."""
+        self._pool.clear()
+        self._pool.waitForDone(_SHUTDOWN_WAIT_MS)
+
+
+class SuggestionFinder(QObject):
+    """Finds secret-looking text with local OCR, loading the engine on first use in the worker thread.
+
+    Keep one for the app's lifetime: the engine (about 2 s to load) is then loaded once, on first use.
+
+    Signals:
+        found(int, list): The request id and ``(Rect, SecretKind, str)`` suggestions for its image.
+        unavailable(int, str): The request id; OCR cannot run here, and the message says so in words.
+    """
+
+    found = Signal(int, list)
+    unavailable = Signal(int, str)
+
+    def __init__(self, load_engine: Callable[[], OcrEngine] = load_rapidocr, parent: QObject | None = None) -> None:
+        """Create a finder; ``load_engine`` is called once, in the worker thread, on the first :meth:`find`."""
+        super().__init__(parent)
+        self._load_engine = load_engine
+        self._engine: OcrEngine | None = None
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._next_id = 0
+
+    def find(self, image: Image.Image) -> int:
+        """Start looking; returns the request id its answer (``found`` or ``unavailable``) will carry."""
+        self._next_id += 1
+        request_id = self._next_id
+
+        def work() -> None:
+            try:
+                if self._engine is None:
+                    self._engine = self._load_engine()
+                lines = self._engine(image)
+            except OcrUnavailableError as exc:
+                self.unavailable.emit(request_id, str(exc))
+                return
+            except Exception as exc:  # OCR is a convenience: any failure leaves manual boxes working
+                logger.exception("text recognition failed")
+                self.unavailable.emit(request_id, f"Text recognition failed: {exc}")
+                return
+            self.found.emit(request_id, suggest_redactions(lines))
+
+        self._pool.start(_Job(work))
+        return request_id
+
+    def shutdown(self) -> None:
+        """Drop queued work and wait for a running recognition (up to ~30 s on a slow machine)."""
+        self._pool.clear()
+        self._pool.waitForDone(_SHUTDOWN_WAIT_MS)

@@ -1,0 +1,154 @@
+"""The desktop's wire structs decode what the server's own response types encode.
+
+The desktop never imports the server; its tests may, to catch drift between the two sides' field names before an
+end-to-end run does.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+import msgspec
+import pytest
+
+from desktop.core.api import models as wire
+from desktop.core.api.client import _checked
+
+NOW = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
+
+
+def _roundtrip(server_value: Any, desktop_type: type[Any]) -> Any:
+    return msgspec.json.decode(msgspec.json.encode(server_value), type=desktop_type)
+
+
+def test_accounts() -> None:
+    from server.domain.accounts import schemas
+
+    pair = _roundtrip(schemas.TokenPair(access_token="a", refresh_token="r", expires_in=900), wire.TokenPair)
+    profile = _roundtrip(
+        schemas.Profile(
+            id=uuid.uuid4(),
+            name="Ada",
+            username="ada",
+            email="ada@example.com",
+            email_verified=True,
+            role="user",
+            created_at=NOW,
+        ),
+        wire.Profile,
+    )
+
+    assert (pair.access_token, pair.refresh_token, pair.expires_in) == ("a", "r", 900)
+    assert profile.username == "ada"
+
+
+def test_tickets() -> None:
+    schemas = pytest.importorskip("server.domain.tickets.schemas")
+    ticket_id = uuid.uuid4()
+    summary = {
+        "id": ticket_id,
+        "status": "open",
+        "priority": "normal",
+        "category": None,
+        "description": "Printer offline",
+        "device": {"os": "Linux"},
+        "screenshot_count": 1,
+        "created_at": NOW,
+        "updated_at": NOW,
+    }
+    detail = schemas.TicketDetail(
+        **summary,
+        messages=[
+            schemas.Message(
+                id=uuid.uuid4(),
+                role="assistant",
+                content="See [1]",
+                citations=[msgspec.to_builtins(schemas.Citation(article_id="a1", title="Printer offline"))],
+                created_at=NOW,
+            )
+        ],
+        screenshots=[schemas.Screenshot(index=0, url="/x/0", media_type="image/png", width=1, height=1, size=9)],
+        history=[schemas.HistoryEntry(at=NOW, actor="user", field="status", from_=None, to="open")],
+    )
+    page = schemas.TicketPage(items=[schemas.TicketSummary(**summary)], total=1, limit=50, offset=0)
+
+    decoded = _roundtrip(detail, wire.TicketDetail)
+    decoded_page = _roundtrip(page, wire.TicketPage)
+
+    assert decoded.id == ticket_id
+    assert decoded.messages[0].citations[0].article_id == "a1"
+    assert decoded.history[0].to == "open"
+    assert decoded.screenshots[0].media_type == "image/png"
+    assert decoded_page.items[0].screenshot_count == 1
+
+
+def test_streamed_answer_events() -> None:
+    events = pytest.importorskip("server.domain.resolution.events")
+    samples = [
+        events.Triage(category="printer", priority="high", category_by_ai=True, priority_by_ai=False),
+        events.Citation(number=1, article_id="a1", source_id="s1", title="Printer offline", source_url=None),
+        events.Delta(text="Restart it."),
+        events.Failure(code="ai_unavailable", message="No model."),
+    ]
+    desktop_types = {"triage": wire.TriageEvent, "citation": wire.Citation, "delta": wire.DeltaEvent}
+    desktop_types["error"] = wire.ErrorEvent
+
+    decoded = [_roundtrip(event, desktop_types[events.EVENT_NAMES[type(event)]]) for event in samples]
+
+    assert decoded == [
+        wire.TriageEvent(category="printer", priority="high", category_by_ai=True, priority_by_ai=False),
+        wire.Citation(number=1, article_id="a1", source_id="s1", title="Printer offline", source_url=None),
+        wire.DeltaEvent(text="Restart it."),
+        wire.ErrorEvent(code="ai_unavailable", message="No model."),
+    ]
+
+
+def test_billing() -> None:
+    schemas = pytest.importorskip("server.domain.billing.schemas")
+    plans = schemas.Plans(
+        billing_enabled=False,
+        plans=[schemas.PlanOut(key="self_hosted", name="Self-hosted", price="0", quota=None, paid=False)],
+    )
+    subscription = schemas.Subscription(
+        plan="free",
+        plan_name="Free",
+        status="active",
+        current_period_end=None,
+        cancel_at_period_end=False,
+        usage=3,
+        quota=20,
+        resets_at=NOW,
+        billing_enabled=True,
+    )
+
+    assert _roundtrip(plans, wire.PlanCatalogue).plans[0].quota is None
+    assert _roundtrip(subscription, wire.Subscription).resets_at == NOW
+    assert _roundtrip(schemas.RedirectUrl(url="https://x"), wire.UrlResponse).url == "https://x"
+
+
+def test_the_quota_problem_becomes_quota_exceeded() -> None:
+    import httpx
+
+    from desktop.core.api.errors import QuotaExceeded
+    from server.lib.errors import problem_response
+
+    extra = {
+        "plan": "free",
+        "quota": 20,
+        "used": 20,
+        "resets_at": "2026-12-01T00:00:00Z",
+        "upgrade_url": "/api/v1/billing/checkout",
+        "upgrade_plans": ["pro"],
+    }
+    server_answer = problem_response(402, "quota_exceeded", "All used.", extra=extra)
+    response = httpx.Response(402, content=msgspec.json.encode(server_answer.content))
+    response.request = httpx.Request("POST", "http://x/api/v1/tickets/t/resolve")
+
+    with pytest.raises(QuotaExceeded) as caught:
+        _checked(response)
+
+    assert caught.value.plan == "free"
+    assert caught.value.upgrade_plans == ["pro"]
+    assert caught.value.resets_at == datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
