@@ -53,6 +53,7 @@ def kb() -> None:
 @click.option("--origin", type=click.Choice(["seed", "manual"]), default="manual", show_default=True)
 def import_command(file: Path, origin: str) -> None:
     """Import articles from a JSONL FILE (.jsonl or .jsonl.xz); upserts by id, resumable, skips bad lines."""
+    from server.domain.knowledge.embeddings import EmbeddingError  # noqa: PLC0415
     from server.domain.knowledge.services import ModelMismatchError, import_file  # noqa: PLC0415
 
     async def work(ctx: Any) -> Any:
@@ -63,11 +64,13 @@ def import_command(file: Path, origin: str) -> None:
                 bar.length = total
                 bar.update(done - bar.pos)
 
-            return await import_file(engine, file, kind=settings.embeddings, origin=origin, progress=progress)
+            return await import_file(
+                engine, file, kind=settings.embeddings, ai=settings.ai, origin=origin, progress=progress
+            )
 
     try:
         report = _with_engine(work)
-    except ModelMismatchError as exc:
+    except (ModelMismatchError, EmbeddingError) as exc:
         raise click.ClickException(str(exc)) from None
     for number, problem in report.bad_lines:
         click.echo(f"line {number}: skipped: {problem}", err=True)
@@ -80,12 +83,12 @@ def import_command(file: Path, origin: str) -> None:
 @kb.command()
 def reembed() -> None:
     """Re-embed every chunk with the model TECHPAL_EMBEDDINGS selects (after switching it). Resumable."""
-    from server.domain.knowledge.embeddings import get_embedder  # noqa: PLC0415
+    from server.domain.knowledge.embeddings import EmbeddingError, get_embedder  # noqa: PLC0415
     from server.domain.knowledge.services import reembed as run_reembed  # noqa: PLC0415
 
     async def work(ctx: Any) -> int:
         engine, settings = ctx
-        embedder = get_embedder(settings.embeddings)
+        embedder = get_embedder(settings.embeddings, settings.ai)
         with click.progressbar(length=1, label="Re-embedding", show_pos=True) as bar:
 
             def progress(done: int, total: int) -> None:
@@ -94,24 +97,31 @@ def reembed() -> None:
 
             return await run_reembed(engine, embedder, progress)
 
-    click.echo(f"{_with_engine(work)} chunks re-embedded.")
+    try:
+        count = _with_engine(work)
+    except EmbeddingError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{count} chunks re-embedded.")
 
 
 @kb.command("eval")
 @click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def eval_command(queries: Path) -> None:
     """Print recall@1/5/10 and MRR per query set of QUERIES (JSONL: query, gold_id, alt_gold_ids, set)."""
-    from server.domain.knowledge.embeddings import get_embedder  # noqa: PLC0415
+    from server.domain.knowledge.embeddings import EmbeddingError, get_embedder  # noqa: PLC0415
     from server.domain.knowledge.evaluation import evaluate, load_queries  # noqa: PLC0415
 
     labelled = load_queries(queries)
 
     async def work(ctx: Any) -> Any:
         engine, settings = ctx
-        scores, _, _ = await evaluate(engine, labelled, get_embedder(settings.embeddings))
+        scores, _, _ = await evaluate(engine, labelled, get_embedder(settings.embeddings, settings.ai))
         return scores
 
-    scores = _with_engine(work)
+    try:
+        scores = _with_engine(work)
+    except EmbeddingError as exc:
+        raise click.ClickException(str(exc)) from None
     click.echo(f"{'set':<12}{'n':>5}{'R@1':>8}{'R@5':>8}{'R@10':>8}{'MRR':>8}")
     for name, s in scores.items():
         row = s.row()

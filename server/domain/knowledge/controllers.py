@@ -1,4 +1,4 @@
-"""``/api/v1/kb``: hybrid search over the knowledge base, and whole articles with their attribution."""
+"""``/api/v1/kb``: hybrid search over the knowledge base, whole articles with their attribution, and review."""
 
 from __future__ import annotations
 
@@ -6,32 +6,47 @@ import asyncio
 import uuid
 from typing import Annotated
 
-from litestar import Controller, get
-from litestar.di import NamedDependency
-from litestar.params import FromPath, QueryParameter, SkipValidation
-from sqlalchemy import text
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.accounts.deps import AUTH_DEPENDENCIES
-from server.domain.accounts.guards import BEARER, bearer_required
+from server.domain.accounts.guards import BEARER, bearer_required, require_role
 from server.domain.accounts.services import Principal
-from server.domain.knowledge.embeddings import EmbeddingError, get_embedder
-from server.domain.knowledge.schemas import Article, SearchResults
+from server.domain.knowledge import review
+from server.domain.knowledge.embeddings import Embedder, EmbeddingError, get_embedder
+from server.domain.knowledge.schemas import Article, ArticleUpdate, ReviewPage, SearchResults
 from server.domain.knowledge.search import MAX_QUERY_CHARS, clean_query, search
 from server.lib.exceptions import FieldError, NotFound, ValidationFailed
 from server.settings import Settings
 
 __all__ = ["KnowledgeController"]
 
+# An article edit is a few sections of text (each at most 20,000 characters).
+REVIEW_BODY_LIMIT = 128 * 1024
+
+
+async def _embedder(settings: Settings) -> Embedder | None:
+    """The configured embedder, or ``None`` when it cannot be built (search then answers by keywords alone)."""
+    try:
+        return await asyncio.to_thread(get_embedder, settings.embeddings, settings.ai)
+    except EmbeddingError:
+        return None
+
 
 class KnowledgeController(Controller):
-    """Search and read knowledge-base articles (signed-in users)."""
+    """Search and read articles (signed-in users); review growth, edit and unpublish articles (agents, admins).
+
+    Staff routes take the ``staff`` dependency, which answers 403 ``role_required`` to everyone else.
+    """
 
     path = "/api/v1/kb"
     tags = ["knowledge"]
-    dependencies = AUTH_DEPENDENCIES
+    dependencies = {**AUTH_DEPENDENCIES, "staff": Provide(require_role("agent", "admin"))}
     security = BEARER
     guards = [bearer_required]
+    request_max_body_size = REVIEW_BODY_LIMIT
 
     @get(
         "/search",
@@ -55,11 +70,7 @@ class KnowledgeController(Controller):
             )
         if not clean_query(q):
             raise ValidationFailed("q is empty", errors=[FieldError("q", "must not be empty", "query")])
-        try:
-            embedder = await asyncio.to_thread(get_embedder, settings.embeddings)
-        except EmbeddingError:
-            embedder = None  # keyword search still answers
-        hits = await search(db_engine, q, embedder, limit=limit)
+        hits = await search(db_engine, q, await _embedder(settings), limit=limit)
         return SearchResults(results=hits)
 
     @get("/articles/{article_id:uuid}", summary="Read an article", request_max_body_size=0)
@@ -69,18 +80,60 @@ class KnowledgeController(Controller):
         db_engine: NamedDependency[AsyncEngine],
         article_id: FromPath[uuid.UUID],
     ) -> Article:
-        """The whole article with its source attribution."""
+        """The whole published article with its source attribution (staff see pending ones in the review list)."""
         async with db_engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    text(
-                        "SELECT id, source_id, title, symptoms, cause, resolution, body, origin, product_group, "
-                        "source_url, source_repo, source_path, source_commit, license, attribution, published, "
-                        "created_at, updated_at FROM kb_articles WHERE id = :id AND published"
-                    ),
-                    {"id": article_id},
-                )
-            ).first()
-        if row is None:
+            article = await review.read_article(connection, article_id, published_only=True)
+        if article is None:
             raise NotFound("No such article.")
-        return Article(**row._asdict())
+        return article
+
+    @get("/review", summary="List what waits for review", request_max_body_size=0)
+    async def list_review(
+        self,
+        staff: NamedDependency[SkipValidation[Principal]],  # resolving it checks the role
+        db_engine: NamedDependency[AsyncEngine],
+        limit: Annotated[int, QueryParameter(ge=1, le=100, description="Page size.")] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000, description="Items to skip.")] = 0,
+    ) -> ReviewPage:
+        """New articles grown from fixes and fixes proposed for published articles, newest first."""
+        return await review.pending_reviews(db_engine, limit=limit, offset=offset)
+
+    @patch("/articles/{article_id:uuid}", summary="Approve, unpublish or edit an article")
+    async def update_article(
+        self,
+        staff: NamedDependency[SkipValidation[Principal]],
+        db_engine: NamedDependency[AsyncEngine],
+        settings: NamedDependency[SkipValidation[Settings]],
+        article_id: FromPath[uuid.UUID],
+        data: JSONBody[ArticleUpdate],
+    ) -> Article:
+        """``published: true`` approves, ``false`` unpublishes (seed articles too); text changes re-index it."""
+        if all(getattr(data, name) is None for name in data.__struct_fields__):
+            raise ValidationFailed(
+                "nothing to change",
+                errors=[FieldError("body", "give at least one of " + ", ".join(data.__struct_fields__))],
+            )
+        needs_embedder = any(getattr(data, name) is not None for name in review.TEXT_FIELDS)
+        embedder = await _embedder(settings) if needs_embedder else None
+        return await review.update_article(db_engine, article_id, data, embedder)
+
+    @post("/review/{item_id:uuid}/approve", status_code=200, summary="Approve a review item", request_max_body_size=0)
+    async def approve(
+        self,
+        staff: NamedDependency[SkipValidation[Principal]],
+        db_engine: NamedDependency[AsyncEngine],
+        settings: NamedDependency[SkipValidation[Settings]],
+        item_id: FromPath[uuid.UUID],
+    ) -> Article:
+        """Publish a pending article, or append a proposed fix to its article; answers the article."""
+        return await review.approve(db_engine, item_id, reviewer_id=staff.user.id, embedder=await _embedder(settings))
+
+    @post("/review/{item_id:uuid}/reject", status_code=204, summary="Reject a review item", request_max_body_size=0)
+    async def reject(
+        self,
+        staff: NamedDependency[SkipValidation[Principal]],
+        db_engine: NamedDependency[AsyncEngine],
+        item_id: FromPath[uuid.UUID],
+    ) -> None:
+        """Drop a proposed fix, or delete a pending article that should not be published."""
+        await review.reject(db_engine, item_id, reviewer_id=staff.user.id)

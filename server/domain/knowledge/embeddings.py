@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    from server.settings import AISettings
 
 __all__ = [
     "DIMENSION",
     "LOCAL_MODEL_NAME",
     "MODEL_DIR",
     "MODEL_SHA256",
+    "OPENAI_MODEL_NAME",
     "Embedder",
     "EmbeddingError",
     "LocalOnnxEmbedder",
@@ -163,7 +167,13 @@ class OpenAIEmbedder:
                 response = self._client.embeddings.create(model=self._model, input=batch, dimensions=DIMENSION)
             except Exception as exc:
                 raise EmbeddingError(f"OpenAI embeddings failed: {exc}") from exc
+            if len(response.data) != len(batch):
+                raise EmbeddingError(f"OpenAI embeddings answered {len(response.data)} vectors for {len(batch)} texts")
             for item in response.data:
+                if len(item.embedding) != DIMENSION:
+                    raise EmbeddingError(
+                        f"OpenAI embeddings answered {len(item.embedding)} dimensions instead of {DIMENSION}"
+                    )
                 out[start + item.index] = np.asarray(item.embedding, dtype=np.float32)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         result: Vectors = (out / np.clip(norms, 1e-12, None)).astype(np.float32)
@@ -171,23 +181,50 @@ class OpenAIEmbedder:
 
 
 _lock = threading.Lock()
-_cache: dict[str, Embedder] = {}
+# Built embedders, keyed by everything that configures them: the local model is loaded once per process, and an
+# OpenAI client (with its connection pool) is reused per endpoint and key rather than built for every search.
+_cache: dict[tuple[str, ...], Embedder] = {}
 
 
-def get_embedder(kind: str = "local") -> Embedder:
-    """The process-wide embedder of ``kind`` (``local`` or ``openai``), built on first use."""
+def _openai_embedder(ai: AISettings | None) -> tuple[tuple[str, ...], Callable[[], Embedder]]:
+    base_url = (ai.embeddings_base_url or ai.base_url) if ai else None
+    api_key = ai.api_key.get_secret_value() if ai and ai.api_key else None
+    if base_url is None and api_key is None:
+        raise EmbeddingError(
+            "TECHPAL_EMBEDDINGS=openai needs TECHPAL_AI_API_KEY (or OPENAI_API_KEY) for OpenAI's API, or "
+            "TECHPAL_EMBEDDINGS_BASE_URL (or TECHPAL_AI_BASE_URL) for an OpenAI-compatible server"
+        )
+    timeout = float(ai.timeout) if ai else 60.0
+
+    def build() -> Embedder:
+        import openai  # noqa: PLC0415 - only this embedder needs the SDK
+
+        # A local OpenAI-compatible server often needs no key, but the SDK insists on one.
+        client = openai.OpenAI(base_url=base_url, api_key=api_key or "unused", timeout=timeout, max_retries=2)
+        return OpenAIEmbedder(client)
+
+    return ("openai", base_url or "", api_key or "", str(timeout)), build
+
+
+def _local_embedder() -> Embedder:
+    return LocalOnnxEmbedder()
+
+
+def get_embedder(kind: str = "local", ai: AISettings | None = None) -> Embedder:
+    """The embedder of ``kind`` (``local`` or ``openai``; ``settings.embeddings``), built on first use.
+
+    ``openai`` is configured by ``ai`` (``settings.ai``): ``embeddings_base_url`` or ``base_url`` and ``api_key``.
+    Raises :class:`EmbeddingError` when the embedder cannot be built (callers fall back to keyword search).
+    """
+    build: Callable[[], Embedder]
+    if kind == "local":
+        key: tuple[str, ...] = ("local",)
+        build = _local_embedder
+    elif kind == "openai":
+        key, build = _openai_embedder(ai)
+    else:
+        raise EmbeddingError(f"unknown embeddings kind {kind!r}")
     with _lock:
-        if kind not in _cache:
-            if kind == "local":
-                _cache[kind] = LocalOnnxEmbedder()
-            elif kind == "openai":
-                try:
-                    import openai  # type: ignore[import-not-found]  # noqa: PLC0415 - optional dependency
-                except ImportError as exc:
-                    raise EmbeddingError(
-                        "TECHPAL_EMBEDDINGS=openai needs the `openai` package, which is not installed"
-                    ) from exc
-                _cache[kind] = OpenAIEmbedder(openai.OpenAI())
-            else:
-                raise EmbeddingError(f"unknown embeddings kind {kind!r}")
-        return _cache[kind]
+        if key not in _cache:
+            _cache[key] = build()
+        return _cache[key]

@@ -21,24 +21,34 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.domain.knowledge.chunking import chunk_article
+from server.domain.knowledge.chunking import Chunk, chunk_article
 from server.domain.knowledge.embeddings import Embedder
 from server.domain.knowledge.seed import SeedVectors
 
 __all__ = [
     "ATTRIBUTION",
+    "STATS_LOCK",
+    "WRITE_LOCK",
     "ArticleRecord",
     "ImportReport",
+    "PreparedBatch",
     "import_records",
+    "index_postings",
+    "prepare_articles",
     "read_jsonl",
     "refresh_statistics",
     "source_url",
+    "store_articles",
     "write_articles",
 ]
 
 logger = structlog.get_logger(__name__)
 ATTRIBUTION = "Microsoft support articles, CC BY 4.0, modified"
 BATCH = 50
+# Transaction-scoped advisory lock keys ("KB" in ASCII, then a number): growth and review edits of articles take
+# WRITE_LOCK around read-modify-write; statistics refreshes take STATS_LOCK.
+WRITE_LOCK = 0x4B42_0001
+STATS_LOCK = 0x4B42_0002
 Progress = Callable[[int, int], None]
 
 
@@ -205,31 +215,42 @@ async def write_articles(
     )
 
 
-async def _import_batch(
+@dataclass
+class PreparedBatch:
+    """Articles ready to store: their rows, chunks and vectors, computed before any transaction opens."""
+
+    articles: list[dict[str, Any]]
+    chunks: dict[str, list[Chunk]]
+    vectors: dict[str, Any]
+    model_name: str
+
+
+async def prepare_articles(
     engine: AsyncEngine,
-    *,
     batch: dict[str, ArticleRecord],
+    *,
     embedder: Callable[[], Embedder],
     model_name: str,
-    seed_vectors: SeedVectors | None,
+    seed_vectors: SeedVectors | None = None,
     origin: str,
-    published: bool = True,
-) -> int:
+    force: bool = False,
+) -> PreparedBatch:
+    """Chunk and embed the articles of ``batch`` that changed (all of them with ``force``); the slow part."""
     hashes = {source_id: _article_hash(record) for source_id, record in batch.items()}
-    async with engine.connect() as connection:
-        rows = await connection.execute(
-            text(
-                "SELECT a.source_id, a.content_hash, bool_and(c.embedding_model IS NOT DISTINCT FROM :model) AS ok "
-                "FROM kb_articles a LEFT JOIN kb_chunks c ON c.article_id = a.id "
-                "WHERE a.source_id = ANY(:ids) GROUP BY a.source_id, a.content_hash"
-            ),
-            {"ids": list(batch), "model": model_name},
-        )
-        current = {row.source_id: row.content_hash for row in rows if row.ok}
+    current: dict[str, str] = {}
+    if not force:
+        async with engine.connect() as connection:
+            rows = await connection.execute(
+                text(
+                    "SELECT a.source_id, a.content_hash, "
+                    "bool_and(c.embedding_model IS NOT DISTINCT FROM :model) AS ok "
+                    "FROM kb_articles a LEFT JOIN kb_chunks c ON c.article_id = a.id "
+                    "WHERE a.source_id = ANY(:ids) GROUP BY a.source_id, a.content_hash"
+                ),
+                {"ids": list(batch), "model": model_name},
+            )
+            current = {row.source_id: row.content_hash for row in rows if row.ok}
     todo = {sid: rec for sid, rec in batch.items() if current.get(sid) != hashes[sid]}
-    if not todo:
-        return 0
-
     chunks = {sid: chunk_article(rec.title, rec.symptoms, rec.body) for sid, rec in todo.items()}
     vectors: dict[str, Any] = {}
     usable = seed_vectors if seed_vectors and seed_vectors.model == model_name else None
@@ -245,7 +266,7 @@ async def _import_batch(
         computed = await asyncio.to_thread(model.embed, list(missing.values()))
         vectors.update(zip(missing, computed, strict=True))
 
-    article_rows = [
+    articles = [
         {
             "source_id": sid,
             "title": rec.title,
@@ -265,49 +286,83 @@ async def _import_batch(
         }
         for sid, rec in todo.items()
     ]
+    return PreparedBatch(articles=articles, chunks=chunks, vectors=vectors, model_name=model_name)
+
+
+async def store_articles(connection: AsyncConnection, prepared: PreparedBatch, *, published: bool = True) -> list[Any]:
+    """Write prepared articles with all their chunks and postings inside the caller's transaction; their ids.
+
+    ``published`` applies to new articles; an existing article keeps its state.
+    """
+    if not prepared.articles:
+        return []
+    ids = await _upsert_articles(connection, prepared.articles, published=published)
+    id_list = list(ids.values())
+    await connection.execute(text("DELETE FROM kb_chunks WHERE article_id = ANY(:ids)"), {"ids": id_list})
+    chunk_rows = [
+        {
+            "article_id": ids[sid],
+            "ordinal": chunk.ordinal,
+            "text": chunk.text,
+            "content_hash": chunk.content_hash,
+            "embedding": _vector_literal(prepared.vectors[chunk.content_hash]),
+            "model": prepared.model_name,
+        }
+        for sid, article_chunks in prepared.chunks.items()
+        for chunk in article_chunks
+    ]
+    await connection.execute(
+        text(
+            "INSERT INTO kb_chunks (article_id, ordinal, text, content_hash, embedding, embedding_model, tsv) "
+            "VALUES (:article_id, :ordinal, :text, :content_hash, CAST(:embedding AS vector), :model, "
+            "to_tsvector('simple', :text))"
+        ),
+        chunk_rows,
+    )
+    await index_postings(connection, id_list)
+    return id_list
+
+
+async def index_postings(connection: AsyncConnection, article_ids: list[Any]) -> None:
+    """Rebuild the BM25 postings of ``article_ids``: only published articles have any."""
+    await connection.execute(text("DELETE FROM kb_postings WHERE article_id = ANY(:ids)"), {"ids": article_ids})
+    await connection.execute(
+        text(
+            "INSERT INTO kb_postings (term, article_id, tf, doc_len) "
+            "SELECT t.lexeme, t.id, t.tf, sum(t.tf) OVER (PARTITION BY t.id) FROM ("
+            "SELECT u.lexeme, a.id, coalesce(array_length(u.positions, 1), 1) AS tf "
+            "FROM kb_articles a, unnest(a.search_tsv) u WHERE a.id = ANY(:ids) AND a.published) t"
+        ),
+        {"ids": article_ids},
+    )
+    await connection.execute(
+        text(
+            "UPDATE kb_articles a SET doc_len = coalesce(s.len, 0) FROM ("
+            "SELECT article_id, sum(tf) AS len FROM kb_postings WHERE article_id = ANY(:ids) GROUP BY article_id"
+            ") s WHERE a.id = s.article_id"
+        ),
+        {"ids": article_ids},
+    )
+
+
+async def _import_batch(
+    engine: AsyncEngine,
+    *,
+    batch: dict[str, ArticleRecord],
+    embedder: Callable[[], Embedder],
+    model_name: str,
+    seed_vectors: SeedVectors | None,
+    origin: str,
+    published: bool = True,
+) -> int:
+    prepared = await prepare_articles(
+        engine, batch, embedder=embedder, model_name=model_name, seed_vectors=seed_vectors, origin=origin
+    )
+    if not prepared.articles:
+        return 0
     async with engine.begin() as connection:
-        ids = await _upsert_articles(connection, article_rows, published=published)
-        id_list = list(ids.values())
-        await connection.execute(text("DELETE FROM kb_chunks WHERE article_id = ANY(:ids)"), {"ids": id_list})
-        await connection.execute(text("DELETE FROM kb_postings WHERE article_id = ANY(:ids)"), {"ids": id_list})
-        chunk_rows = [
-            {
-                "article_id": ids[sid],
-                "ordinal": chunk.ordinal,
-                "text": chunk.text,
-                "content_hash": chunk.content_hash,
-                "embedding": _vector_literal(vectors[chunk.content_hash]),
-                "model": model_name,
-            }
-            for sid, article_chunks in chunks.items()
-            for chunk in article_chunks
-        ]
-        await connection.execute(
-            text(
-                "INSERT INTO kb_chunks (article_id, ordinal, text, content_hash, embedding, embedding_model, tsv) "
-                "VALUES (:article_id, :ordinal, :text, :content_hash, CAST(:embedding AS vector), :model, "
-                "to_tsvector('simple', :text))"
-            ),
-            chunk_rows,
-        )
-        await connection.execute(
-            text(
-                "INSERT INTO kb_postings (term, article_id, tf, doc_len) "
-                "SELECT t.lexeme, t.id, t.tf, sum(t.tf) OVER (PARTITION BY t.id) FROM ("
-                "SELECT u.lexeme, a.id, coalesce(array_length(u.positions, 1), 1) AS tf "
-                "FROM kb_articles a, unnest(a.search_tsv) u WHERE a.id = ANY(:ids) AND a.published) t"
-            ),
-            {"ids": id_list},
-        )
-        await connection.execute(
-            text(
-                "UPDATE kb_articles a SET doc_len = coalesce(s.len, 0) FROM ("
-                "SELECT article_id, sum(tf) AS len FROM kb_postings WHERE article_id = ANY(:ids) GROUP BY article_id"
-                ") s WHERE a.id = s.article_id"
-            ),
-            {"ids": id_list},
-        )
-    return len(todo)
+        await store_articles(connection, prepared, published=published)
+    return len(prepared.articles)
 
 
 async def _upsert_articles(
@@ -333,8 +388,12 @@ async def _upsert_articles(
 
 
 async def refresh_statistics(engine: AsyncEngine, model_name: str | None = None) -> None:
-    """Recompute document frequencies, corpus size and average length over published articles."""
+    """Recompute document frequencies, corpus size and average length over published articles.
+
+    Serialized by an advisory lock: two refreshes at once would both re-insert every term and one would fail.
+    """
     async with engine.begin() as connection:
+        await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STATS_LOCK})
         await connection.execute(text("DELETE FROM kb_terms"))
         await connection.execute(
             text("INSERT INTO kb_terms (term, df) SELECT term, count(*) FROM kb_postings GROUP BY term")

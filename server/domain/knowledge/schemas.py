@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from server.lib.schema import ResponseBody
+import msgspec
 
-__all__ = ["Article", "KbHealth", "SearchResult", "SearchResults"]
+from server.lib.schema import RequestBody, ResponseBody
+
+__all__ = ["Article", "ArticleUpdate", "KbHealth", "ReviewItem", "ReviewPage", "SearchResult", "SearchResults"]
+
+Origin = Literal["seed", "resolution", "manual"]
+# Bounds well above the seed corpus (longest title 157, longest resolution ~15k characters).
+Title = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+Section = Annotated[str, msgspec.Meta(max_length=20_000)]
 
 
 class SearchResult(ResponseBody, frozen=True):
@@ -39,7 +46,7 @@ class Article(ResponseBody, frozen=True):
     cause: str
     resolution: str
     body: str
-    origin: Literal["seed", "resolution", "manual"]
+    origin: Origin
     product_group: str | None
     source_url: str | None
     source_repo: str | None
@@ -58,3 +65,42 @@ class KbHealth(ResponseBody, frozen=True):
     state: Literal["importing", "ready"]
     done: int
     total: int
+
+
+class ArticleUpdate(RequestBody, frozen=True, omit_defaults=True):
+    """What an agent changes: approve (``published: true``), unpublish, or correct the text. Absent fields stay."""
+
+    published: bool | None = None
+    title: Title | None = None
+    symptoms: Section | None = None
+    cause: Section | None = None
+    resolution: Section | None = None
+
+
+class ReviewItem(ResponseBody, frozen=True):
+    """Something waiting for review: a new article grown from a fix (``kind: article``, ``id`` is the article), or
+    a fix to append to a published article (``kind: merge``, ``id`` is the contribution, ``article_id`` the
+    target and ``proposed_text`` what approval appends). The text fields are the article's current ones.
+    """
+
+    id: uuid.UUID
+    kind: Literal["article", "merge"]
+    article_id: uuid.UUID
+    title: str
+    symptoms: str
+    cause: str
+    resolution: str
+    origin: Origin
+    published: bool
+    proposed_text: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ReviewPage(ResponseBody, frozen=True):
+    """A page of the review queue, newest first."""
+
+    items: list[ReviewItem]
+    total: int
+    limit: int
+    offset: int

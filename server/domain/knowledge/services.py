@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import structlog
@@ -20,6 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from server.domain.knowledge.embeddings import LOCAL_MODEL_NAME, OPENAI_MODEL_NAME, Embedder, get_embedder
 from server.domain.knowledge.importer import ImportReport, import_records, read_jsonl, refresh_statistics
 from server.domain.knowledge.seed import SEED_CORPUS, load_seed_vectors
+
+if TYPE_CHECKING:
+    from server.settings import AISettings
 
 __all__ = [
     "STATUS",
@@ -78,6 +81,7 @@ async def import_file(
     path: Path,
     *,
     kind: str = "local",
+    ai: AISettings | None = None,
     origin: str = "manual",
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -88,7 +92,7 @@ async def import_file(
     return await import_records(
         engine,
         await asyncio.to_thread(lambda: list(read_jsonl(path))),
-        embedder=lambda: get_embedder(kind),
+        embedder=lambda: get_embedder(kind, ai),
         model_name=model,
         seed_vectors=await asyncio.to_thread(load_seed_vectors),
         origin=origin,
@@ -102,7 +106,11 @@ def _digest(path: Path) -> str:
 
 
 async def import_seed(
-    engine: AsyncEngine, kind: str, status: KbStatus = STATUS, should_stop: Callable[[], bool] | None = None
+    engine: AsyncEngine,
+    kind: str,
+    status: KbStatus = STATUS,
+    should_stop: Callable[[], bool] | None = None,
+    ai: AISettings | None = None,
 ) -> None:
     """Import the shipped seed corpus unless this exact corpus was fully imported already."""
     digest = await asyncio.to_thread(_digest, SEED_CORPUS)
@@ -117,7 +125,7 @@ async def import_seed(
     status.state = "importing"
     try:
         report = await import_file(
-            engine, SEED_CORPUS, kind=kind, origin="seed", progress=progress, should_stop=should_stop
+            engine, SEED_CORPUS, kind=kind, ai=ai, origin="seed", progress=progress, should_stop=should_stop
         )
         if report.stopped:
             return
@@ -128,7 +136,9 @@ async def import_seed(
         status.state = "ready"
 
 
-def seed_lifespan(url: str, kind: str) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+def seed_lifespan(
+    url: str, kind: str, ai: AISettings | None = None
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
     """A lifespan that imports the seed once the server is up, in a thread of its own, and stops it on shutdown.
 
     The import runs on its own event loop and connection pool, so its CPU work (chunking, hashing, vector literals)
@@ -144,7 +154,7 @@ def seed_lifespan(url: str, kind: str) -> Callable[[Litestar], AbstractAsyncCont
             async def main() -> None:
                 engine = create_async_engine(url, pool_size=1, max_overflow=0)
                 try:
-                    await import_seed(engine, kind, should_stop=stop.is_set)
+                    await import_seed(engine, kind, should_stop=stop.is_set, ai=ai)
                 finally:
                     await engine.dispose()
 

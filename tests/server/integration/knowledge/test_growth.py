@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import lzma
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -12,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from server.domain.knowledge.embeddings import Embedder, Vectors, get_embedder
 from server.domain.knowledge.growth import add_resolution
-from server.domain.knowledge.importer import read_jsonl
+from server.domain.knowledge.importer import ArticleRecord, read_jsonl
 from server.domain.knowledge.search import search
 from server.domain.knowledge.seed import SEED_CORPUS
 from server.domain.knowledge.services import import_file
@@ -155,15 +156,20 @@ async def test_pending_by_default_and_published_with_auto_publish(
     assert await fetch(db_url, vectors, pending.article_id) == 1
 
 
-async def test_near_duplicate_is_merged_and_a_different_problem_is_added(
-    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder, tmp_path: Path
-) -> None:
+async def few_seed_articles(engine: AsyncEngine, tmp_path: Path, n: int = 20) -> ArticleRecord:
+    """Import the first ``n`` seed articles; the first one's record."""
     with lzma.open(SEED_CORPUS, "rt", encoding="utf-8") as handle:
-        lines = [line for line in handle if line.strip()][:20]
+        lines = [line for line in handle if line.strip()][:n]
     corpus = tmp_path / "few.jsonl"
     corpus.write_text("".join(lines), encoding="utf-8")
     await import_file(engine, corpus, origin="seed")
-    first = next(record for _, record in read_jsonl(corpus) if not isinstance(record, str))
+    return next(record for _, record in read_jsonl(corpus) if not isinstance(record, str))
+
+
+async def test_near_duplicate_is_merged_at_once_with_auto_publish_and_a_different_problem_is_added(
+    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder, tmp_path: Path
+) -> None:
+    first = await few_seed_articles(engine, tmp_path)
     count = "SELECT count(*) FROM kb_articles"
     before = await fetch(db_url, count)
 
@@ -174,9 +180,10 @@ async def test_near_duplicate_is_merged_and_a_different_problem_is_added(
         resolution="Restarting the machine after the update also fixed it for jquill.",
         **USER,
         embedder=embedder,
-        auto_publish=False,
+        auto_publish=True,
     )
     assert merged.merged
+    assert merged.contribution_id is None
     assert await fetch(db_url, count) == before
     body = await fetch(db_url, "SELECT body FROM kb_articles WHERE id = $1", merged.article_id)
     assert isinstance(body, str)
@@ -196,6 +203,56 @@ async def test_near_duplicate_is_merged_and_a_different_problem_is_added(
     )
     assert not added.merged
     assert await fetch(db_url, count) == before + 1
+
+
+async def test_a_fix_merged_into_a_published_article_waits_for_review(
+    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder, tmp_path: Path
+) -> None:
+    first = await few_seed_articles(engine, tmp_path)
+    fix: Fix = {
+        "title": first.title,
+        "symptoms": first.symptoms,
+        "resolution": "Restarting the machine after the update also fixed it for jquill.",
+    }
+
+    outcome = await add_resolution(engine, **fix, **USER, embedder=embedder, auto_publish=False)
+
+    assert outcome.merged
+    assert outcome.contribution_id is not None
+    # the published article is untouched, in its text and in the BM25 index
+    body = await fetch(db_url, "SELECT body FROM kb_articles WHERE id = $1", outcome.article_id)
+    assert "Restarting" not in body
+    posting = "SELECT count(*) FROM kb_postings WHERE article_id = $1 AND term = 'restarting'"
+    assert await fetch(db_url, posting, outcome.article_id) == 0
+    proposal = "SELECT proposed_text FROM kb_contributions WHERE id = $1 AND status = 'pending' AND article_id = $2"
+    assert await fetch(db_url, proposal, outcome.contribution_id, outcome.article_id) == (
+        "Restarting the machine after the update also fixed it for [name]."
+    )
+    # the same fix confirmed again is the same proposal, not a second one
+    again = await add_resolution(engine, **fix, **USER, embedder=embedder, auto_publish=False)
+    assert again.contribution_id == outcome.contribution_id
+    assert await fetch(db_url, "SELECT count(*) FROM kb_contributions") == 1
+
+
+async def test_identical_fixes_at_the_same_moment_make_one_article(
+    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder
+) -> None:
+    fix: Fix = {
+        "title": "Scanner saves every page as a blank PDF",
+        "symptoms": "The office scanner produces blank PDF files since the firmware update.",
+        "resolution": "Reset the scanner's colour profile to default in its web settings.",
+    }
+
+    outcomes = await asyncio.gather(
+        *(add_resolution(engine, **fix, **USER, embedder=embedder, auto_publish=False) for _ in range(3))
+    )
+
+    assert await fetch(db_url, "SELECT count(*) FROM kb_articles") == 1
+    assert len({o.article_id for o in outcomes}) == 1
+    assert sorted(o.merged for o in outcomes) == [False, True, True]
+    # merging the same text again adds nothing: the article holds the fix once
+    resolution = await fetch(db_url, "SELECT resolution FROM kb_articles")
+    assert resolution.count("colour profile") == 1
 
 
 async def test_new_article_is_searchable_only_when_published(
