@@ -5,6 +5,7 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
+import msgspec
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -44,8 +45,9 @@ def problem_response(
     errors: list[ProblemFieldError] | None = None,
     request_id: str | None = None,
     headers: dict[str, str] | None = None,
-) -> Response[Problem]:
-    """Build the one error response shape."""
+    extra: dict[str, Any] | None = None,
+) -> Response[Any]:
+    """Build the one error response shape (``extra``: further members for the client, after the standard ones)."""
     problem = Problem(
         status=status,
         code=code,
@@ -54,7 +56,13 @@ def problem_response(
         errors=errors or [],
         request_id=request_id,
     )
-    return Response(problem, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
+    content: Any = problem
+    if extra:
+        content = {
+            **msgspec.to_builtins(problem),
+            **{k: v for k, v in extra.items() if k not in Problem.__struct_fields__},
+        }
+    return Response(content, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers)
 
 
 def _field_errors(extra: Any) -> list[ProblemFieldError]:
@@ -76,7 +84,7 @@ def _is_malformed_body(exc: HTTPException) -> bool:
     return isinstance(exc.__cause__, SerializationException) or "malformed" in exc.detail.lower()
 
 
-def to_problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Problem]:
+def to_problem_response(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Map any exception to a problem-details response; unknown ones become an opaque 500."""
     request_id = request.scope.get("state", {}).get("request_id")
     if isinstance(exc, TechPalError):
@@ -91,6 +99,7 @@ def to_problem_response(request: Request[Any, Any, Any], exc: Exception) -> Resp
             errors=errors,
             request_id=request_id,
             headers=exc.headers,
+            extra=exc.extra if exc.exposes_extra else None,
         )
     if isinstance(exc, HTTPException):
         return _litestar_problem(exc, request_id)
@@ -100,7 +109,7 @@ def to_problem_response(request: Request[Any, Any, Any], exc: Exception) -> Resp
     )
 
 
-def _litestar_problem(exc: HTTPException, request_id: str | None) -> Response[Problem]:
+def _litestar_problem(exc: HTTPException, request_id: str | None) -> Response[Any]:
     """Litestar's own errors (body parsing, validation, routing, limits) in our shape and codes."""
     errors = _field_errors(exc.extra) if isinstance(exc, ValidationException) else []
     if exc.status_code == 400 and not errors and _is_malformed_body(exc):

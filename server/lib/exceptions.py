@@ -6,6 +6,7 @@ Every error a client can see has a stable machine-readable ``code`` and an HTTP 
     ├── ClientError                 400 bad_request
     │   ├── ValidationFailed        422 validation_error  (+ field ``errors``)
     │   ├── NotAuthenticated        401 not_authenticated
+    │   ├── PaymentRequired         402 payment_required  (+ ``extra`` members in the body)
     │   ├── PermissionDenied        403 forbidden
     │   ├── NotFound                404 not_found
     │   ├── Conflict                409 conflict
@@ -28,6 +29,7 @@ __all__ = [
     "NotAuthenticated",
     "NotFound",
     "PayloadTooLarge",
+    "PaymentRequired",
     "PermissionDenied",
     "ServiceUnavailable",
     "TechPalError",
@@ -51,6 +53,8 @@ class TechPalError(Exception):
     status_code: ClassVar[int] = 500
     default_code: ClassVar[str] = "internal_error"
     title: ClassVar[str] = "Internal server error"
+    # Whether the keyword arguments in ``extra`` are part of the response body (only where a client needs them).
+    exposes_extra: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -93,6 +97,15 @@ class NotAuthenticated(ClientError):
     status_code = 401
     default_code = "not_authenticated"
     title = "Not authenticated"
+
+
+class PaymentRequired(ClientError):
+    """The caller's plan does not cover this; ``extra`` says which plan, until when, and how to upgrade."""
+
+    status_code = 402
+    default_code = "payment_required"
+    title = "Payment required"
+    exposes_extra = True
 
 
 class PermissionDenied(ClientError):

@@ -1,0 +1,1 @@
+"""Billing: plans, Stripe subscriptions (Checkout, Customer Portal, webhooks) and per-period AI quotas."""

@@ -1,0 +1,111 @@
+"""Checkout and Customer Portal for one user: the Stripe customer is created lazily, once, and linked to the user."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.domain.billing.standing import Standing, current_standing
+from server.integrations.stripe import StripeGateway
+from server.lib.exceptions import Conflict, FieldError, ValidationFailed
+from server.lib.mail import Mailer
+from server.settings import BillingSettings
+
+__all__ = ["BillingContext", "BillingDisabled", "checkout_url", "portal_url", "standing_and_usage"]
+
+
+class BillingDisabled(Conflict):
+    """Billing is off on this server (no Stripe key): there is nothing to buy."""
+
+    default_code = "billing_disabled"
+    title = "Billing disabled"
+
+
+@dataclass(frozen=True, slots=True)
+class BillingContext:
+    """What billing needs for the app's lifetime (kept on ``app.state["billing"]``)."""
+
+    settings: BillingSettings
+    gateway: StripeGateway | None
+    mailer: Mailer
+    base_url: str
+
+    def require_gateway(self) -> StripeGateway:
+        """The gateway, or 409 ``billing_disabled``."""
+        if self.gateway is None:
+            raise BillingDisabled("Billing is not enabled on this server: every account has the self-hosted plan.")
+        return self.gateway
+
+
+async def standing_and_usage(engine: AsyncEngine, billing: BillingSettings, user_id: uuid.UUID) -> tuple[Standing, int]:
+    """The user's plan now and the answers used in its current period."""
+    async with engine.connect() as connection:
+        standing = await current_standing(connection, billing, user_id)
+        if standing.period_start is None:
+            return standing, 0
+        used = (
+            await connection.execute(
+                text("SELECT used FROM billing_usage WHERE user_id = :user_id AND period_start = :period_start"),
+                {"user_id": user_id, "period_start": standing.period_start},
+            )
+        ).scalar()
+    return standing, int(used or 0)
+
+
+async def _customer_id(engine: AsyncEngine, gateway: StripeGateway, user_id: uuid.UUID, email: str, name: str) -> str:
+    """The user's Stripe customer, created on first need. Concurrent first calls share one (idempotency key)."""
+    query = text("SELECT stripe_customer_id FROM billing_customers WHERE user_id = :user_id")
+    async with engine.connect() as connection:
+        found = (await connection.execute(query, {"user_id": user_id})).scalar()
+    if found:
+        return str(found)
+    created = await gateway.create_customer(user_id, email, name)
+    async with engine.begin() as connection:
+        await connection.execute(
+            text(
+                "INSERT INTO billing_customers (user_id, stripe_customer_id, created_at) "
+                "VALUES (:user_id, :customer, :now) ON CONFLICT (user_id) DO NOTHING"
+            ),
+            {"user_id": user_id, "customer": created, "now": datetime.datetime.now(datetime.UTC)},
+        )
+        linked = (await connection.execute(query, {"user_id": user_id})).scalar()
+    return str(linked)
+
+
+async def checkout_url(
+    engine: AsyncEngine, ctx: BillingContext, *, user_id: uuid.UUID, email: str, name: str, plan_key: str
+) -> str:
+    """A Checkout Session URL for ``plan_key`` — or the Portal's, when the user already has a live subscription."""
+    gateway = ctx.require_gateway()
+    plan = ctx.settings.plans.get(plan_key)
+    if plan is None or plan.lookup_key is None:
+        sellable = ", ".join(p.key for p in ctx.settings.plans.plans if p.paid)
+        raise ValidationFailed(
+            f"No plan {plan_key!r} to subscribe to; choose one of: {sellable}.",
+            code="unknown_plan",
+            errors=[FieldError("plan", f"one of: {sellable}")],
+        )
+    standing, _ = await standing_and_usage(engine, ctx.settings, user_id)
+    customer = await _customer_id(engine, gateway, user_id, email, name)
+    if standing.subscription_id is not None:
+        # A second subscription would bill twice: changing plan happens in the Portal.
+        return await gateway.portal_url(customer_id=customer, return_url=f"{ctx.base_url}/billing/return")
+    price = await gateway.price_id(plan.lookup_key)
+    return await gateway.checkout_url(
+        customer_id=customer,
+        price_id=price,
+        user_id=user_id,
+        success_url=f"{ctx.base_url}/billing/success",
+        cancel_url=f"{ctx.base_url}/billing/cancelled",
+    )
+
+
+async def portal_url(engine: AsyncEngine, ctx: BillingContext, *, user_id: uuid.UUID, email: str, name: str) -> str:
+    """A Customer Portal session URL for the user's own customer."""
+    gateway = ctx.require_gateway()
+    customer = await _customer_id(engine, gateway, user_id, email, name)
+    return await gateway.portal_url(customer_id=customer, return_url=f"{ctx.base_url}/billing/return")
