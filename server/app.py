@@ -13,9 +13,17 @@ from litestar.di import Provide
 
 from server.domain.accounts.controllers import AuthController, MeController, PagesController
 from server.domain.accounts.deps import accounts_state
+from server.domain.billing.controllers import BillingController, BillingPagesController, BillingWebhookController
+from server.domain.billing.deps import billing_lifespan, billing_state
 from server.domain.knowledge.controllers import KnowledgeController
 from server.domain.knowledge.services import seed_lifespan
+from server.domain.resolution.controllers import ResolutionController, chat_model_lifespan
+from server.domain.resolution.runs import runs_lifespan
 from server.domain.system.controllers import SystemController
+from server.domain.tickets.agents import AgentTicketController
+from server.domain.tickets.controllers import TicketController
+from server.domain.tickets.deps import STORAGE_KEY, tickets_lifespan, tickets_state
+from server.domain.tickets.events import EventsController, events_lifespan
 from server.lib.errors import to_problem_response
 from server.lib.log import configure_logging
 from server.lib.mail import build_mailer
@@ -52,16 +60,46 @@ def create_app(settings: Settings | None = None) -> Litestar:
         finally:
             await db_config.get_engine().dispose()
 
+    tickets = tickets_state(settings)
     cors = CORSConfig(allow_origins=list(settings.server.cors_origins)) if settings.server.cors_origins else None
     app = Litestar(
-        route_handlers=[SystemController, KnowledgeController, AuthController, MeController, PagesController],
+        route_handlers=[
+            SystemController,
+            KnowledgeController,
+            AuthController,
+            MeController,
+            PagesController,
+            BillingController,
+            BillingWebhookController,
+            BillingPagesController,
+            TicketController,
+            ResolutionController,
+            AgentTicketController,
+            EventsController,
+        ],
         plugins=[SQLAlchemyPlugin(config=db_config)],
         lifespan=[
             dispose_engine,
-            *([seed_lifespan(db_config.connection_string or "", settings.embeddings)] if settings.kb_seed else []),
+            billing_lifespan(db_config.get_engine),
+            tickets_lifespan(tickets),
+            chat_model_lifespan(settings),
+            runs_lifespan(db_config.get_engine, tickets[STORAGE_KEY]),
+            events_lifespan(db_config.connection_string or ""),
+            *(
+                [seed_lifespan(db_config.connection_string or "", settings.embeddings, settings.ai)]
+                if settings.kb_seed
+                else []
+            ),
         ],
         dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
-        state=State({"mailer": build_mailer(settings), **accounts_state(settings)}),
+        state=State(
+            {
+                "mailer": (mailer := build_mailer(settings)),
+                **accounts_state(settings),
+                **billing_state(settings, mailer),
+                **tickets,
+            }
+        ),
         exception_handlers={Exception: to_problem_response},
         openapi_config=create_openapi_config(__version__),
         cors_config=cors,

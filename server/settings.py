@@ -18,14 +18,17 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from server.domain.billing.plans import DEFAULT_PLANS_FILE, PlanCatalogue, load_catalogue
+
 if TYPE_CHECKING:
     from advanced_alchemy.extensions.litestar import SQLAlchemyAsyncConfig
 
 __all__ = [
     "ENV_VARS",
-    "Argon2Params",
     "AISettings",
+    "Argon2Params",
     "AuthSettings",
+    "BillingSettings",
     "DatabaseSettings",
     "EnvVar",
     "LogSettings",
@@ -202,6 +205,22 @@ class AISettings:
         return self.api_key is not None or self.base_url is not None
 
 
+@dataclass(frozen=True, slots=True)
+class BillingSettings:
+    """Stripe subscriptions. Without a secret key billing is off and every user has the unlimited plan."""
+
+    secret_key: Secret | None = None
+    webhook_secret: Secret | None = None
+    api_base: str | None = None
+    plans_file: Path | None = None
+    plans: PlanCatalogue = field(default_factory=load_catalogue)
+
+    @property
+    def enabled(self) -> bool:
+        """Whether users subscribe through Stripe (else everyone is ``self_hosted``)."""
+        return self.secret_key is not None
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("techpal", appauthor=False))
 
@@ -218,6 +237,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     ai: AISettings = field(default_factory=AISettings)
+    billing: BillingSettings = field(default_factory=BillingSettings)
     embeddings: Literal["local", "openai"] = "local"
     kb_auto_publish: bool = False
     # Set by `techpal-server run` for the embedded default (import the seed KB in the background); not a variable.
@@ -313,6 +333,12 @@ def _secret_key(raw: str) -> Secret:
 
 def _secret(raw: str) -> Secret:
     return Secret(_text(raw))
+
+
+def _plans_file(raw: str) -> Path:
+    path = _path(raw)
+    load_catalogue(path)  # a wrong catalogue stops the start with the reason, not the first checkout
+    return path
 
 
 def _mail_address(raw: str) -> str:
@@ -477,6 +503,36 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "30",
     ),
     EnvVar(
+        "TECHPAL_STRIPE_SECRET_KEY",
+        "billing.secret_key",
+        _secret,
+        "Stripe secret key (`sk_test_…` first, then `sk_live_…`). Unset: billing is off and every user has the "
+        "unlimited `self_hosted` plan.",
+        "sk_test_example",
+    ),
+    EnvVar(
+        "TECHPAL_STRIPE_WEBHOOK_SECRET",
+        "billing.webhook_secret",
+        _secret,
+        "Signing secret (`whsec_…`) of the webhook endpoint `/api/v1/billing/webhook`; events are refused without it.",
+        "whsec_example",
+    ),
+    EnvVar(
+        "TECHPAL_STRIPE_API_BASE",
+        "billing.api_base",
+        _http_url,
+        "Base URL of the Stripe API. Default: Stripe's own; the tests point it at a local fake.",
+        "http://127.0.0.1:12111",
+    ),
+    EnvVar(
+        "TECHPAL_BILLING_PLANS",
+        "billing.plans_file",
+        _plans_file,
+        "TOML plan catalogue (names, prices shown, monthly AI answers, Stripe Price lookup keys), checked at start. "
+        "Default: the shipped `server/domain/billing/plans.toml` (`free` 20, `pro` 500).",
+        str(DEFAULT_PLANS_FILE),
+    ),
+    EnvVar(
         "TECHPAL_KB_AUTO_PUBLISH",
         "kb_auto_publish",
         _bool,
@@ -570,6 +626,9 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     ai = sections.get("ai", {})
     if "api_key" not in ai and env.get("OPENAI_API_KEY", "").strip():
         ai["api_key"] = Secret(env["OPENAI_API_KEY"].strip())
+    billing = sections.get("billing", {})
+    if billing.get("plans_file") is not None:
+        billing["plans"] = load_catalogue(billing["plans_file"])
     if problems:
         raise SettingsError(problems)
     return Settings(
@@ -579,5 +638,6 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         auth=AuthSettings(**sections.get("auth", {})),
         mail=mail,
         ai=AISettings(**ai),
+        billing=BillingSettings(**billing),
         **root,
     )

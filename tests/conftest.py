@@ -24,16 +24,27 @@ pytest_plugins = [  # a module imported by another must be listed before it (ass
     "tests.fixtures.db",
     "tests.fixtures.server",
     "tests.fixtures.http",
+    "tests.fixtures.desktop_api",
     "tests.fixtures.qt",
+    "tests.fixtures.desktop_server",
     "tests.fixtures.mail",
     "tests.fixtures.auth",
     "tests.fixtures.kb",
     "tests.fixtures.images",
     "tests.fixtures.openai_api",
     "tests.fixtures.screens",
+    "tests.fixtures.resolution",
     "tests.fixtures.tickets",
     "tests.fixtures.stripe_api",
 ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _pyside_refcount_guard() -> None:
+    """PySide6 6.12 on CPython 3.11 loses a reference to True per Signal.emit; without this a run aborts."""
+    from desktop.services.refcount_guard import guard_pyside_refcounts
+
+    guard_pyside_refcounts()
 
 
 @pytest.fixture(scope="session")

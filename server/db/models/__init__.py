@@ -2,27 +2,40 @@
 
 from advanced_alchemy.base import orm_registry
 
+from server.db.models._billing import billing_customers, billing_subscriptions, billing_usage, stripe_events
 from server.db.models._email_token import EmailToken
 from server.db.models._kb_article import KbArticle
 from server.db.models._kb_chunk import KbChunk, KbMeta, KbPosting, KbTerm
+from server.db.models._kb_contribution import KbContribution
 from server.db.models._rate_counter import rate_counters
 from server.db.models._session import RefreshToken, UserSession
+from server.db.models._ticket import IdempotencyKey, Ticket, TicketHistory, TicketMessage, TicketScreenshot
 from server.db.models._user import ROLES, Role, User
 
 __all__ = [
     "ROLES",
     "EmailToken",
+    "IdempotencyKey",
     "KbArticle",
     "KbChunk",
+    "KbContribution",
     "KbMeta",
     "KbPosting",
     "KbTerm",
     "RefreshToken",
     "Role",
+    "Ticket",
+    "TicketHistory",
+    "TicketMessage",
+    "TicketScreenshot",
     "User",
     "UserSession",
+    "billing_customers",
+    "billing_subscriptions",
+    "billing_usage",
     "metadata",
     "rate_counters",
+    "stripe_events",
 ]
 
 metadata = orm_registry.metadata

@@ -7,7 +7,7 @@ from typing import Literal
 
 from advanced_alchemy.base import UUIDv7AuditBase
 from advanced_alchemy.types import DateTimeUTC
-from sqlalchemy import CheckConstraint, Index, String, text
+from sqlalchemy import Boolean, CheckConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 __all__ = ["ROLES", "Role", "User"]
@@ -33,3 +33,5 @@ class User(UUIDv7AuditBase):
     role: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
     email_verified_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     age_confirmed_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
+    # Whether a resolved ticket's (anonymised) fix may join the knowledge base.
+    kb_contribution: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))

@@ -91,6 +91,7 @@ class ProfileUpdate(RequestBody, frozen=True, omit_defaults=True):
     name: Name | None = None
     username: Username | None = None
     email: Email | None = None
+    kb_contribution: bool | None = None  # whether resolved tickets' anonymised fixes may join the knowledge base
 
 
 class ChangePassword(RequestBody, frozen=True):
@@ -120,6 +121,7 @@ class Profile(ResponseBody, frozen=True):
     role: str
     created_at: datetime.datetime
     pending_email: str | None = None
+    kb_contribution: bool = True
 
 
 class SessionInfo(ResponseBody, frozen=True):

@@ -107,11 +107,13 @@ def test_secrets_never_show_in_repr() -> None:
 def test_the_ai_key_falls_back_to_openai_api_key_and_never_shows() -> None:
     assert not get_settings({}).ai.configured  # the embedded default answers retrieval-only
     fallback = get_settings({"OPENAI_API_KEY": "sk-fallback"}).ai
-    assert fallback.configured and fallback.api_key is not None
+    assert fallback.configured
+    assert fallback.api_key is not None
     assert fallback.api_key.get_secret_value() == "sk-fallback"
     assert "sk-fallback" not in repr(fallback)
     own = get_settings({"OPENAI_API_KEY": "sk-fallback", "TECHPAL_AI_API_KEY": "sk-own"}).ai
-    assert own.api_key is not None and own.api_key.get_secret_value() == "sk-own"
+    assert own.api_key is not None
+    assert own.api_key.get_secret_value() == "sk-own"
     assert get_settings({"TECHPAL_AI_BASE_URL": "http://localhost:11434/v1"}).ai.configured
 
 

@@ -51,6 +51,7 @@ class ProfileFlows(AccountServiceBase):
             role=user.role,
             created_at=user.created_at,
             pending_email=pending,
+            kb_contribution=user.kb_contribution,
         )
 
     async def update_profile(self, user: User, data: ProfileUpdate) -> Profile:
@@ -65,6 +66,8 @@ class ProfileFlows(AccountServiceBase):
             user.name = name
         if username is not None:
             user.username = username
+        if data.kb_contribution is not None:
+            user.kb_contribution = data.kb_contribution
         await self._commit_unique()
         if email is not None:
             await self._send_verification(user, email, change=True)

@@ -1,0 +1,191 @@
+"""The resolution run: retrieve, triage beside the answer, stream a cited answer, and always end with an Outcome.
+
+Order of events: ``Triage`` (first resolve only; with a model it comes as soon as the concurrent triage call is done,
+which may be after some deltas, so that it never delays the first one), the ``Citation`` s in rank order, the
+``Delta`` s, and last exactly one ``Outcome``. When the model fails (after its own retries) a ``Failure`` is
+yielded, then the retrieval-only answer, so the user still gets help.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.domain.knowledge.embeddings import Embedder
+from server.domain.knowledge.search import search
+from server.domain.resolution.events import Citation, Delta, Failure, Outcome, Triage, Usage
+from server.domain.resolution.prompt import Passage, build_messages
+from server.domain.resolution.query import build_query
+from server.domain.resolution.retrieval_only import ANSWER_ARTICLES, retrieval_only_answer
+from server.domain.resolution.triage import ai_triage, decide, rule_category, rule_priority
+from server.integrations.openai import ChatModel, ChatModelError, TokenUsage
+
+__all__ = ["MODEL_PASSAGES", "ResolutionInput", "Resolver", "ScreenshotInput"]
+
+logger = structlog.get_logger(__name__)
+
+MODEL_PASSAGES = 5  # passages given to a chat model; the retrieval-only answer uses the best ANSWER_ARTICLES
+
+_ARTICLES_SQL = text(
+    "SELECT id, symptoms, resolution, product_group FROM kb_articles WHERE id = ANY(:ids) AND published"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ScreenshotInput:
+    """One screenshot as the model sees it: the downscaled copy made at upload, and its OCR text (lines)."""
+
+    image: bytes
+    media_type: str
+    ocr_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResolutionInput:
+    """What a run needs from the ticket. ``category``/``priority`` ``None``: the user did not choose."""
+
+    description: str
+    category: str | None
+    priority: str | None
+    screenshots: Sequence[ScreenshotInput] = ()
+    history: Sequence[tuple[str, str]] = ()  # earlier (role, content) messages, oldest first
+    question: str | None = None  # a follow-up question; None for the first resolve
+
+
+class Resolver:
+    """Answers tickets from the knowledge base, through ``chat`` when a model is configured (else retrieval-only)."""
+
+    def __init__(self, *, engine: AsyncEngine, embedder: Embedder | None, chat: ChatModel | None) -> None:
+        self._engine = engine
+        self._embedder = embedder
+        self._chat = chat
+
+    async def passages(self, query: str, limit: int) -> list[Passage]:
+        """The best ``limit`` articles for ``query`` as numbered passages with their resolution text."""
+        results = await search(self._engine, query, self._embedder, limit=limit)
+        if not results:
+            return []
+        async with self._engine.connect() as connection:
+            rows = {
+                row.id: row for row in await connection.execute(_ARTICLES_SQL, {"ids": [r.article_id for r in results]})
+            }
+        passages: list[Passage] = []
+        for result in results:
+            row = rows.get(result.article_id)
+            if row is None:  # unpublished between the two reads
+                continue
+            passages.append(
+                Passage(
+                    number=len(passages) + 1,
+                    article_id=result.article_id,
+                    source_id=result.source_id,
+                    title=result.title,
+                    source_url=result.source_url,
+                    symptoms=row.symptoms or "",
+                    resolution=row.resolution or "",
+                    product_group=row.product_group,
+                )
+            )
+        return passages
+
+    def _rules(self, request: ResolutionInput, query: str, passages: Sequence[Passage]) -> Triage:
+        text_ = f"{request.description}\n{query}"
+        return decide(
+            request.category,
+            request.priority,
+            rule_category(text_, [p.product_group for p in passages]),
+            rule_priority(text_),
+        )
+
+    async def _ai_triage(
+        self, chat: ChatModel, request: ResolutionInput, query: str, passages: Sequence[Passage], usage: TokenUsage
+    ) -> Triage:
+        """The model's triage; the rules' when the call fails or answers outside the schema."""
+        ocr = "\n".join(s.ocr_text for s in request.screenshots)
+        try:
+            answer = await ai_triage(chat, request.description, ocr, [p.title for p in passages], usage)
+        except ChatModelError as error:
+            logger.info("ai_triage_failed", code=error.code)
+            answer = None
+        if answer is None:
+            return self._rules(request, query, passages)
+        return decide(request.category, request.priority, *answer)
+
+    async def run(self, request: ResolutionInput) -> AsyncIterator[Triage | Citation | Delta | Failure | Outcome]:
+        """Yield the run's events (see the module docstring); the last one is always the :class:`Outcome`."""
+        started = time.perf_counter()
+        chat = self._chat
+        query = build_query(request.description, [s.ocr_text for s in request.screenshots], request.question)
+        passages = await self.passages(query, MODEL_PASSAGES if chat is not None else ANSWER_ARTICLES)
+        state = _RunState()
+        if request.question is None:
+            if (request.category and request.priority) or chat is None:
+                state.triage = self._rules(request, query, passages)
+                yield state.triage
+            else:  # started before the answer stream, so it never delays the first token
+                state.pending = asyncio.create_task(self._ai_triage(chat, request, query, passages, state.usage))
+        try:
+            for passage in passages:
+                yield passage.citation
+            if chat is not None:
+                async for event in self._model_answer(chat, request, passages, state):
+                    yield event
+            if not state.model_answered:
+                for piece in retrieval_only_answer(passages, after_failure=chat is not None):
+                    state.pieces.append(piece)
+                    yield Delta(piece)
+            latency_ms = round((time.perf_counter() - started) * 1000)
+            if state.pending is not None:
+                state.triage, state.pending = await state.pending, None
+                yield state.triage
+            yield Outcome(
+                content="".join(state.pieces),
+                citations=[p.citation for p in passages],
+                triage=state.triage,
+                usage=Usage(
+                    model=(state.usage.model or chat.model_name) if chat is not None else None,
+                    tokens_in=state.usage.tokens_in,
+                    tokens_out=state.usage.tokens_out,
+                    latency_ms=latency_ms,
+                ),
+                model_answered=state.model_answered,
+            )
+        finally:
+            if state.pending is not None:  # the consumer went away mid-run
+                state.pending.cancel()
+
+    async def _model_answer(
+        self, chat: ChatModel, request: ResolutionInput, passages: Sequence[Passage], state: _RunState
+    ) -> AsyncIterator[Delta | Triage | Failure]:
+        """The model's deltas (and the triage once it is ready), or a Failure when the model fails."""
+        try:
+            async for piece in chat.stream(build_messages(request, passages), usage=state.usage):
+                state.pieces.append(piece)
+                yield Delta(piece)
+                if state.pending is not None and state.pending.done():
+                    state.triage, state.pending = state.pending.result(), None
+                    yield state.triage
+            state.model_answered = True
+        except ChatModelError as error:
+            logger.warning("ai_answer_failed", code=error.code)
+            yield Failure(code=error.code, message=error.message)
+            if state.pieces:
+                state.pieces.append("\n\n")
+                yield Delta("\n\n")
+
+
+@dataclass
+class _RunState:
+    """What one run accumulates while it streams."""
+
+    pieces: list[str] = field(default_factory=list)
+    usage: TokenUsage = field(default_factory=TokenUsage)
+    triage: Triage | None = None
+    pending: asyncio.Task[Triage] | None = None
+    model_answered: bool = False

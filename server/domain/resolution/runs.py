@@ -1,0 +1,159 @@
+"""Resolution runs that outlive their HTTP request.
+
+A run is a task of its own: it feeds the SSE response through a queue and stores the assistant message once,
+complete, when the answer is done. A client that disconnects mid-answer only stops reading; the run finishes, the
+answer is on the ticket, and the quota is settled (counted only when a model answered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+import structlog
+from litestar import Litestar
+from litestar.response import ServerSentEventMessage
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from server.domain.billing.entitlements import Reservation
+from server.domain.resolution.engine import ResolutionInput, Resolver
+from server.domain.resolution.events import EVENT_NAMES, Outcome
+from server.domain.tickets.services import MessageUsage, TicketService
+from server.domain.tickets.storage import BlobStorage
+from server.lib.exceptions import Conflict
+
+__all__ = ["RUNS_KEY", "ResolutionRuns", "RunTarget", "runs_lifespan"]
+
+logger = structlog.get_logger(__name__)
+
+RUNS_KEY = "resolution_runs"
+SHUTDOWN_GRACE_SECONDS = 30.0
+RETRIEVAL_ONLY = "retrieval-only"  # the model recorded on answers made without a chat model
+_END = object()
+
+
+@dataclass(frozen=True, slots=True)
+class RunTarget:
+    """Where a run's answer is stored: the ticket, and who is asking (for ownership on reload)."""
+
+    ticket_id: uuid.UUID
+    owner_id: uuid.UUID
+    first_answer: bool  # the first resolve (triage applies) rather than a follow-up
+
+
+class ResolutionRuns:
+    """The process's running resolutions: at most one per ticket, each finished even if its client leaves."""
+
+    def __init__(self, engine: AsyncEngine, storage: BlobStorage) -> None:
+        self._engine = engine
+        self._storage = storage
+        self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
+
+    def start(
+        self, resolver: Resolver, request: ResolutionInput, target: RunTarget, reservation: Reservation | None
+    ) -> AsyncIterator[ServerSentEventMessage]:
+        """Start the run and return its event stream (``409 resolution_in_progress`` if one is running)."""
+        if target.ticket_id in self._running:
+            raise Conflict("An answer to this ticket is still being written.", code="resolution_in_progress")
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        task = asyncio.create_task(self._run(resolver, request, target, reservation, queue))
+        self._running[target.ticket_id] = task
+        task.add_done_callback(lambda _t: self._running.pop(target.ticket_id, None))
+        return _drain(queue)
+
+    async def _run(
+        self,
+        resolver: Resolver,
+        request: ResolutionInput,
+        target: RunTarget,
+        reservation: Reservation | None,
+        queue: asyncio.Queue[Any],
+    ) -> None:
+        counted = False
+        try:
+            async for item in resolver.run(request):
+                if isinstance(item, Outcome):
+                    message_id = await self._store(target, item)
+                    if reservation is not None and item.model_answered:
+                        await reservation.commit()
+                        counted = True
+                    queue.put_nowait(_message("done", {"message_id": str(message_id)}))
+                else:
+                    queue.put_nowait(_message(EVENT_NAMES[type(item)], msgspec.to_builtins(item)))
+        except Exception:
+            logger.exception("resolution_failed", ticket_id=str(target.ticket_id))
+            queue.put_nowait(
+                _message("error", {"code": "resolution_failed", "message": "Something went wrong on our side."})
+            )
+        finally:
+            if reservation is not None and not counted:
+                await asyncio.shield(reservation.release())
+            queue.put_nowait(_END)
+
+    async def _store(self, target: RunTarget, outcome: Outcome) -> uuid.UUID:
+        """Store the answer (and the triage of a first answer) in one transaction; the ticket becomes answered."""
+        async with AsyncSession(self._engine, expire_on_commit=False) as db:
+            tickets = TicketService(db, storage=self._storage)
+            ticket = await tickets.get_for_staff(target.ticket_id)
+            usage = outcome.usage
+            message = await tickets.append_message(
+                ticket,
+                role="assistant",
+                content=outcome.content,
+                citations=[msgspec.to_builtins(c) for c in outcome.citations],
+                usage=MessageUsage(usage.model or RETRIEVAL_ONLY, usage.tokens_in, usage.tokens_out, usage.latency_ms),
+            )
+            if target.first_answer and outcome.triage is not None:
+                await tickets.triage(
+                    ticket,
+                    category=outcome.triage.category,  # type: ignore[arg-type]  # checked by the triage step
+                    priority=outcome.triage.priority,  # type: ignore[arg-type]
+                    source="ai" if outcome.model_answered else "rules",
+                )
+            if ticket.status in {"open", "resolved"}:
+                await tickets.change(ticket, actor="ai", status="answered")
+            await db.commit()
+            return message.id
+
+    async def close(self) -> None:
+        """Let running answers finish (they are stored), then cancel what is left."""
+        tasks = list(self._running.values())
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+            for task in pending:
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.gather(*pending, return_exceptions=True)
+
+
+def _message(event: str, data: Any) -> ServerSentEventMessage:
+    return ServerSentEventMessage(event=event, data=msgspec.json.encode(data).decode())
+
+
+async def _drain(queue: asyncio.Queue[Any]) -> AsyncIterator[ServerSentEventMessage]:
+    """The SSE side of a run: stops when the run ends; if the client leaves, only this generator is cancelled."""
+    while (item := await queue.get()) is not _END:
+        yield item
+
+
+def runs_lifespan(
+    engine_getter: Callable[[], AsyncEngine], storage: BlobStorage
+) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Put the process's :class:`ResolutionRuns` on ``app.state`` and let running answers finish at shutdown."""
+
+    @asynccontextmanager
+    async def keep_runs(app: Litestar) -> AsyncIterator[None]:
+        runs = ResolutionRuns(engine_getter(), storage)
+        app.state[RUNS_KEY] = runs
+        try:
+            yield
+        finally:
+            await runs.close()
+
+    return keep_runs

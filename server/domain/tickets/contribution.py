@@ -1,0 +1,72 @@
+"""A resolved ticket's fix becomes knowledge: the user's own words, anonymized, through ``add_resolution``.
+
+Runs after the feedback answer (a background task): embedding and merging take a moment, and a failure here must
+never undo the user's feedback. Users who opted out (``PATCH /api/v1/me {"kb_contribution": false}``) contribute
+nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import uuid
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import selectinload
+
+from server.db.models import Ticket, User
+from server.domain.knowledge.embeddings import get_embedder
+from server.domain.knowledge.growth import add_resolution
+from server.settings import Settings
+
+__all__ = ["contribute_fix", "fix_title"]
+
+logger = structlog.get_logger(__name__)
+
+TITLE_CHARS = 100
+_CITATION_MARK = re.compile(r"\s?\[\d+\]")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s")
+
+
+def fix_title(description: str) -> str:
+    """The description's first sentence (or line), at most :data:`TITLE_CHARS` characters, cut at a word."""
+    first = _SENTENCE_END.split(description.strip().splitlines()[0] if description.strip() else "", maxsplit=1)[0]
+    if len(first) <= TITLE_CHARS:
+        return first.strip()
+    return first[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
+
+
+async def contribute_fix(engine: AsyncEngine, settings: Settings, ticket_id: uuid.UUID, comment: str | None) -> None:
+    """Add the fix that resolved ``ticket_id`` to the knowledge base, unless its owner opted out."""
+    async with AsyncSession(engine, expire_on_commit=False) as db:
+        ticket = (
+            await db.execute(select(Ticket).where(Ticket.id == ticket_id).options(selectinload(Ticket.messages)))
+        ).scalar_one_or_none()
+        owner = await db.get(User, ticket.owner_id) if ticket is not None else None
+    if ticket is None or owner is None or not owner.kb_contribution:
+        return
+    answers = [m for m in ticket.messages if m.role in {"assistant", "agent"}]
+    if not answers:
+        return
+    fix = _CITATION_MARK.sub("", max(answers, key=lambda m: m.created_at).content).strip()
+    if comment:
+        fix += f"\n\nWhat the user said worked: {comment.strip()}"
+    try:
+        embedder = await asyncio.to_thread(get_embedder, settings.embeddings, settings.ai)
+        outcome = await add_resolution(
+            engine,
+            title=fix_title(ticket.description),
+            symptoms=ticket.description,
+            resolution=fix,
+            user_name=owner.name,
+            username=owner.username,
+            email=owner.email,
+            embedder=embedder,
+            auto_publish=settings.kb_auto_publish,
+        )
+    except Exception:  # the user's feedback stands whatever happens here; the reason goes to the log
+        logger.warning("kb_contribution_failed", ticket_id=str(ticket_id), exc_info=True)
+        return
+    logger.info("kb_contribution_added", ticket_id=str(ticket_id), merged=outcome.merged)

@@ -1,0 +1,186 @@
+"""``GET /api/v1/events``: a Server-Sent Events stream of the signed-in user's ticket changes.
+
+:class:`TicketEventHub` holds one ``LISTEN ticket_events`` connection per process and fans each notification out
+to the streams of the ticket's owner. PostgreSQL delivers a ``NOTIFY`` only when its transaction commits, and to
+every listening process, so the stream is right behind a load balancer too: whichever process made the change,
+every process hears it. Missed events (a reconnect, a dropped slow client) are caught up with
+``GET /api/v1/tickets?updated_since=``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import asyncpg  # type: ignore[import-untyped]  # no stubs; one LISTEN connection
+import structlog
+from litestar import Controller, Litestar, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import SkipValidation
+from litestar.response import ServerSentEvent, ServerSentEventMessage
+from sqlalchemy.engine import make_url
+
+from server.domain.accounts.deps import AUTH_DEPENDENCIES
+from server.domain.accounts.guards import BEARER, bearer_required
+from server.domain.accounts.services import Principal
+from server.domain.tickets.services import EVENTS_CHANNEL
+
+__all__ = ["EVENTS_HUB_KEY", "EventsController", "TicketEventHub", "events_lifespan"]
+
+logger = structlog.get_logger(__name__)
+
+EVENTS_HUB_KEY = "ticket_event_hub"
+KEEPALIVE_SECONDS = 15.0  # well under the desktop's 120 s silence limit and common proxy idle timeouts
+SUBSCRIBER_BACKLOG = 256  # a client this far behind is dropped (it reconnects and catches up by updated_since)
+_RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+
+
+class TicketEventHub:
+    """One ``LISTEN`` connection, started with the first subscriber; each owner's streams get that owner's events."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+        self._subscribers: dict[uuid.UUID, set[asyncio.Queue[dict[str, Any] | None]]] = {}
+        self._listener: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
+
+    async def _connect(self) -> asyncpg.Connection:
+        url = make_url(self._url)
+        return await asyncpg.connect(
+            user=url.username,
+            password=url.password,
+            database=url.database,
+            host=url.query.get("host") or url.host,
+            port=url.port,
+            timeout=10,
+        )
+
+    def _deliver(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
+        try:
+            event = json.loads(payload)
+            owner = uuid.UUID(event.pop("owner_id"))
+        except (ValueError, KeyError, TypeError):
+            logger.warning("ticket_event_unreadable")
+            return
+        for queue in list(self._subscribers.get(owner, ())):
+            try:
+                queue.put_nowait(event)
+            except asyncio.QueueFull:
+                self._subscribers[owner].discard(queue)
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.get_nowait()  # make room for the end-of-stream marker
+                    queue.put_nowait(None)
+
+    async def _listen(self) -> None:
+        attempt = 0
+        while True:
+            try:
+                connection = await self._connect()
+            except (OSError, asyncpg.PostgresError, TimeoutError):
+                delay = _RECONNECT_DELAYS[min(attempt, len(_RECONNECT_DELAYS) - 1)]
+                attempt += 1
+                logger.warning("ticket_events_listen_failed", retry_in=delay)
+                await asyncio.sleep(delay)
+                continue
+            closed = asyncio.Event()
+            connection.add_termination_listener(lambda _c, lost=closed: lost.set())
+            try:
+                await connection.add_listener(EVENTS_CHANNEL, self._deliver)
+                attempt = 0
+                self._listening.set()
+                await closed.wait()
+                logger.warning("ticket_events_connection_lost")
+            finally:
+                self._listening.clear()
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(connection.close(timeout=5))
+
+    @asynccontextmanager
+    async def subscribe(self, owner_id: uuid.UUID) -> AsyncIterator[asyncio.Queue[dict[str, Any] | None]]:
+        """A queue of ``owner_id``'s ticket events (``None``: the stream must end), listening once this returns."""
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.create_task(self._listen(), name="ticket-events-listener")
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SUBSCRIBER_BACKLOG)
+        self._subscribers.setdefault(owner_id, set()).add(queue)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), timeout=10)
+            yield queue
+        finally:
+            queues = self._subscribers.get(owner_id, set())
+            queues.discard(queue)
+            if not queues:
+                self._subscribers.pop(owner_id, None)
+
+    async def close(self) -> None:
+        """Stop listening and end every open stream."""
+        for queues in self._subscribers.values():
+            for queue in queues:
+                with contextlib.suppress(asyncio.QueueFull):
+                    queue.put_nowait(None)
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._listener
+
+
+def events_lifespan(database_url: str) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
+    """Create the hub on ``app.state`` at start-up (it connects lazily) and close it at shutdown."""
+
+    @asynccontextmanager
+    async def run_hub(app: Litestar) -> AsyncIterator[None]:
+        hub = TicketEventHub(database_url)
+        app.state[EVENTS_HUB_KEY] = hub
+        try:
+            yield
+        finally:
+            await hub.close()
+
+    return run_hub
+
+
+async def _stream(hub: TicketEventHub, owner_id: uuid.UUID) -> AsyncIterator[ServerSentEventMessage]:
+    async with hub.subscribe(owner_id) as queue:
+        yield ServerSentEventMessage(comment="listening", data=None, retry=3000)
+        while True:
+            try:
+                event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ServerSentEventMessage(comment="keep-alive", data=None)
+                continue
+            if event is None:
+                return
+            yield ServerSentEventMessage(event=str(event.get("kind", "changed")), data=json.dumps(event))
+
+
+class EventsController(Controller):
+    """Live ticket changes for desktop notifications."""
+
+    path = "/api/v1/events"
+    tags = ["tickets"]
+    dependencies = AUTH_DEPENDENCIES
+    security = BEARER
+    guards = [bearer_required]
+
+    @get(
+        "/",
+        summary="Live changes of my tickets (Server-Sent Events)",
+        description=(
+            "Events are named by kind: `created`, `changed` (data: `ticket_id`, `changes` [{field, from, to}]) and "
+            "`message` (data: `ticket_id`, `message_id`, `role`, `preview`). A comment every 15 s keeps the "
+            "connection open. After a reconnect, catch up with `GET /api/v1/tickets?updated_since=`."
+        ),
+        request_max_body_size=0,
+    )
+    async def stream_events(
+        self, principal: NamedDependency[SkipValidation[Principal]], state: State
+    ) -> ServerSentEvent:
+        """The caller's ticket events until they disconnect."""
+        hub: TicketEventHub = state[EVENTS_HUB_KEY]
+        return ServerSentEvent(_stream(hub, principal.user.id), headers={"Cache-Control": "no-store"})

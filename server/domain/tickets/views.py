@@ -1,0 +1,62 @@
+"""ORM tickets → wire structs (never return ORM objects)."""
+
+from __future__ import annotations
+
+from server.db.models import Ticket
+from server.domain.tickets.schemas import HistoryEntry, Message, Screenshot, TicketDetail, TicketSummary
+
+__all__ = ["screenshot_url", "ticket_detail", "ticket_summary"]
+
+
+def screenshot_url(ticket: Ticket, index: int) -> str:
+    """Where screenshot ``index`` of ``ticket`` is served (owner and agents only)."""
+    return f"/api/v1/tickets/{ticket.id}/screenshots/{index}"
+
+
+def ticket_summary(ticket: Ticket, screenshot_count: int) -> TicketSummary:
+    """The list form of a ticket."""
+    return TicketSummary(
+        id=ticket.id,
+        status=ticket.status,
+        priority=ticket.priority,
+        category=ticket.category,
+        description=ticket.description,
+        device=ticket.device,
+        screenshot_count=screenshot_count,
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+    )
+
+
+def ticket_detail(ticket: Ticket) -> TicketDetail:
+    """A ticket loaded with its messages, screenshots and history."""
+    return TicketDetail(
+        id=ticket.id,
+        status=ticket.status,
+        priority=ticket.priority,
+        category=ticket.category,
+        description=ticket.description,
+        device=ticket.device,
+        screenshot_count=len(ticket.screenshots),
+        created_at=ticket.created_at,
+        updated_at=ticket.updated_at,
+        messages=[
+            Message(id=m.id, role=m.role, content=m.content, citations=list(m.citations), created_at=m.created_at)
+            for m in ticket.messages
+        ],
+        screenshots=[
+            Screenshot(
+                index=s.position,
+                url=screenshot_url(ticket, s.position),
+                media_type=s.media_type,
+                width=s.width,
+                height=s.height,
+                size=s.size_bytes,
+            )
+            for s in ticket.screenshots
+        ],
+        history=[
+            HistoryEntry(at=h.at, actor=h.actor, field=h.field, from_=h.old_value, to=h.new_value)
+            for h in ticket.history
+        ],
+    )

@@ -1,0 +1,1 @@
+"""Adapters to vendor SDKs: each vendor is reached through exactly one module here."""

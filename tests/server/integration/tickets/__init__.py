@@ -1,0 +1,1 @@
+"""Tickets slice: HTTP API, services, idempotency, uploads."""

@@ -1,0 +1,90 @@
+"""``GET /api/v1/events``: the owner hears about agent replies and status changes as they are committed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+
+from server.domain.accounts.cli import change_role
+from tests.fixtures.auth import TEST_PASSWORD
+from tests.fixtures.mail import Mailbox, link_token
+from tests.fixtures.server import LiveServer
+
+
+async def sign_up(http: httpx.AsyncClient, mailbox: Mailbox, name: str) -> dict[str, str]:
+    """Register, verify and sign in over real HTTP; the ``Authorization`` header."""
+    email = f"{name}@example.com"
+    body = {"name": name, "email": email, "username": name, "password": TEST_PASSWORD, "age_confirmed": True}
+    assert (await http.post("/api/v1/auth/register", json=body)).status_code == 201
+    token = link_token([m for m in mailbox.messages() if m["To"] == email][-1], "verify-email")
+    assert (await http.post("/api/v1/auth/verify-email", json={"token": token})).status_code == 204
+    tokens = (await http.post("/api/v1/auth/login", json={"login": email, "password": TEST_PASSWORD})).json()
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def events_of(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
+    """``(event, data)`` as they arrive; ``("ready", None)`` once the server listens."""
+    name = "message"
+    async for line in response.aiter_lines():
+        if line.startswith(":") and "listening" in line:
+            yield "ready", None
+        elif line.startswith("event:"):
+            name = line.partition(":")[2].strip()
+        elif line.startswith("data:"):
+            yield name, json.loads(line.partition(":")[2])
+
+
+async def test_the_owner_hears_an_agent_reply_and_nobody_else_does(
+    live_server: LiveServer, mailbox: Mailbox, db_url: str
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        owner, other, agent = [await sign_up(http, mailbox, name) for name in ("owner", "other", "agent")]
+        await change_role(db_url, "agent@example.com", "agent", grant=True)
+        ticket = await http.post("/api/v1/tickets", files={"description": (None, "Printer jams")}, headers=owner)
+        ticket_id = ticket.json()["id"]
+
+        async def collect(headers: dict[str, str], ready: asyncio.Event, seen: list[tuple[str, Any]]) -> None:
+            async with http.stream("GET", "/api/v1/events", headers=headers) as response:
+                assert response.headers["content-type"].startswith("text/event-stream")
+                async for event in events_of(response):
+                    if event[0] == "ready":
+                        ready.set()
+                    else:
+                        seen.append(event)
+                        if event[0] == "changed":
+                            return
+
+        owner_ready, other_ready = asyncio.Event(), asyncio.Event()
+        owner_seen: list[tuple[str, Any]] = []
+        other_seen: list[tuple[str, Any]] = []
+        listeners = [
+            asyncio.create_task(collect(owner, owner_ready, owner_seen)),
+            asyncio.create_task(collect(other, other_ready, other_seen)),
+        ]
+        await asyncio.wait_for(asyncio.gather(owner_ready.wait(), other_ready.wait()), timeout=15)
+        reply = await http.post(
+            f"/api/v1/agent/tickets/{ticket_id}/reply",
+            json={"content": "Open tray 2 and remove the paper."},
+            headers=agent,
+        )
+        assert reply.status_code == 201, reply.text
+        await asyncio.wait_for(listeners[0], timeout=15)
+        listeners[1].cancel()
+
+    message = next(data for name, data in owner_seen if name == "message")
+    assert (message["ticket_id"], message["role"]) == (ticket_id, "agent")
+    assert message["preview"] == "Open tray 2 and remove the paper."
+    changed = next(data for name, data in owner_seen if name == "changed")
+    assert changed["changes"] == [{"field": "status", "from": "open", "to": "answered"}]
+    assert "owner_id" not in message
+    assert other_seen == []
+
+
+async def test_the_stream_needs_a_signed_in_user(live_server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=10) as http:
+        response = await http.get("/api/v1/events")
+    assert response.status_code == 401
