@@ -15,6 +15,7 @@ import pytest
 
 from desktop.core.api import models as wire
 from desktop.core.api.client import _checked
+from server.domain.resolution import events
 
 NOW = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
 
@@ -45,7 +46,8 @@ def test_accounts() -> None:
 
 
 def test_tickets() -> None:
-    schemas = pytest.importorskip("server.domain.tickets.schemas")
+    from server.domain.tickets import schemas
+
     ticket_id = uuid.uuid4()
     summary = {
         "id": ticket_id,
@@ -65,7 +67,7 @@ def test_tickets() -> None:
                 id=uuid.uuid4(),
                 role="assistant",
                 content="See [1]",
-                citations=[msgspec.to_builtins(schemas.Citation(article_id="a1", title="Printer offline"))],
+                citations=[msgspec.to_builtins(events.Citation(1, "a1", "sa-1", "Printer offline", None))],
                 created_at=NOW,
             )
         ],
@@ -85,7 +87,6 @@ def test_tickets() -> None:
 
 
 def test_streamed_answer_events() -> None:
-    events = pytest.importorskip("server.domain.resolution.events")
     samples = [
         events.Triage(category="printer", priority="high", category_by_ai=True, priority_by_ai=False),
         events.Citation(number=1, article_id="a1", source_id="s1", title="Printer offline", source_url=None),
@@ -106,7 +107,8 @@ def test_streamed_answer_events() -> None:
 
 
 def test_billing() -> None:
-    schemas = pytest.importorskip("server.domain.billing.schemas")
+    from server.domain.billing import schemas
+
     plans = schemas.Plans(
         billing_enabled=False,
         plans=[schemas.PlanOut(key="self_hosted", name="Self-hosted", price="0", quota=None, paid=False)],

@@ -1,0 +1,227 @@
+"""Network calls off the GUI thread: one blocking call, or one streamed answer, per worker.
+
+Each worker is a :class:`QObject` that lives in the GUI thread and runs its work in a :class:`QThreadPool` thread;
+its signals are emitted from that thread, so Qt *queues* them to receivers living in the GUI thread. Connect them
+to bound slots of QObjects, never to lambdas or plain functions: those have no thread affinity, and Qt would run
+them in the worker thread (DESIGN.md — that crashed).
+
+Every worker ends with exactly one ``finished()``, whatever happened, so its owner can forget it there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from typing import Any, Final, Generic, TypeVar
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+from desktop.core.api import (
+    ApiError,
+    Citation,
+    DeltaEvent,
+    DoneEvent,
+    ErrorEvent,
+    EventStream,
+    StreamEvent,
+    TriageEvent,
+)
+
+__all__ = ["CallWorker", "StreamWorker", "WorkerPool", "unexpected_failure"]
+
+logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+SHUTDOWN_WAIT_MS: Final = 10_000
+
+
+def unexpected_failure(exc: BaseException) -> ApiError:
+    """A bug in our own code as an :class:`ApiError`, so the user still reads a sentence and the UI recovers."""
+    return ApiError(
+        status=0,
+        code="client_error",
+        message="Something went wrong inside Tech Pal. Your text is kept; please try again.",
+        detail=repr(exc),
+    )
+
+
+def _interrupt(stream: EventStream[Any]) -> None:
+    """Wake a reader blocked in ``recv`` in another thread: closing the socket alone does not, shutting it down does.
+
+    ``EventStream.close`` only closes the response; until it shuts the socket down itself, reach the socket
+    through httpcore's ``network_stream`` extension here. Best effort: a stream without a socket is just closed.
+    """
+    response = getattr(stream, "_response", None)
+    network = getattr(response, "extensions", {}).get("network_stream")
+    sock = network.get_extra_info("socket") if network is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _Run(QRunnable):
+    """Adapts a Python callable to :class:`QRunnable` (the pool owns and deletes it)."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        super().__init__()
+        self._work = work
+
+    def run(self) -> None:
+        """Run the work; it reports its own errors through signals."""
+        self._work()
+
+
+class WorkerPool(QObject):
+    """A private thread pool for one presenter, so shutting it down waits only for that presenter's work.
+
+    Args:
+        max_threads: Streams hold a thread while they last; keep room for a call next to a stream.
+        parent: Owning QObject.
+    """
+
+    def __init__(self, max_threads: int = 4, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+
+    def start(self, work: Callable[[], None]) -> None:
+        """Run ``work`` in a pool thread."""
+        self._pool.start(_Run(work))
+
+    def wait(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> bool:
+        """Drop queued work and wait for running work; True when everything ended in time."""
+        self._pool.clear()
+        return bool(self._pool.waitForDone(timeout_ms))
+
+
+class CallWorker(QObject, Generic[_T]):
+    """One blocking call (``create_ticket``, ``send_feedback``, ``list_tickets``, a queue write …) in a pool thread.
+
+    Signals:
+        succeeded(object): What the call returned.
+        failed(object): The :class:`ApiError` it raised (a bug becomes one too, see :func:`unexpected_failure`).
+        finished(): Always, last.
+    """
+
+    succeeded = Signal(object)
+    failed = Signal(object)
+    finished = Signal()
+
+    def __init__(self, work: Callable[[], _T], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._work = work
+
+    def start(self, pool: WorkerPool) -> None:
+        """Run the call in ``pool``; results arrive through the signals."""
+        pool.start(self._run)
+
+    def _run(self) -> None:
+        try:
+            result: Any = self._work()
+        except ApiError as exc:
+            self.failed.emit(exc)
+        except Exception as exc:
+            logger.exception("a background call failed unexpectedly")
+            self.failed.emit(unexpected_failure(exc))
+        else:
+            self.succeeded.emit(result)
+        self.finished.emit()
+
+
+class StreamWorker(QObject):
+    """Opens a streamed answer and emits one signal per event, in order; :meth:`cancel` stops it from any thread.
+
+    Opening happens in the worker too (it is an HTTP request that may refresh the token or wait for the server),
+    so a 402 or an unreachable server arrives as ``failed`` without ever blocking the GUI thread.
+
+    Signals:
+        opened(): The server accepted the request and the stream is open.
+        triage(object): A :class:`TriageEvent`.
+        citation(object): A :class:`Citation`.
+        delta(str): The next piece of the answer's Markdown.
+        notice(object): An :class:`ErrorEvent`: the model failed; a fallback answer may follow.
+        done(object): The :class:`DoneEvent` (the answer is complete).
+        failed(object): The :class:`ApiError` that ended the stream (opening or mid-answer).
+        finished(): Always, last; also after :meth:`cancel` (which emits nothing else).
+    """
+
+    opened = Signal()
+    triage = Signal(object)
+    citation = Signal(object)
+    delta = Signal(str)
+    notice = Signal(object)
+    done = Signal(object)
+    failed = Signal(object)
+    finished = Signal()
+
+    def __init__(self, open_stream: Callable[[], EventStream[StreamEvent]], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._open_stream = open_stream
+        self._lock = threading.Lock()
+        self._stream: EventStream[StreamEvent] | None = None
+        self._cancelled = False
+
+    def is_cancelled(self) -> bool:
+        """Whether :meth:`cancel` was called (a method, not a property: another thread changes it)."""
+        with self._lock:
+            return self._cancelled
+
+    def start(self, pool: WorkerPool) -> None:
+        """Open and read the stream in ``pool``."""
+        pool.start(self._run)
+
+    @Slot()
+    def cancel(self) -> None:
+        """Stop reading: closes the connection; the worker then emits only ``finished``."""
+        with self._lock:
+            self._cancelled = True
+            stream = self._stream
+        if stream is not None:
+            _interrupt(stream)
+            stream.close()
+
+    def _run(self) -> None:
+        try:
+            self._read()
+        except ApiError as exc:
+            if not self.is_cancelled():
+                self.failed.emit(exc)
+        except Exception as exc:
+            if not self.is_cancelled():
+                logger.exception("reading a streamed answer failed unexpectedly")
+                self.failed.emit(unexpected_failure(exc))
+        self.finished.emit()
+
+    def _read(self) -> None:
+        if self.is_cancelled():
+            return
+        stream = self._open_stream()
+        with self._lock:
+            self._stream = stream
+            cancelled = self._cancelled
+        if cancelled:  # cancel() came while the request was being opened
+            stream.close()
+            return
+        self.opened.emit()
+        with stream:
+            for event in stream:
+                if self.is_cancelled():
+                    return
+                self._emit(event)
+                if isinstance(event, DoneEvent):
+                    return
+
+    def _emit(self, event: StreamEvent) -> None:
+        if isinstance(event, DeltaEvent):
+            self.delta.emit(event.text)
+        elif isinstance(event, Citation):
+            self.citation.emit(event)
+        elif isinstance(event, TriageEvent):
+            self.triage.emit(event)
+        elif isinstance(event, ErrorEvent):
+            self.notice.emit(event)
+        else:
+            self.done.emit(event)
