@@ -39,14 +39,6 @@ pytest_plugins = [  # a module imported by another must be listed before it (ass
 ]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _pyside_refcount_guard() -> None:
-    """PySide6 6.12 on CPython 3.11 loses a reference to True per Signal.emit; without this a run aborts."""
-    from desktop.services.refcount_guard import guard_pyside_refcounts
-
-    guard_pyside_refcounts()
-
-
 @pytest.fixture(scope="session")
 def anyio_backend() -> str:
     """Async tests run on asyncio, the loop the server runs on."""
