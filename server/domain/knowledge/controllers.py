@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Annotated
 
@@ -15,7 +14,7 @@ from server.domain.accounts.deps import AUTH_DEPENDENCIES
 from server.domain.accounts.guards import BEARER, bearer_required, require_role
 from server.domain.accounts.services import Principal
 from server.domain.knowledge import review
-from server.domain.knowledge.embeddings import Embedder, EmbeddingError, get_embedder
+from server.domain.knowledge.embeddings import configured_embedder
 from server.domain.knowledge.schemas import Article, ArticleUpdate, ReviewPage, SearchResults
 from server.domain.knowledge.search import MAX_QUERY_CHARS, clean_query, search
 from server.lib.exceptions import FieldError, NotFound, ValidationFailed
@@ -25,14 +24,6 @@ __all__ = ["KnowledgeController"]
 
 # An article edit is a few sections of text (each at most 20,000 characters).
 REVIEW_BODY_LIMIT = 128 * 1024
-
-
-async def _embedder(settings: Settings) -> Embedder | None:
-    """The configured embedder, or ``None`` when it cannot be built (search then answers by keywords alone)."""
-    try:
-        return await asyncio.to_thread(get_embedder, settings.embeddings, settings.ai)
-    except EmbeddingError:
-        return None
 
 
 class KnowledgeController(Controller):
@@ -70,7 +61,7 @@ class KnowledgeController(Controller):
             )
         if not clean_query(q):
             raise ValidationFailed("q is empty", errors=[FieldError("q", "must not be empty", "query")])
-        hits = await search(db_engine, q, await _embedder(settings), limit=limit)
+        hits = await search(db_engine, q, await configured_embedder(settings.embeddings, settings.ai), limit=limit)
         return SearchResults(results=hits)
 
     @get("/articles/{article_id:uuid}", summary="Read an article", request_max_body_size=0)
@@ -114,7 +105,7 @@ class KnowledgeController(Controller):
                 errors=[FieldError("body", "give at least one of " + ", ".join(data.__struct_fields__))],
             )
         needs_embedder = any(getattr(data, name) is not None for name in review.TEXT_FIELDS)
-        embedder = await _embedder(settings) if needs_embedder else None
+        embedder = await configured_embedder(settings.embeddings, settings.ai) if needs_embedder else None
         return await review.update_article(db_engine, article_id, data, embedder)
 
     @post("/review/{item_id:uuid}/approve", status_code=200, summary="Approve a review item", request_max_body_size=0)
@@ -126,7 +117,12 @@ class KnowledgeController(Controller):
         item_id: FromPath[uuid.UUID],
     ) -> Article:
         """Publish a pending article, or append a proposed fix to its article; answers the article."""
-        return await review.approve(db_engine, item_id, reviewer_id=staff.user.id, embedder=await _embedder(settings))
+        return await review.approve(
+            db_engine,
+            item_id,
+            reviewer_id=staff.user.id,
+            embedder=await configured_embedder(settings.embeddings, settings.ai),
+        )
 
     @post("/review/{item_id:uuid}/reject", status_code=204, summary="Reject a review item", request_max_body_size=0)
     async def reject(

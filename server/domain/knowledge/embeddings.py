@@ -6,6 +6,7 @@ are never mixed: switching ``TECHPAL_EMBEDDINGS`` asks for ``techpal-server kb r
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ __all__ = [
     "EmbeddingError",
     "LocalOnnxEmbedder",
     "OpenAIEmbedder",
+    "configured_embedder",
     "get_embedder",
 ]
 
@@ -166,7 +168,8 @@ class OpenAIEmbedder:
             try:
                 response = self._client.embeddings.create(model=self._model, input=batch, dimensions=DIMENSION)
             except Exception as exc:
-                raise EmbeddingError(f"OpenAI embeddings failed: {exc}") from exc
+                # The provider's text may quote the (masked) key: pass on only what kind of failure it was.
+                raise EmbeddingError(f"OpenAI embeddings failed ({type(exc).__name__})") from exc
             if len(response.data) != len(batch):
                 raise EmbeddingError(f"OpenAI embeddings answered {len(response.data)} vectors for {len(batch)} texts")
             for item in response.data:
@@ -228,3 +231,11 @@ def get_embedder(kind: str = "local", ai: AISettings | None = None) -> Embedder:
         if key not in _cache:
             _cache[key] = build()
         return _cache[key]
+
+
+async def configured_embedder(kind: str, ai: AISettings | None = None) -> Embedder | None:
+    """:func:`get_embedder` off the event loop, or ``None`` when it cannot be built (search then uses keywords)."""
+    try:
+        return await asyncio.to_thread(get_embedder, kind, ai)
+    except EmbeddingError:
+        return None

@@ -102,7 +102,10 @@ async def _rewrite(
             force=True,
         )
     except EmbeddingError as exc:
-        raise ServiceUnavailable(str(exc), code="embeddings_unavailable") from exc
+        raise ServiceUnavailable(
+            "The embedding model cannot be reached, so the article was not changed; try again later.",
+            code="embeddings_unavailable",
+        ) from exc
     await store_articles(connection, prepared)
 
 

@@ -7,7 +7,6 @@ checked before the stream starts (402 ``quota_exceeded``), so a refused question
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -23,7 +22,7 @@ from server.db.models import Ticket
 from server.domain.accounts.guards import BEARER, bearer_required
 from server.domain.accounts.services import Principal
 from server.domain.billing.entitlements import Reservation, reserve
-from server.domain.knowledge.embeddings import Embedder, EmbeddingError, get_embedder
+from server.domain.knowledge.embeddings import configured_embedder
 from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
 from server.domain.resolution.runs import RUNS_KEY, ResolutionRuns, RunTarget
 from server.domain.tickets.deps import TICKET_DEPENDENCIES
@@ -52,13 +51,6 @@ def chat_model_lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyn
                 await chat.aclose()
 
     return keep_client
-
-
-async def _embedder(settings: Settings) -> Embedder | None:
-    try:
-        return await asyncio.to_thread(get_embedder, settings.embeddings, settings.ai)
-    except EmbeddingError:
-        return None  # keyword search still finds articles
 
 
 async def _input(tickets: TicketService, ticket: Ticket, question: str | None) -> ResolutionInput:
@@ -97,6 +89,8 @@ class ResolutionController(Controller):
         question: str | None,
     ) -> ServerSentEvent:
         chat: ChatModel | None = state[CHAT_MODEL_KEY]
+        runs: ResolutionRuns = state[RUNS_KEY]
+        runs.ensure_idle(ticket.id)  # before anything is stored or reserved
         reservation: Reservation | None = None
         if chat is not None:  # one unit per model answer; retrieval-only answers are free
             reservation = await reserve(engine, settings.billing, principal.user.id, base_url=settings.server.base_url)
@@ -106,9 +100,10 @@ class ResolutionController(Controller):
                 await tickets.append_message(ticket, role="user", content=question, author_id=principal.user.id)
             request = await _input(tickets, ticket, question)
             await tickets.db.commit()  # the question is stored, and the request's connection goes back to the pool
-            runs: ResolutionRuns = state[RUNS_KEY]
-            resolver = Resolver(engine=engine, embedder=await _embedder(settings), chat=chat)
-            stream = runs.start(resolver, request, RunTarget(ticket.id, ticket.owner_id, first), reservation)
+            resolver = Resolver(
+                engine=engine, embedder=await configured_embedder(settings.embeddings, settings.ai), chat=chat
+            )
+            stream = runs.start(resolver, request, RunTarget(ticket.id, first), reservation)
         except BaseException:
             if reservation is not None:
                 await reservation.release()

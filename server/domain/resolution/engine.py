@@ -30,6 +30,7 @@ __all__ = ["MODEL_PASSAGES", "ResolutionInput", "Resolver", "ScreenshotInput"]
 
 logger = structlog.get_logger(__name__)
 
+BAD_RESPONSE = "The AI model sent an answer we could not read."
 MODEL_PASSAGES = 5  # passages given to a chat model; the retrieval-only answer uses the best ANSWER_ARTICLES
 
 _ARTICLES_SQL = text(
@@ -101,6 +102,7 @@ class Resolver:
             request.priority,
             rule_category(text_, [p.product_group for p in passages]),
             rule_priority(text_),
+            by_ai=False,
         )
 
     async def _ai_triage(
@@ -172,8 +174,9 @@ class Resolver:
                     state.triage, state.pending = state.pending.result(), None
                     yield state.triage
             state.model_answered = True
-        except ChatModelError as error:
-            logger.warning("ai_answer_failed", code=error.code)
+        except Exception as exc:  # any provider trouble (also a malformed chunk) ends in the retrieval-only answer
+            error = exc if isinstance(exc, ChatModelError) else ChatModelError("ai_bad_response", BAD_RESPONSE)
+            logger.warning("ai_answer_failed", code=error.code, exc_info=not isinstance(exc, ChatModelError))
             yield Failure(code=error.code, message=error.message)
             if state.pieces:
                 state.pieces.append("\n\n")

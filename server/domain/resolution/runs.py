@@ -40,10 +40,9 @@ _END = object()
 
 @dataclass(frozen=True, slots=True)
 class RunTarget:
-    """Where a run's answer is stored: the ticket, and who is asking (for ownership on reload)."""
+    """Where a run's answer is stored."""
 
     ticket_id: uuid.UUID
-    owner_id: uuid.UUID
     first_answer: bool  # the first resolve (triage applies) rather than a follow-up
 
 
@@ -55,12 +54,16 @@ class ResolutionRuns:
         self._storage = storage
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
 
+    def ensure_idle(self, ticket_id: uuid.UUID) -> None:
+        """Raise 409 ``resolution_in_progress`` while an answer to ``ticket_id`` is being written."""
+        if ticket_id in self._running:
+            raise Conflict("An answer to this ticket is still being written.", code="resolution_in_progress")
+
     def start(
         self, resolver: Resolver, request: ResolutionInput, target: RunTarget, reservation: Reservation | None
     ) -> AsyncIterator[ServerSentEventMessage]:
         """Start the run and return its event stream (``409 resolution_in_progress`` if one is running)."""
-        if target.ticket_id in self._running:
-            raise Conflict("An answer to this ticket is still being written.", code="resolution_in_progress")
+        self.ensure_idle(target.ticket_id)
         queue: asyncio.Queue[Any] = asyncio.Queue()
         task = asyncio.create_task(self._run(resolver, request, target, reservation, queue))
         self._running[target.ticket_id] = task
@@ -100,7 +103,7 @@ class ResolutionRuns:
         """Store the answer (and the triage of a first answer) in one transaction; the ticket becomes answered."""
         async with AsyncSession(self._engine, expire_on_commit=False) as db:
             tickets = TicketService(db, storage=self._storage)
-            ticket = await tickets.get_for_staff(target.ticket_id)
+            ticket = await tickets.get_for_staff(target.ticket_id, lock=True)
             usage = outcome.usage
             message = await tickets.append_message(
                 ticket,
@@ -114,7 +117,7 @@ class ResolutionRuns:
                     ticket,
                     category=outcome.triage.category,  # type: ignore[arg-type]  # checked by the triage step
                     priority=outcome.triage.priority,  # type: ignore[arg-type]
-                    source="ai" if outcome.model_answered else "rules",
+                    source="ai" if outcome.triage.category_by_ai or outcome.triage.priority_by_ai else "rules",
                 )
             if ticket.status in {"open", "resolved"}:
                 await tickets.change(ticket, actor="ai", status="answered")

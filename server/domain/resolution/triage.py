@@ -262,13 +262,16 @@ def decide(
     user_priority: str | None,
     suggested_category: str,
     suggested_priority: str,
+    *,
+    by_ai: bool = True,
 ) -> Triage:
-    """The user's own choice wins; the suggestion fills only what they left empty."""
+    """The user's own choice wins; the suggestion (the model's, or with ``by_ai=False`` the rules') fills only what
+    they left empty, and ``*_by_ai`` says which fields the model chose."""
     return Triage(
         category=user_category or suggested_category,
         priority=user_priority or suggested_priority,
-        category_by_ai=user_category is None,
-        priority_by_ai=user_priority is None,
+        category_by_ai=by_ai and user_category is None,
+        priority_by_ai=by_ai and user_priority is None,
     )
 
 

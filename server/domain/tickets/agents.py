@@ -75,7 +75,7 @@ class AgentTicketController(Controller):
         content = data.content.strip()
         if not content:
             raise ValidationFailed("content is empty", errors=[FieldError("content", "must not be blank")])
-        ticket = await tickets.get_for_staff(ticket_id)
+        ticket = await tickets.get_for_staff(ticket_id, lock=True)
         if ticket.status == "closed":
             raise Conflict("This ticket is closed.", code="ticket_closed")
         await tickets.append_message(ticket, role="agent", content=content, author_id=staff.user.id)
@@ -91,7 +91,7 @@ class AgentTicketController(Controller):
         tickets: NamedDependency[SkipValidation[TicketService]],
     ) -> TicketDetail:
         """Status ``closed`` (closing twice changes nothing)."""
-        ticket = await tickets.get_for_staff(ticket_id)
+        ticket = await tickets.get_for_staff(ticket_id, lock=True)
         await tickets.change(ticket, actor="agent", actor_id=staff.user.id, status="closed")
         await tickets.db.commit()
         return ticket_detail(await tickets.get_for_staff(ticket_id))

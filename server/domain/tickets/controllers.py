@@ -147,9 +147,9 @@ class TicketController(Controller):
     ) -> Response[TicketDetail]:
         """``resolved: true`` → ``resolved``, and the fix goes to the knowledge base anonymized (unless the user opted
         out); ``false`` → ``escalated``, in the agents' queue. 409 ``not_answered`` before any answer."""
-        ticket = await tickets.get(ticket_id, principal.user)
+        ticket = await tickets.get(ticket_id, principal.user, lock=True)
         comment = (data.comment or "").strip() or None
-        await tickets.record_feedback(ticket, resolved=data.resolved, comment=comment)
+        resolved_now = await tickets.record_feedback(ticket, resolved=data.resolved, comment=comment)
         await tickets.db.commit()
-        background = BackgroundTask(contribute_fix, db_engine, settings, ticket.id, comment) if data.resolved else None
+        background = BackgroundTask(contribute_fix, db_engine, settings, ticket.id, comment) if resolved_now else None
         return Response(ticket_detail(await tickets.get(ticket_id, principal.user)), background=background)

@@ -24,7 +24,10 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import SkipValidation
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.accounts.deps import AUTH_DEPENDENCIES
 from server.domain.accounts.guards import BEARER, bearer_required
@@ -44,8 +47,9 @@ _RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
 class TicketEventHub:
     """One ``LISTEN`` connection, started with the first subscriber; each owner's streams get that owner's events."""
 
-    def __init__(self, database_url: str) -> None:
+    def __init__(self, database_url: str, *, keepalive: float = KEEPALIVE_SECONDS) -> None:
         self._url = database_url
+        self.keepalive = keepalive  # seconds between keep-alive comments (and session checks) on a quiet stream
         self._subscribers: dict[uuid.UUID, set[asyncio.Queue[dict[str, Any] | None]]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
@@ -145,13 +149,32 @@ def events_lifespan(database_url: str) -> Callable[[Litestar], AbstractAsyncCont
     return run_hub
 
 
-async def _stream(hub: TicketEventHub, owner_id: uuid.UUID) -> AsyncIterator[ServerSentEventMessage]:
-    async with hub.subscribe(owner_id) as queue:
+_SESSION_LIVE = text("SELECT 1 FROM user_sessions WHERE id = :id AND revoked_at IS NULL")
+
+
+async def _session_live(engine: AsyncEngine, session_id: uuid.UUID) -> bool:
+    """Whether the session is still signed in; ``False`` too when the database cannot say (the client reconnects)."""
+    try:
+        async with engine.connect() as connection:
+            return (await connection.execute(_SESSION_LIVE, {"id": session_id})).first() is not None
+    except (SQLAlchemyError, OSError):
+        logger.warning("ticket_events_session_check_failed", exc_info=True)
+        return False
+
+
+async def _stream(
+    hub: TicketEventHub, principal: Principal, engine: AsyncEngine
+) -> AsyncIterator[ServerSentEventMessage]:
+    """The owner's events; ends when the hub closes or the caller's session is signed out or revoked (checked at
+    every keep-alive, so a revoked device stops hearing within 15 s)."""
+    async with hub.subscribe(principal.user.id) as queue:
         yield ServerSentEventMessage(comment="listening", data=None, retry=3000)
         while True:
             try:
-                event = await asyncio.wait_for(queue.get(), timeout=KEEPALIVE_SECONDS)
+                event = await asyncio.wait_for(queue.get(), timeout=hub.keepalive)
             except TimeoutError:
+                if not await _session_live(engine, principal.session.id):
+                    return
                 yield ServerSentEventMessage(comment="keep-alive", data=None)
                 continue
             if event is None:
@@ -179,8 +202,12 @@ class EventsController(Controller):
         request_max_body_size=0,
     )
     async def stream_events(
-        self, principal: NamedDependency[SkipValidation[Principal]], state: State
+        self,
+        principal: NamedDependency[SkipValidation[Principal]],
+        db_engine: NamedDependency[AsyncEngine],
+        state: State,
     ) -> ServerSentEvent:
-        """The caller's ticket events until they disconnect."""
+        """The caller's ticket events until they disconnect or their session ends."""
         hub: TicketEventHub = state[EVENTS_HUB_KEY]
-        return ServerSentEvent(_stream(hub, principal.user.id), headers={"Cache-Control": "no-store"})
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}  # proxies must not hold events back
+        return ServerSentEvent(_stream(hub, principal, db_engine), headers=headers)

@@ -64,6 +64,10 @@ logger = structlog.get_logger(__name__)
 MAX_SCREENSHOT_BYTES: Final = 10 * 1024 * 1024
 MAX_SCREENSHOT_PIXELS: Final = 40_000_000
 MODEL_LONG_SIDE: Final = 1568
+# OCR reads a copy no longer than this (rapidocr shrinks to ~2000 px anyway; the full 40 MP would cost ~1 GB), and
+# skips strips thinner than 1:50, which rapidocr cannot resize and which hold no dialog worth reading.
+OCR_LONG_SIDE: Final = 4096
+OCR_MAX_ASPECT: Final = 50
 MODEL_JPEG_QUALITY: Final = 85
 STORED_JPEG_QUALITY: Final = 90
 
@@ -279,6 +283,21 @@ def _model_copy(img: Image.Image, fmt: str, data: bytes) -> tuple[bytes, str]:
     return out.getvalue(), "image/jpeg"
 
 
+def _read_text(img: Image.Image, ocr: Ocr, index: int) -> list[str]:
+    """OCR text lines, or none: the image itself is valid, so an OCR failure must never refuse the upload."""
+    if max(img.size) > OCR_MAX_ASPECT * min(img.size):
+        return []
+    view = img
+    if max(img.size) > OCR_LONG_SIDE:
+        view = img.copy()
+        view.thumbnail((OCR_LONG_SIDE, OCR_LONG_SIDE), Image.Resampling.BILINEAR)
+    try:
+        return ocr.read(view)
+    except Exception:
+        logger.warning("ocr_failed", index=index, width=img.width, height=img.height, exc_info=True)
+        return []
+
+
 def process_screenshot(raw: bytes, *, index: int = 0, ocr: Ocr | None = None) -> ProcessedImage:
     """Checks, sanitises, shrinks and (with ``ocr``) reads one upload. Blocking and CPU-bound: run it in a worker.
 
@@ -289,7 +308,7 @@ def process_screenshot(raw: bytes, *, index: int = 0, ocr: Ocr | None = None) ->
     img = _decode(_open(raw, fmt, index), index)
     data = _encode(img, fmt, raw)
     model_copy, model_media_type = _model_copy(img, fmt, data)
-    lines = ocr.read(img) if ocr is not None else []
+    lines = _read_text(img, ocr, index) if ocr is not None else []
     return ProcessedImage(
         sha256=hashlib.sha256(data).hexdigest(),
         source_sha256=hashlib.sha256(raw).hexdigest(),

@@ -112,18 +112,9 @@ class TicketSummary(ResponseBody, frozen=True):
     updated_at: datetime.datetime
 
 
-class TicketDetail(ResponseBody, frozen=True):
+class TicketDetail(TicketSummary, frozen=True):
     """A ticket with its conversation, screenshots (0-based) and history."""
 
-    id: uuid.UUID
-    status: str
-    priority: str
-    category: str | None
-    description: str
-    device: dict[str, Any] | None
-    screenshot_count: int
-    created_at: datetime.datetime
-    updated_at: datetime.datetime
     messages: list[Message]
     screenshots: list[Screenshot]
     history: list[HistoryEntry]

@@ -259,18 +259,22 @@ class TicketService:
         return ticket
 
     # ------------------------------------------------------------------------------------------ reading
-    async def _load(self, ticket_id: uuid.UUID) -> Ticket:
+    async def _load(self, ticket_id: uuid.UUID, *, lock: bool = False) -> Ticket:
         query = _loaded(select(Ticket).where(Ticket.id == ticket_id)).execution_options(populate_existing=True)
+        if lock:  # changes of one ticket queue up behind each other until the caller commits
+            query = query.with_for_update(of=Ticket)
         ticket: Ticket | None = (await self.db.execute(query)).scalar_one_or_none()
         if ticket is None:
             raise NotFound("There is no such ticket.", code="ticket_not_found")
         return ticket
 
-    async def get(self, ticket_id: uuid.UUID, viewer: User, *, staff_may_see: bool = False) -> Ticket:
+    async def get(
+        self, ticket_id: uuid.UUID, viewer: User, *, staff_may_see: bool = False, lock: bool = False
+    ) -> Ticket:
         """The ticket with messages, screenshots and history if ``viewer`` owns it (or, with ``staff_may_see``, is
         an agent or admin); otherwise the same 404 as for a ticket that does not exist.
         """
-        ticket = await self._load(ticket_id)
+        ticket = await self._load(ticket_id, lock=lock)
         allowed = ticket.owner_id == viewer.id or (staff_may_see and viewer.role in STAFF_ROLES)
         if not allowed:
             raise NotFound("There is no such ticket.", code="ticket_not_found")
@@ -421,12 +425,17 @@ class TicketService:
             {"channel": EVENTS_CHANNEL, "payload": json.dumps(payload, default=str)},
         )
 
-    async def record_feedback(self, ticket: Ticket, *, resolved: bool, comment: str | None) -> None:
+    async def record_feedback(self, ticket: Ticket, *, resolved: bool, comment: str | None) -> bool:
         """The owner says whether the answer worked: ``resolved`` or ``escalated`` (to the agents); no commit.
+
+        Returns whether the ticket became resolved just now (a repeated "fixed it" changes nothing and returns
+        ``False``, so the fix reaches the knowledge base once). Load ``ticket`` with ``lock=True``.
 
         Raises:
             Conflict: ``not_answered`` before any answer, ``ticket_closed`` once closed.
         """
+        if resolved and ticket.status == "resolved":
+            return False
         if ticket.status == "closed":
             raise Conflict("This ticket is closed.", code="ticket_closed")
         if not any(m.role in {"assistant", "agent"} for m in ticket.messages):
@@ -443,8 +452,9 @@ class TicketService:
         )
         status: Status = "resolved" if resolved else "escalated"
         await self.change(ticket, actor="user", actor_id=ticket.owner_id, status=status)
+        return resolved
 
     # ------------------------------------------------------------------------------------------ helpers for agents
-    async def get_for_staff(self, ticket_id: uuid.UUID) -> Ticket:
+    async def get_for_staff(self, ticket_id: uuid.UUID, *, lock: bool = False) -> Ticket:
         """Any ticket with its relations (for agent routes, already behind a role check); 404 if missing."""
-        return await self._load(ticket_id)
+        return await self._load(ticket_id, lock=lock)

@@ -30,16 +30,9 @@ def ticket_summary(ticket: Ticket, screenshot_count: int) -> TicketSummary:
 
 def ticket_detail(ticket: Ticket) -> TicketDetail:
     """A ticket loaded with its messages, screenshots and history."""
+    summary = ticket_summary(ticket, len(ticket.screenshots))
     return TicketDetail(
-        id=ticket.id,
-        status=ticket.status,
-        priority=ticket.priority,
-        category=ticket.category,
-        description=ticket.description,
-        device=ticket.device,
-        screenshot_count=len(ticket.screenshots),
-        created_at=ticket.created_at,
-        updated_at=ticket.updated_at,
+        **{name: getattr(summary, name) for name in summary.__struct_fields__},
         messages=[
             Message(id=m.id, role=m.role, content=m.content, citations=list(m.citations), created_at=m.created_at)
             for m in ticket.messages

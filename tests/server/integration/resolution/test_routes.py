@@ -78,7 +78,8 @@ async def test_retrieval_only_reads_the_error_dialog_and_cites_its_article(
     assert "No AI model is configured" in answer or "no AI model" in answer.lower()
     stored = (await client.get(f"/api/v1/tickets/{ticket['id']}", headers=user.headers)).json()
     assert stored["status"] == "answered"
-    assert stored["category"] is not None  # rules triage: the user chose none
+    assert stored["category"] is not None  # rules triage: the user chose none…
+    assert events[0][1]["category_by_ai"] is False  # …and no model did either
     [message] = stored["messages"]
     assert message["id"] == events[-1][1]["message_id"]
     assert message["content"] == answer

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from server.domain.accounts.cli import change_role
+from server.domain.tickets.events import EVENTS_HUB_KEY
 from tests.fixtures.auth import TEST_PASSWORD
 from tests.fixtures.mail import Mailbox, link_token
 from tests.fixtures.server import LiveServer
@@ -82,6 +83,23 @@ async def test_the_owner_hears_an_agent_reply_and_nobody_else_does(
     assert changed["changes"] == [{"field": "status", "from": "open", "to": "answered"}]
     assert "owner_id" not in message
     assert other_seen == []
+
+
+async def test_signing_out_ends_the_stream(live_server: LiveServer, mailbox: Mailbox) -> None:
+    live_server.app.state[EVENTS_HUB_KEY].keepalive = 0.2
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
+        user = await sign_up(http, mailbox, "leaver")
+
+        async def listen() -> list[tuple[str, Any]]:
+            async with http.stream("GET", "/api/v1/events", headers=user) as response:
+                return [event async for event in events_of(response)]
+
+        listener = asyncio.create_task(listen())
+        await asyncio.sleep(0.5)
+        assert not listener.done()  # keep-alives keep a live session's stream open
+        assert (await http.post("/api/v1/auth/logout", headers=user)).status_code == 204
+        seen = await asyncio.wait_for(listener, timeout=10)  # ends by itself after the next check
+    assert seen == [("ready", None)]
 
 
 async def test_the_stream_needs_a_signed_in_user(live_server: LiveServer) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from litestar import Litestar
@@ -57,6 +58,16 @@ async def test_a_confirmed_fix_resolves_the_ticket_and_reaches_the_kb_anonymized
         assert personal not in stored
     assert "Outlook keeps asking for my password" in stored
     assert "Clearing the saved credentials did it" in stored
+
+    url = f"/api/v1/tickets/{ticket['id']}/feedback"
+    repeats = await asyncio.gather(*(client.post(url, json={"resolved": True}, headers=user.headers) for _ in range(3)))
+    assert [r.status_code for r in repeats] == [200] * 3
+    [again] = await kb_articles(db_url)  # the fix reaches the knowledge base once
+    assert again == article
+    history = repeats[-1].json()["history"]
+    assert [h["to"] for h in history if h["field"] == "feedback"] == [
+        {"resolved": True, "comment": "Clearing the saved credentials did it"}
+    ]
 
 
 async def test_users_who_opted_out_contribute_nothing(

@@ -274,3 +274,25 @@ def test_without_ocr_the_text_is_empty() -> None:
 
     assert isinstance(processed, ProcessedImage)
     assert processed.ocr_text == ""
+
+
+class _BrokenOcr:
+    """An OCR engine that fails the way rapidocr does on images it cannot resize."""
+
+    def read(self, image: Image.Image) -> list[str]:
+        raise RuntimeError("ResizeImgError")
+
+
+def test_an_ocr_failure_keeps_the_screenshot_without_text() -> None:
+    processed = process_screenshot(png_bytes(320, 200), ocr=_BrokenOcr())
+
+    assert processed.ocr_text == ""
+    assert (processed.width, processed.height) == (320, 200)
+
+
+def test_thin_strips_are_accepted_without_ocr() -> None:  # rapidocr raises on them instead of reading nothing
+    from server.domain.tickets.ocr import get_ocr
+
+    for width, height in ((2, 4000), (20000, 8)):
+        processed = process_screenshot(png_bytes(width, height), ocr=get_ocr())
+        assert (processed.width, processed.height, processed.ocr_text) == (width, height, "")
