@@ -37,6 +37,7 @@ __all__ = [
     "ServerSettings",
     "Settings",
     "SettingsError",
+    "TicketSettings",
     "get_settings",
 ]
 
@@ -187,6 +188,14 @@ class MailSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TicketSettings:
+    """Per-user limits that keep one account from filling the screenshot workers or the model's budget."""
+
+    per_hour: int = 60
+    answers_per_hour: int = 120
+
+
+@dataclass(frozen=True, slots=True)
 class AISettings:
     """The chat model behind AI resolution: any OpenAI-compatible Chat Completions endpoint.
 
@@ -237,6 +246,7 @@ class Settings:
     auth: AuthSettings = field(default_factory=AuthSettings)
     mail: MailSettings = field(default_factory=MailSettings)
     ai: AISettings = field(default_factory=AISettings)
+    tickets: TicketSettings = field(default_factory=TicketSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
     embeddings: Literal["local", "openai"] = "local"
     kb_auto_publish: bool = False
@@ -555,6 +565,20 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "86400",
     ),
     EnvVar(
+        "TECHPAL_TICKETS_PER_HOUR",
+        "tickets.per_hour",
+        _int_between(1, 1_000_000),
+        "Tickets one user may create an hour (429 `rate_limited` beyond). Default `60`.",
+        "20",
+    ),
+    EnvVar(
+        "TECHPAL_ANSWERS_PER_HOUR",
+        "tickets.answers_per_hour",
+        _int_between(1, 1_000_000),
+        "Answers (resolves and follow-ups) one user may ask for an hour. Default `120`.",
+        "30",
+    ),
+    EnvVar(
         "TECHPAL_REGISTER_LIMIT",
         "auth.register_limit",
         _int_between(1, 100_000),
@@ -638,6 +662,7 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         auth=AuthSettings(**sections.get("auth", {})),
         mail=mail,
         ai=AISettings(**ai),
+        tickets=TicketSettings(**sections.get("tickets", {})),
         billing=BillingSettings(**billing),
         **root,
     )

@@ -26,6 +26,7 @@ from server.domain.knowledge.embeddings import configured_embedder
 from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
 from server.domain.resolution.runs import RUNS_KEY, ResolutionRuns, RunTarget
 from server.domain.tickets.deps import TICKET_DEPENDENCIES
+from server.domain.tickets.limits import count_answer
 from server.domain.tickets.schemas import FollowUp
 from server.domain.tickets.services import TicketService
 from server.integrations.openai import ChatModel, OpenAIChatModel
@@ -91,6 +92,7 @@ class ResolutionController(Controller):
         chat: ChatModel | None = state[CHAT_MODEL_KEY]
         runs: ResolutionRuns = state[RUNS_KEY]
         runs.ensure_idle(ticket.id)  # before anything is stored or reserved
+        await count_answer(engine, settings, principal.user.id)
         reservation: Reservation | None = None
         if chat is not None:  # one unit per model answer; retrieval-only answers are free
             reservation = await reserve(engine, settings.billing, principal.user.id, base_url=settings.server.base_url)

@@ -21,6 +21,7 @@ from server.domain.accounts.services import Principal
 from server.domain.tickets.contribution import contribute_fix
 from server.domain.tickets.deps import TICKET_DEPENDENCIES
 from server.domain.tickets.idempotency import clean_idempotency_key
+from server.domain.tickets.limits import count_ticket
 from server.domain.tickets.schemas import Feedback, TicketDetail, TicketPage
 from server.domain.tickets.services import TicketService
 from server.domain.tickets.upload import CREATE_BODY_LIMIT, read_ticket_form
@@ -72,12 +73,16 @@ class TicketController(Controller):
     )
     async def create(
         self,
+        *,
         request: Request[Any, Any, Any],
         principal: NamedDependency[SkipValidation[Principal]],
         tickets: NamedDependency[SkipValidation[TicketService]],
+        db_engine: NamedDependency[AsyncEngine],
+        settings: NamedDependency[SkipValidation[Settings]],
     ) -> Response[TicketDetail]:
         """201 with the ticket (also on an idempotent replay, marked by ``Idempotent-Replayed: true``)."""
         key = clean_idempotency_key(request.headers.get("idempotency-key"))
+        await count_ticket(db_engine, settings, principal.user.id)
         draft = await read_ticket_form(request.headers.get("content-type", ""), request.stream())
         created = await tickets.create(principal.user, draft, idempotency_key=key)
         headers = {REPLAY_HEADER: "true"} if created.replayed else {}

@@ -1,0 +1,30 @@
+"""Per-user hourly limits on creating tickets and asking for answers (``TECHPAL_TICKETS_PER_HOUR``,
+``TECHPAL_ANSWERS_PER_HOUR``): screenshots and answers cost CPU and model budget shared by everyone.
+
+Counted in the database (:mod:`server.lib.ratelimit`), so every server process sees the same numbers; checked before
+the request body is read, so a refused upload costs nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.lib.ratelimit import RateLimiter, Rule
+from server.settings import Settings
+
+__all__ = ["count_answer", "count_ticket"]
+
+HOUR = datetime.timedelta(hours=1)
+
+
+async def count_ticket(engine: AsyncEngine, settings: Settings, user_id: uuid.UUID) -> None:
+    """One ticket created by ``user_id``; 429 ``rate_limited`` with ``Retry-After`` over the hourly limit."""
+    await RateLimiter(engine).hit(Rule("ticket_create", settings.tickets.per_hour, HOUR), str(user_id))
+
+
+async def count_answer(engine: AsyncEngine, settings: Settings, user_id: uuid.UUID) -> None:
+    """One answer (resolve or follow-up) asked for by ``user_id``; 429 over the hourly limit."""
+    await RateLimiter(engine).hit(Rule("ticket_answer", settings.tickets.answers_per_hour, HOUR), str(user_id))

@@ -1,0 +1,51 @@
+"""Per-user hourly limits: one account cannot flood the screenshot workers or the model's budget."""
+
+from __future__ import annotations
+
+import pytest
+from litestar import Litestar
+from litestar.testing import AsyncTestClient
+
+from server.settings import Settings, TicketSettings
+from tests.fixtures.auth import UserFactory
+from tests.fixtures.db import connect
+from tests.fixtures.tickets import create_ticket
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return settings.replace(tickets=TicketSettings(per_hour=2, answers_per_hour=1))
+
+
+async def test_creating_past_the_hourly_limit_is_refused_and_stores_nothing(
+    client: AsyncTestClient[Litestar], user_factory: UserFactory, db_url: str
+) -> None:
+    user, other = await user_factory(), await user_factory()
+    for n in range(2):
+        await create_ticket(client, user, description=f"Problem {n}")
+
+    refused = await create_ticket(client, user, description="One too many", expect=None)
+    others = await create_ticket(client, other, description="My own first problem", expect=None)
+
+    assert (refused.status_code, refused.json()["code"]) == (429, "rate_limited")
+    assert int(refused.headers["retry-after"]) > 0
+    assert others.status_code == 201  # limits are per user
+    connection = await connect(db_url)
+    try:
+        assert await connection.fetchval("SELECT count(*) FROM tickets WHERE description = 'One too many'") == 0
+    finally:
+        await connection.close()
+
+
+async def test_asking_for_answers_past_the_hourly_limit_is_refused_before_any_stream(
+    client: AsyncTestClient[Litestar], user_factory: UserFactory
+) -> None:
+    user = await user_factory()
+    first, second = [(await create_ticket(client, user, description=f"Issue {n}")).json()["id"] for n in range(2)]
+
+    answered = await client.post(f"/api/v1/tickets/{first}/resolve", headers=user.headers)
+    refused = await client.post(f"/api/v1/tickets/{second}/resolve", headers=user.headers)
+
+    assert answered.status_code == 200
+    assert (refused.status_code, refused.json()["code"]) == (429, "rate_limited")
+    assert (await client.get(f"/api/v1/tickets/{second}", headers=user.headers)).json()["messages"] == []
