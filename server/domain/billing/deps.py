@@ -38,13 +38,23 @@ def billing_state(settings: Settings, mailer: Mailer) -> dict[str, Any]:
     return {"billing": BillingContext(billing, gateway, mailer, settings.server.base_url)}
 
 
+async def _keep_applying(engine: AsyncEngine, ctx: BillingContext) -> None:
+    """Apply stored-but-unapplied events now (a crash may have left some) and then every ``retry_interval``."""
+    while True:
+        try:
+            await apply_pending_events(engine, ctx)
+        except Exception:  # the database may be away for a moment; the next round tries again
+            logger.warning("stripe_events_retry_failed", exc_info=True)
+        await asyncio.sleep(ctx.retry_interval)
+
+
 def billing_lifespan(get_engine: Callable[[], AsyncEngine]) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """Apply stored-but-unapplied events in the background after start; start-up itself never waits on it."""
+    """Apply stored-but-unapplied events in the background, at start and then periodically; start-up never waits."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         ctx: BillingContext = app.state["billing"]
-        task = asyncio.create_task(apply_pending_events(get_engine(), ctx)) if ctx.gateway is not None else None
+        task = asyncio.create_task(_keep_applying(get_engine(), ctx)) if ctx.gateway is not None else None
         try:
             yield
         finally:

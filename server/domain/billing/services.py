@@ -33,6 +33,9 @@ class BillingContext:
     gateway: StripeGateway | None
     mailer: Mailer
     base_url: str
+    # Stripe does not redeliver an event we answered 2xx: one that failed to apply (Stripe or SMTP down) is tried
+    # again this often until it applies.
+    retry_interval: float = 60.0
 
     def require_gateway(self) -> StripeGateway:
         """The gateway, or 409 ``billing_disabled``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import time
 from typing import Any
@@ -238,3 +239,25 @@ async def test_a_checkout_whose_subscription_stripe_cannot_return_is_retried_lat
     stripe_api.fail_with(None)
     assert (await deliver(client, payload)).status_code == 200  # Stripe retries: now it applies
     assert (await view(client, signed_in_user))["plan"] == "pro"
+
+
+async def test_an_event_that_failed_to_apply_is_retried_without_a_redelivery(
+    signed_in_user: TestUser, stripe_api: FakeStripe, settings: Settings
+) -> None:
+    app = create_app(settings)  # a second server process, as it were, retrying every 0.2 s
+    app.state["billing"] = dataclasses.replace(app.state["billing"], retry_interval=0.2)
+    async with AsyncTestClient(app=app) as client:
+        await client.post("/api/v1/billing/checkout", json={"plan": "pro"}, headers=signed_in_user.headers)
+        customer = next(iter(stripe_api.customers))
+        sub = stripe_api.add_subscription(customer)
+        stripe_api.fail_with(500)
+        payload = stripe_api.event(
+            "checkout.session.completed", stripe_api.checkout_session(customer, sub["id"], signed_in_user.id)
+        )
+        assert (await deliver(client, payload)).status_code == 200  # stored; applying failed
+        stripe_api.fail_with(None)  # Stripe is back, and will not send this event again
+        for _ in range(50):
+            if (await view(client, signed_in_user))["plan"] == "pro":
+                break
+            await asyncio.sleep(0.1)
+        assert (await view(client, signed_in_user))["plan"] == "pro"
