@@ -13,7 +13,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from litestar import Controller, Litestar, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, SkipValidation
 from litestar.response import ServerSentEvent
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -69,105 +69,90 @@ async def _input(tickets: TicketService, ticket: Ticket, question: str | None) -
     )
 
 
-class ResolutionController(Controller):
-    """AI (or retrieval-only) answers to the caller's own tickets."""
+class Answers:
+    """Starts an answer run for a ticket of the caller's: limits, quota, the stored question, the stream."""
 
-    path = "/api/v1/tickets"
-    tags = ["resolution"]
-    dependencies = TICKET_DEPENDENCIES
-    security = BEARER
-    guards = [bearer_required]
+    def __init__(self, tickets: TicketService, engine: AsyncEngine, settings: Settings, state: State) -> None:
+        self._tickets = tickets
+        self._engine = engine
+        self._settings = settings
+        self._chat: ChatModel | None = state[CHAT_MODEL_KEY]
+        self._runs: ResolutionRuns = state[RUNS_KEY]
 
-    async def _answer(
-        self,
-        *,
-        ticket: Ticket,
-        principal: Principal,
-        tickets: TicketService,
-        engine: AsyncEngine,
-        settings: Settings,
-        state: State,
-        question: str | None,
-    ) -> ServerSentEvent:
-        chat: ChatModel | None = state[CHAT_MODEL_KEY]
-        runs: ResolutionRuns = state[RUNS_KEY]
-        runs.ensure_idle(ticket.id)  # before anything is stored or reserved
+    async def open_ticket(self, ticket_id: uuid.UUID, principal: Principal) -> Ticket:
+        """The caller's ticket, unless it is closed (409 ``ticket_closed``); another user's is a 404."""
+        ticket = await self._tickets.get(ticket_id, principal.user)
+        if ticket.status == "closed":
+            raise Conflict("This ticket is closed.", code="ticket_closed")
+        return ticket
+
+    async def stream(self, ticket: Ticket, principal: Principal, question: str | None) -> ServerSentEvent:
+        """Check limits and quota, store the question, start the run; its events as the response."""
+        settings, engine = self._settings, self._engine
+        self._runs.ensure_idle(ticket.id)  # before anything is stored or reserved
         await count_answer(engine, settings, principal.user.id)
         reservation: Reservation | None = None
-        if chat is not None:  # one unit per model answer; retrieval-only answers are free
+        if self._chat is not None:  # one unit per model answer; retrieval-only answers are free
             reservation = await reserve(engine, settings.billing, principal.user.id, base_url=settings.server.base_url)
         try:
             first = not any(m.role == "assistant" for m in ticket.messages)
             if question is not None:
-                await tickets.append_message(ticket, role="user", content=question, author_id=principal.user.id)
-            request = await _input(tickets, ticket, question)
-            await tickets.db.commit()  # the question is stored, and the request's connection goes back to the pool
-            resolver = Resolver(
-                engine=engine, embedder=await configured_embedder(settings.embeddings, settings.ai), chat=chat
-            )
-            stream = runs.start(resolver, request, RunTarget(ticket.id, first), reservation)
+                await self._tickets.append_message(ticket, role="user", content=question, author_id=principal.user.id)
+            request = await _input(self._tickets, ticket, question)
+            await self._tickets.db.commit()  # the question is stored; the request's connection goes back to the pool
+            embedder = await configured_embedder(settings.embeddings, settings.ai)
+            resolver = Resolver(engine=engine, embedder=embedder, chat=self._chat)
+            stream = self._runs.start(resolver, request, RunTarget(ticket.id, first), reservation)
         except BaseException:
             if reservation is not None:
                 await reservation.release()
             raise
         return ServerSentEvent(stream, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
+
+async def provide_answers(
+    tickets: NamedDependency[SkipValidation[TicketService]],
+    db_engine: NamedDependency[AsyncEngine],
+    settings: NamedDependency[SkipValidation[Settings]],
+    state: State,
+) -> Answers:
+    """The answer starter bound to this request's ticket service."""
+    return Answers(tickets, db_engine, settings, state)
+
+
+class ResolutionController(Controller):
+    """AI (or retrieval-only) answers to the caller's own tickets."""
+
+    path = "/api/v1/tickets"
+    tags = ["resolution"]
+    dependencies = {**TICKET_DEPENDENCIES, "answers": Provide(provide_answers)}
+    security = BEARER
+    guards = [bearer_required]
+
     @post("/{ticket_id:uuid}/resolve", summary="Answer the ticket (Server-Sent Events)", status_code=200)
     async def resolve(
         self,
-        *,
         ticket_id: FromPath[uuid.UUID],
         principal: NamedDependency[SkipValidation[Principal]],
-        tickets: NamedDependency[SkipValidation[TicketService]],
-        db_engine: NamedDependency[AsyncEngine],
-        settings: NamedDependency[SkipValidation[Settings]],
-        state: State,
+        answers: NamedDependency[SkipValidation[Answers]],
     ) -> ServerSentEvent:
         """The first answer: triage, citations, the streamed answer, done. 409 ``already_answered`` after that (ask
         a follow-up instead), 409 ``ticket_closed`` on a closed ticket."""
-        ticket = await tickets.get(ticket_id, principal.user)
-        if ticket.status == "closed":
-            raise Conflict("This ticket is closed.", code="ticket_closed")
+        ticket = await answers.open_ticket(ticket_id, principal)
         if any(m.role == "assistant" for m in ticket.messages):
-            raise Conflict(
-                "This ticket has its answer; ask a follow-up question instead.",
-                code="already_answered",
-            )
-        return await self._answer(
-            ticket=ticket,
-            principal=principal,
-            tickets=tickets,
-            engine=db_engine,
-            settings=settings,
-            state=state,
-            question=None,
-        )
+            raise Conflict("This ticket has its answer; ask a follow-up question instead.", code="already_answered")
+        return await answers.stream(ticket, principal, question=None)
 
     @post("/{ticket_id:uuid}/messages", summary="Ask a follow-up question (Server-Sent Events)", status_code=200)
     async def follow_up(
         self,
-        *,
         ticket_id: FromPath[uuid.UUID],
         data: JSONBody[FollowUp],
         principal: NamedDependency[SkipValidation[Principal]],
-        tickets: NamedDependency[SkipValidation[TicketService]],
-        db_engine: NamedDependency[AsyncEngine],
-        settings: NamedDependency[SkipValidation[Settings]],
-        state: State,
+        answers: NamedDependency[SkipValidation[Answers]],
     ) -> ServerSentEvent:
         """Stores the question as a user message, then streams the answer like ``/resolve``."""
         question = data.content.strip()
         if not question:
             raise ValidationFailed("content is empty", errors=[FieldError("content", "must not be blank")])
-        ticket = await tickets.get(ticket_id, principal.user)
-        if ticket.status == "closed":
-            raise Conflict("This ticket is closed.", code="ticket_closed")
-        return await self._answer(
-            ticket=ticket,
-            principal=principal,
-            tickets=tickets,
-            engine=db_engine,
-            settings=settings,
-            state=state,
-            question=question,
-        )
+        return await answers.stream(await answers.open_ticket(ticket_id, principal), principal, question=question)
