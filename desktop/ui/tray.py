@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, QRectF, Qt, Signal, Slot
-from PySide6.QtGui import QAction, QColor, QCursor, QFont, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QAction, QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from desktop.presenters.tray_presenter import TrayPresenter
+from desktop.presenters.tray_presenter import TrayAction, TrayPresenter
 
 APP_TITLE = "Tech Pal"
-CHECK_NOW_TEXT = "Check server now"
-QUIT_TEXT = "Quit"
+QUIT_TEXT = TrayAction.QUIT.value
+# Entries after which the menu draws a separator (ask / windows / session).
+_GROUP_ENDS = frozenset({TrayAction.CAPTURE_REGION, TrayAction.SETTINGS})
+NOTIFICATION_MS = 8_000
 _ICON_SIZES = (16, 22, 24, 32, 48, 64, 128)
 _BRAND_BLUE = QColor(29, 78, 216)
 
@@ -49,10 +51,9 @@ def make_app_icon() -> QIcon:
 
 
 class TrayIcon(QSystemTrayIcon):
-    """Tray icon with a status line, "Check server now" and "Quit".
+    """Tray icon with the app's menu; left-click asks for help (opens the chat).
 
-    Left-click re-checks the server and opens the same menu, so the status
-    is one click away on desktops that only forward left clicks.
+    Every entry but "Quit" goes to :meth:`TrayPresenter.trigger`; "Quit" emits ``quit_requested``.
 
     Signals:
         quit_requested(): The user chose "Quit"; the composition root decides what that means.
@@ -64,42 +65,66 @@ class TrayIcon(QSystemTrayIcon):
         """Create the icon (hidden until ``show()``).
 
         Args:
-            presenter: Source of the status text and the refresh slot.
+            presenter: Routes the entries; source of the status and notifications.
             icon: The tray image.
             parent: Owning QObject.
         """
         super().__init__(icon, parent)
         self._presenter = presenter
-        self.setToolTip(APP_TITLE)
-
         # QMenu cannot have a non-widget parent; this reference keeps it alive.
         self._menu = QMenu()
-        self._menu.setToolTipsVisible(True)  # the status line's tooltip has the full sentence
-        self.status_action: QAction = self._menu.addAction(presenter.status_text)
-        self.status_action.setEnabled(False)
-        self.check_action: QAction = self._menu.addAction(CHECK_NOW_TEXT)
-        self.check_action.triggered.connect(presenter.refresh)
-        self._menu.addSeparator()
-        self.quit_action: QAction = self._menu.addAction(QUIT_TEXT)
-        self.quit_action.triggered.connect(self.quit_requested)
+        self.actions_by_kind: dict[TrayAction, QAction] = {}
+        for kind in TrayAction:
+            action = self._menu.addAction(kind.value.replace("&", "&&"))  # a single & would mark a mnemonic
+            action.setData(kind.value)
+            action.triggered.connect(self._on_action)
+            self.actions_by_kind[kind] = action
+            if kind in _GROUP_ENDS:
+                self._menu.addSeparator()
+        self.quit_action = self.actions_by_kind[TrayAction.QUIT]
+        self.sign_out_action = self.actions_by_kind[TrayAction.SIGN_OUT]
         self.setContextMenu(self._menu)
 
         presenter.status_changed.connect(self._show_status)
+        presenter.notification.connect(self._show_notification)
+        presenter.signed_in_changed.connect(self._on_signed_in_changed)
         self.activated.connect(self._on_activated)
         self._show_status(presenter.status_text)
+        self._on_signed_in_changed(presenter.signed_in)
 
     @property
     def menu(self) -> QMenu:
-        """The context menu (also shown on left-click)."""
+        """The context menu."""
         return self._menu
+
+    def entry_texts(self) -> list[str]:
+        """The menu's entries in order, separators left out."""
+        return [a.text().replace("&&", "&") for a in self._menu.actions() if not a.isSeparator()]
+
+    @Slot()
+    def _on_action(self) -> None:
+        action = self.sender()
+        if not isinstance(action, QAction):
+            return
+        kind = TrayAction(action.data())
+        if kind is TrayAction.QUIT:
+            self.quit_requested.emit()
+        else:
+            self._presenter.trigger(kind)
 
     @Slot(str)
     def _show_status(self, text: str) -> None:
-        self.status_action.setText(text)
-        self.status_action.setToolTip(self._presenter.status_detail)
+        self.setToolTip(f"{APP_TITLE} — {text}")
+
+    @Slot(str, str)
+    def _show_notification(self, title: str, text: str) -> None:
+        self.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, NOTIFICATION_MS)
+
+    @Slot(bool)
+    def _on_signed_in_changed(self, signed_in: bool) -> None:
+        self.sign_out_action.setEnabled(signed_in)
 
     @Slot(QSystemTrayIcon.ActivationReason)
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if reason == QSystemTrayIcon.ActivationReason.Trigger:
-            self._presenter.refresh()
-            self._menu.popup(QCursor.pos())
+            self._presenter.trigger(TrayAction.ASK)

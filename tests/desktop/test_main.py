@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from desktop.__main__ import build_parser
 from desktop.core.health import DEFAULT_SERVER_URL
 
 
-def test_defaults() -> None:
+def test_defaults_use_the_saved_server() -> None:
     args = build_parser().parse_args([])
 
-    assert args.server == DEFAULT_SERVER_URL
+    assert args.server is None  # the saved one (or, on first use, the sign-in dialog asks)
     assert args.smoke_test is False
+    assert DEFAULT_SERVER_URL in build_parser().format_help()
 
 
 def test_server_and_smoke_test_options() -> None:
@@ -28,3 +32,19 @@ def test_a_bad_server_url_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -
 
     assert exit_info.value.code == 2
     assert "--server: not an http(s) URL" in capsys.readouterr().err
+
+
+def test_the_idle_tray_imports_nothing_heavy() -> None:
+    """Keyring, Pillow, Markdown, the windows and httpx's command-line tool load only when needed (memory, start-up)."""
+    code = (
+        "import sys\n"
+        "from desktop.__main__ import _skip_httpx_cli\n"
+        "_skip_httpx_cli()\n"
+        "import desktop.app\n"
+        "heavy = ('keyring', 'PIL', 'markdown_it', 'rich', 'click', 'pygments', 'desktop.ui.settings_dialog',\n"
+        "         'desktop.ui.sign_in_dialog', 'desktop.ui.subscription_window', 'desktop.services.secrets')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+
+    assert out.stdout.strip() == "[]"

@@ -8,7 +8,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from desktop.core.health import ServerState
-from desktop.presenters.tray_presenter import CHECKING_TEXT, TrayPresenter
+from desktop.presenters.tray_presenter import CHECKING_TEXT, TrayAction, TrayPresenter
 from desktop.services.health_worker import HealthChecker
 from tests.fixtures.http import HealthServer
 
@@ -142,3 +142,81 @@ def test_start_checks_at_once_and_then_periodically(
     qtbot.wait(400)
 
     assert health_server.hits == settled
+
+
+def test_the_menu_entries_are_in_the_documented_order() -> None:
+    assert [a.value for a in TrayAction] == [
+        "Ask for help",
+        "Capture screen & ask",
+        "Capture region & ask",
+        "My tickets",
+        "Subscription",
+        "Settings",
+        "Sign out",
+        "Quit",
+    ]
+
+
+def test_an_entry_that_needs_an_account_asks_for_sign_in_then_runs(
+    make_presenter: MakePresenter, closed_port_url: str
+) -> None:
+    presenter = make_presenter(closed_port_url)
+    calls: list[str] = []
+    presenter.bind(TrayAction.ASK, lambda: calls.append("chat"), needs_account=True)
+    presenter.bind(TrayAction.SETTINGS, lambda: calls.append("settings"))
+    presenter.set_sign_in_handler(lambda: calls.append("sign-in"))
+
+    presenter.trigger(TrayAction.SETTINGS)
+    presenter.trigger(TrayAction.ASK)
+    assert calls == ["settings", "sign-in"]
+
+    presenter.set_signed_in(True)
+    assert calls == ["settings", "sign-in", "chat"]
+    presenter.trigger(TrayAction.ASK)
+    assert calls[-1] == "chat"
+    assert calls.count("sign-in") == 1
+
+
+def test_closing_the_sign_in_dialog_forgets_the_waiting_entry(
+    make_presenter: MakePresenter, closed_port_url: str
+) -> None:
+    presenter = make_presenter(closed_port_url)
+    calls: list[str] = []
+    presenter.bind(TrayAction.SUBSCRIPTION, lambda: calls.append("subscription"), needs_account=True)
+    presenter.set_sign_in_handler(lambda: calls.append("sign-in"))
+
+    presenter.trigger(TrayAction.SUBSCRIPTION)
+    presenter.cancel_pending()
+    presenter.set_signed_in(True)
+
+    assert calls == ["sign-in"]
+
+
+def test_network_state_follows_the_last_check(
+    qtbot: QtBot, make_presenter: MakePresenter, closed_port_url: str
+) -> None:
+    presenter = make_presenter(closed_port_url)
+    assert presenter.network_state is None
+
+    with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS):
+        presenter.refresh()
+
+    assert presenter.network_state == "offline"
+
+
+def test_switching_to_another_server_checks_that_one(
+    qtbot: QtBot, make_presenter: MakePresenter, closed_port_url: str, health_server: HealthServer
+) -> None:
+    presenter = make_presenter(closed_port_url)
+    with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS):
+        presenter.start()
+    new_checker = HealthChecker(health_server.url)
+    try:
+        with qtbot.wait_signal(
+            presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS, check_params_cb=lambda t: t == "Server: Connected"
+        ):
+            presenter.set_checker(new_checker)
+        assert presenter.server_url == health_server.url
+    finally:
+        presenter.stop()
+        new_checker.shutdown()

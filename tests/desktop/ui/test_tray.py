@@ -5,12 +5,16 @@ Run under ``scripts/with-xserver.sh``; see ``tests/fixtures/qt.py``.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
+import keyring.backends.fail
 import pytest
 from PySide6.QtCore import QRect, QTimer
 from PySide6.QtGui import QColor, QGuiApplication
@@ -18,8 +22,10 @@ from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
 from desktop.app import TechPal, ensure_application
-from desktop.presenters.tray_presenter import CHECKING_TEXT
-from desktop.ui.tray import CHECK_NOW_TEXT, QUIT_TEXT
+from desktop.core.settings import SettingsStore
+from desktop.presenters.tray_presenter import CHECKING_TEXT, TrayAction
+from desktop.services.hotkey import HotkeySupport
+from desktop.services.secrets import KeyringTokenStore
 from installer.smoke_test import run_smoke_test
 from tests.fixtures.http import HealthServer
 
@@ -30,15 +36,63 @@ STATUS_TIMEOUT_MS = 5000
 BRAND_BLUE = QColor(29, 78, 216)
 
 
+MENU = [
+    "Ask for help",
+    "Capture screen & ask",
+    "Capture region & ask",
+    "My tickets",
+    "Subscription",
+    "Settings",
+    "Sign out",
+    "Quit",
+]
+
+
+def fail_keyring_store() -> KeyringTokenStore:
+    """The token store on keyring's "fail" backend (a headless Linux box without Secret Service)."""
+    return KeyringTokenStore(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
+
+
+def make_techpal(server_url: str, tmp_path: Path) -> TechPal:
+    """The composed app on the test's QApplication with the "fail" keyring and a private config; not started."""
+    return TechPal(
+        ensure_application(),
+        server_url,
+        settings_store=SettingsStore(tmp_path / "config" / "settings.json"),
+        token_store_factory=fail_keyring_store,
+        queue_root=tmp_path / "outbox",
+        capture_factory=None,
+        probe_hotkey=lambda: HotkeySupport(False, "not in tests"),
+        refresh_interval_ms=600_000,
+    )
+
+
 @pytest.fixture
-def techpal(qapp: QApplication, system_tray: str, health_server: HealthServer) -> Iterator[TechPal]:
-    """The composed app on the test's QApplication, talking to the stub server; not started yet."""
-    techpal = TechPal(ensure_application(), health_server.url, refresh_interval_ms=600_000)
+def techpal(qapp: QApplication, system_tray: str, health_server: HealthServer, tmp_path: Path) -> Iterator[TechPal]:
+    """The composed app talking to the stub server; not started yet."""
+    techpal = make_techpal(health_server.url, tmp_path)
     try:
         yield techpal
     finally:
         techpal.shutdown()
         techpal.deleteLater()
+
+
+@pytest.fixture
+def quiet_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for a ``python -m desktop`` child: private config (not a first run), a secure in-memory keyring.
+
+    So the child opens no notification by itself and its stderr stays empty.
+    """
+    config = tmp_path / "xdg-config"
+    (config / "techpal").mkdir(parents=True)
+    (config / "techpal" / "settings.json").write_text(json.dumps({"theme": "light"}))
+    return {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(config),
+        "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
+        "PYTHON_KEYRING_BACKEND": "tests.fixtures.desktop_api.SecureMemoryKeyring",
+    }
 
 
 def xdotool(*args: str) -> str:
@@ -82,7 +136,24 @@ def test_the_icon_appears_in_the_system_tray(qtbot: QtBot, techpal: TechPal) -> 
     screen = QGuiApplication.primaryScreen().geometry()
     assert screen.contains(geometry)
     assert geometry.top() < 24  # inside trayer's panel at the top edge
-    assert techpal.tray.toolTip() == "Tech Pal"
+    assert techpal.tray.toolTip().startswith("Tech Pal — Server: ")
+
+
+def test_the_icon_appears_with_the_server_down_and_the_keyring_failing(
+    qapp: QApplication, qtbot: QtBot, system_tray: str, closed_port_url: str, tmp_path: Path
+) -> None:
+    techpal = make_techpal(closed_port_url, tmp_path)
+    try:
+        techpal.start()
+
+        qtbot.waitUntil(lambda: techpal.tray.geometry().width() > 0, timeout=APPEAR_TIMEOUT_MS)
+        qtbot.waitUntil(lambda: techpal.presenter.status_text == "Server: Offline", timeout=STATUS_TIMEOUT_MS)
+        qtbot.waitUntil(lambda: techpal.session.ready, timeout=STATUS_TIMEOUT_MS)
+        assert techpal.tray.geometry().width() > 0
+        assert techpal.tray.entry_texts() == MENU
+    finally:
+        techpal.shutdown()
+        techpal.deleteLater()
 
 
 def test_the_icon_appears_before_a_slow_server_answers(
@@ -93,49 +164,62 @@ def test_the_icon_appears_before_a_slow_server_answers(
     techpal.start()
     wait_until_icon_is_on_screen(qtbot, techpal)
 
-    assert techpal.tray.status_action.text() == CHECKING_TEXT
-    qtbot.waitUntil(lambda: techpal.tray.status_action.text() == "Server: Connected", timeout=STATUS_TIMEOUT_MS)
+    assert techpal.presenter.status_text == CHECKING_TEXT
+    qtbot.waitUntil(lambda: techpal.tray.toolTip() == "Tech Pal — Server: Connected", timeout=STATUS_TIMEOUT_MS)
 
 
-def test_the_menu_has_a_status_line_check_now_and_quit(qtbot: QtBot, techpal: TechPal) -> None:
+def test_the_menu_has_exactly_the_documented_entries_in_order(qtbot: QtBot, techpal: TechPal) -> None:
     techpal.start()
-    qtbot.waitUntil(lambda: techpal.tray.status_action.text() == "Server: Connected", timeout=STATUS_TIMEOUT_MS)
+    wait_until_icon_is_on_screen(qtbot, techpal)
 
     actions = techpal.tray.menu.actions()
-    assert [a.text() for a in actions] == ["Server: Connected", CHECK_NOW_TEXT, "", QUIT_TEXT]
-    assert actions[2].isSeparator()
-    assert not actions[0].isEnabled()
-    assert actions[0].toolTip() == f"Connected to {techpal.presenter.server_url}"
+    assert techpal.tray.entry_texts() == MENU
+    assert [a.text() for a in actions if not a.isSeparator()][1] == "Capture screen && ask"  # "&" is not a mnemonic
     assert techpal.tray.contextMenu() is techpal.tray.menu
+    assert not techpal.tray.sign_out_action.isEnabled()  # nobody is signed in
 
 
-def test_check_server_now_updates_the_status_line(qtbot: QtBot, techpal: TechPal, health_server: HealthServer) -> None:
-    health_server.respond(503, {"status": "degraded", "database": "down"})
-    techpal.start()
-    qtbot.waitUntil(lambda: techpal.tray.status_action.text() == "Server: Not ready", timeout=STATUS_TIMEOUT_MS)
-
-    health_server.respond(200, {"status": "ok"})
-    techpal.tray.check_action.trigger()
-
-    qtbot.waitUntil(lambda: techpal.tray.status_action.text() == "Server: Connected", timeout=STATUS_TIMEOUT_MS)
-    assert health_server.hits == 2
-
-
-@pytest.mark.parametrize(("button", "checks"), [("3", 1), ("1", 2)], ids=["right-click", "left-click"])
-def test_clicking_the_icon_opens_the_menu(
-    qtbot: QtBot, techpal: TechPal, health_server: HealthServer, button: str, checks: int
-) -> None:
-    """Right-click opens the context menu; left-click also re-checks the server."""
+def test_right_click_opens_the_menu(qtbot: QtBot, techpal: TechPal) -> None:
     techpal.start()
     center = wait_until_icon_is_on_screen(qtbot, techpal).center()
-    qtbot.waitUntil(lambda: health_server.hits == 1, timeout=STATUS_TIMEOUT_MS)
 
-    xdotool("mousemove", str(center.x()), str(center.y()), "click", button)
+    xdotool("mousemove", str(center.x()), str(center.y()), "click", "3")
 
     qtbot.waitUntil(techpal.tray.menu.isVisible, timeout=APPEAR_TIMEOUT_MS)
-    qtbot.waitUntil(lambda: health_server.hits == checks, timeout=STATUS_TIMEOUT_MS)
     xdotool("key", "Escape")
     qtbot.waitUntil(lambda: not techpal.tray.menu.isVisible(), timeout=APPEAR_TIMEOUT_MS)
+
+
+def test_left_click_asks_for_help_which_first_asks_to_sign_in(qtbot: QtBot, techpal: TechPal) -> None:
+    techpal.start()
+    center = wait_until_icon_is_on_screen(qtbot, techpal).center()
+    qtbot.waitUntil(lambda: techpal.session.ready, timeout=STATUS_TIMEOUT_MS)
+
+    xdotool("mousemove", str(center.x()), str(center.y()), "click", "1")
+
+    qtbot.waitUntil(lambda: techpal.sign_in_dialog is not None, timeout=APPEAR_TIMEOUT_MS)
+    dialog = techpal.sign_in_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=APPEAR_TIMEOUT_MS)
+    assert not techpal.tray.menu.isVisible()
+    dialog.reject()
+
+
+def test_a_menu_entry_chosen_with_the_mouse_runs_its_action(qtbot: QtBot, techpal: TechPal) -> None:
+    techpal.start()
+    center = wait_until_icon_is_on_screen(qtbot, techpal).center()
+    xdotool("mousemove", str(center.x()), str(center.y()), "click", "3")
+    qtbot.waitUntil(techpal.tray.menu.isVisible, timeout=APPEAR_TIMEOUT_MS)
+
+    settings_entry = techpal.tray.menu.actionGeometry(techpal.tray.actions_by_kind[TrayAction.SETTINGS])
+    target = techpal.tray.menu.mapToGlobal(settings_entry.center())
+    xdotool("mousemove", str(target.x()), str(target.y()), "click", "1")
+
+    qtbot.waitUntil(lambda: techpal.settings_dialog is not None, timeout=APPEAR_TIMEOUT_MS)
+    dialog = techpal.settings_dialog
+    assert dialog is not None
+    qtbot.waitUntil(dialog.isVisible, timeout=APPEAR_TIMEOUT_MS)
+    dialog.reject()
 
 
 def test_quit_ends_the_event_loop_and_removes_the_icon(qapp: QApplication, techpal: TechPal) -> None:
@@ -155,18 +239,24 @@ def test_quit_ends_the_event_loop_and_removes_the_icon(qapp: QApplication, techp
     assert not techpal.tray.isVisible()
 
 
-def test_smoke_test_mode_exits_cleanly() -> None:
-    result = run_smoke_test([sys.executable, "-m", "desktop"], server="http://127.0.0.1:9", timeout=10)
+def test_smoke_test_mode_exits_cleanly(tmp_path: Path) -> None:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_DATA_HOME": str(tmp_path / "data")}
+
+    result = run_smoke_test([sys.executable, "-m", "desktop"], server="http://127.0.0.1:9", timeout=10, env=env)
 
     assert result.ok, result.report()
     assert result.stderr == "", result.report()
     assert result.stdout.strip() == "smoke-test ok: Server: Offline"
+    assert not (tmp_path / "cfg").exists()  # nothing saved
 
 
-def test_a_user_quits_the_running_app_from_its_tray_menu(health_server: HealthServer) -> None:
+def test_a_user_quits_the_running_app_from_its_tray_menu(
+    health_server: HealthServer, quiet_env: dict[str, str]
+) -> None:
     """End to end: a separate ``python -m desktop`` process, a real right-click, "Quit" chosen with the keyboard."""
     process = subprocess.Popen(
         [sys.executable, "-m", "desktop", "--server", health_server.url],
+        env=quiet_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -221,10 +311,13 @@ def _wait_for_visible_windows(pid: int, count: int, timeout: float = 10.0) -> li
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_a_signal_ends_the_running_app_cleanly(health_server: HealthServer, sig: signal.Signals) -> None:
+def test_a_signal_ends_the_running_app_cleanly(
+    health_server: HealthServer, sig: signal.Signals, quiet_env: dict[str, str]
+) -> None:
     """Logout sends SIGTERM and a terminal Ctrl+C sends SIGINT; both must quit through the normal path."""
     process = subprocess.Popen(
         [sys.executable, "-m", "desktop", "--server", health_server.url],
+        env=quiet_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

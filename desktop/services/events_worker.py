@@ -1,0 +1,210 @@
+"""The server's ``/api/v1/events`` stream in a background thread, turned into desktop notifications.
+
+The thread keeps one streamed request open, forwards each ticket change as a signal, and reconnects with
+exponential backoff when the stream ends or the server cannot be reached. A revoked session stops it (the app
+sends the user back to sign-in). :meth:`EventsWorker.stop` closes the stream from the GUI thread, which ends the
+blocking read at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+import threading
+from collections.abc import Callable
+from typing import Final
+
+from PySide6.QtCore import QObject, QThread, Signal
+
+from desktop.core.api.client import ApiClient, EventStream
+from desktop.core.api.errors import ApiError, SessionExpired
+from desktop.core.api.models import TicketChanged
+
+__all__ = ["EventsWorker", "backoff_delays", "describe_change"]
+
+logger = logging.getLogger(__name__)
+
+FIRST_DELAY_S: Final = 1.0
+MAX_DELAY_S: Final = 60.0
+_SNIPPET = 160
+_STATUS_WORDS: Final = {
+    "open": "is open again",
+    "escalated": "was passed to a support agent",
+    "waiting_on_user": "is waiting for your answer",
+    "resolved": "is marked as resolved",
+    "closed": "was closed",
+}
+
+
+def backoff_delays(first: float = FIRST_DELAY_S, maximum: float = MAX_DELAY_S) -> Callable[[bool], float]:
+    """A delay function: call with ``True`` after a good connection (resets), ``False`` after a failure (doubles)."""
+    current = first
+
+    def next_delay(reset: bool) -> float:
+        nonlocal current
+        if reset:
+            current = first
+        delay = current
+        current = min(maximum, current * 2)
+        return delay
+
+    return next_delay
+
+
+def describe_change(change: TicketChanged) -> tuple[str, str] | None:
+    """(title, text) of a notification for a change worth one, else ``None``.
+
+    Agent replies and status changes are; the user's own messages and the AI's answers (which the user is
+    watching stream in) are not.
+    """
+    if change.kind == "message" and change.role == "agent":
+        text = " ".join((change.content or "").split())
+        if len(text) > _SNIPPET:
+            text = text[: _SNIPPET - 1] + "…"
+        return "New reply from support", text or "A support agent answered your question."
+    status = change.new_status
+    if status is not None:
+        words = _STATUS_WORDS.get(status, f"is now {status.replace('_', ' ')}")
+        return "Ticket update", f"Your ticket {words}."
+    return None
+
+
+def _interrupt(stream: EventStream[TicketChanged]) -> None:
+    """Make a read of ``stream`` blocked in the worker thread return now; the worker then closes the stream.
+
+    Closing a socket from another thread neither wakes a ``recv`` blocked on it (Linux) nor is it safe: the freed
+    descriptor number can be reused at once by another connection (e.g. the logout request), which the blocked
+    reader would then read from. Shutting the socket down wakes the reader with end-of-file and frees nothing.
+    httpcore exposes the socket through the response's ``network_stream`` extension.
+    """
+    response = getattr(stream, "_response", None)
+    network = getattr(response, "extensions", {}).get("network_stream")
+    sock = network.get_extra_info("socket") if network is not None else None
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        return
+    stream.close()  # no socket to shut down (another transport): the best the stream offers
+
+
+class _StreamThread(QThread):
+    def __init__(self, worker: EventsWorker) -> None:
+        super().__init__()
+        self.setObjectName("techpal-events")
+        self._worker = worker
+
+    def run(self) -> None:
+        self._worker._loop()
+
+
+class EventsWorker(QObject):
+    """Listens to my tickets' changes while signed in.
+
+    Args:
+        client: The signed-in API client.
+        delays: Backoff policy (see :func:`backoff_delays`); tests pass a fast one.
+        parent: Owning QObject.
+
+    Signals:
+        ticket_changed(object): One :class:`TicketChanged`.
+        notify(str, str): Title and text of a desktop notification (see :func:`describe_change`).
+        connected(): The stream is open.
+        session_expired(): The session was revoked; the worker has stopped.
+    """
+
+    ticket_changed = Signal(object)
+    notify = Signal(str, str)
+    connected = Signal()
+    session_expired = Signal()
+
+    def __init__(
+        self,
+        client: ApiClient,
+        *,
+        delays: Callable[[bool], float] | None = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._client = client
+        self._delays = delays or backoff_delays()
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._stream: EventStream[TicketChanged] | None = None
+        self._thread: _StreamThread | None = None
+
+    @property
+    def running(self) -> bool:
+        """The background thread is alive."""
+        return self._thread is not None and self._thread.isRunning()
+
+    def start(self) -> None:
+        """Start listening (once)."""
+        if self._thread is not None:
+            return
+        self._stop.clear()
+        self._thread = _StreamThread(self)
+        self._thread.start()
+
+    def stop(self, timeout_ms: int = 5_000) -> None:
+        """Close the stream and wait for the thread to end."""
+        self._stop.set()
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            _interrupt(stream)
+        if self._thread is None:
+            return
+        if self._thread.wait(timeout_ms):
+            self._thread = None
+        elif timeout_ms:  # still running: keep the reference, Qt aborts on destroying a running QThread
+            logger.warning("the events thread did not stop within %d ms", timeout_ms)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            healthy = False
+            try:
+                stream = self._client.events()
+            except SessionExpired:
+                self.session_expired.emit()
+                return
+            except ApiError as exc:
+                logger.info("events stream unavailable (%s)", exc.code)
+            except Exception:
+                logger.exception("events stream crashed while connecting")
+            else:
+                outcome = self._consume(stream)
+                if outcome is None:
+                    return
+                healthy = outcome
+            if self._stop.wait(self._delays(healthy)):
+                return
+
+    def _consume(self, stream: EventStream[TicketChanged]) -> bool | None:
+        """Read until the stream ends; True if it delivered anything (the next delay resets), None to stop."""
+        with self._lock:
+            if self._stop.is_set():
+                stream.close()
+                return None
+            self._stream = stream
+        self.connected.emit()
+        received = False
+        try:
+            for change in stream:
+                received = True
+                self.ticket_changed.emit(change)
+                notification = describe_change(change)
+                if notification is not None:
+                    self.notify.emit(*notification)
+        except SessionExpired:
+            self.session_expired.emit()
+            return None
+        except ApiError as exc:
+            logger.info("events stream dropped (%s)", exc.code)
+        except Exception:
+            logger.exception("events stream crashed")
+        finally:
+            with self._lock:
+                self._stream = None
+            stream.close()
+        return received

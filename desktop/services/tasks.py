@@ -1,0 +1,104 @@
+"""Run a blocking call (network, keyring, disk) off the GUI thread and get its result back on the GUI thread.
+
+The worker thread emits a signal of the :class:`TaskRunner`, which lives in the GUI thread; Qt therefore queues the
+call of the runner's own slot, and that slot — already on the GUI thread — hands the result to the Python callback.
+Callbacks are never connected to the worker's signal directly: a lambda has no thread affinity, so Qt would run it
+in the worker thread (DESIGN.md).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+
+__all__ = ["TaskRunner"]
+
+logger = logging.getLogger(__name__)
+
+OnSuccess = Callable[[Any], None]
+OnError = Callable[[BaseException], None]
+
+
+class _Job(QRunnable):
+    def __init__(self, task_id: int, call: Callable[[], Any], runner: TaskRunner) -> None:
+        super().__init__()
+        self._task_id = task_id
+        self._call = call
+        self._runner = runner
+
+    def run(self) -> None:
+        """Call and report; every outcome is reported so no caller waits forever."""
+        try:
+            result = self._call()
+        except Exception as exc:
+            self._runner._failed.emit(self._task_id, exc)
+            return
+        self._runner._succeeded.emit(self._task_id, result)
+
+
+class TaskRunner(QObject):
+    """A small thread pool whose results arrive on the GUI thread. Create it on the GUI thread.
+
+    Args:
+        max_threads: Parallel calls; the rest wait in order.
+        parent: Owning QObject.
+    """
+
+    _succeeded = Signal(int, object)
+    _failed = Signal(int, object)
+
+    def __init__(self, *, max_threads: int = 2, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._ids = itertools.count(1)
+        self._callbacks: dict[int, tuple[OnSuccess, OnError | None]] = {}
+        self._closed = False
+        self._succeeded.connect(self._deliver_success)
+        self._failed.connect(self._deliver_failure)
+
+    def run(self, call: Callable[[], Any], on_success: OnSuccess, on_error: OnError | None = None) -> int:
+        """Start ``call()`` in a worker thread; ``on_success(result)`` or ``on_error(exc)`` then run on this thread.
+
+        Returns:
+            The task's id (0 when the runner is shut down and nothing was started).
+        """
+        if self._closed:
+            return 0
+        task_id = next(self._ids)
+        self._callbacks[task_id] = (on_success, on_error)
+        self._pool.start(_Job(task_id, call, self))
+        return task_id
+
+    @property
+    def pending(self) -> int:
+        """Calls started whose result has not been delivered yet."""
+        return len(self._callbacks)
+
+    def shutdown(self, timeout_ms: int = 5_000) -> None:
+        """Drop queued calls, wait for running ones, and deliver nothing more."""
+        self._closed = True
+        self._pool.clear()
+        self._pool.waitForDone(timeout_ms)
+        self._callbacks.clear()
+
+    @Slot(int, object)
+    def _deliver_success(self, task_id: int, result: object) -> None:
+        callbacks = self._callbacks.pop(task_id, None)
+        if callbacks is not None:
+            callbacks[0](result)
+
+    @Slot(int, object)
+    def _deliver_failure(self, task_id: int, error: object) -> None:
+        callbacks = self._callbacks.pop(task_id, None)
+        if callbacks is None:
+            return
+        assert isinstance(error, BaseException)
+        if callbacks[1] is None:
+            logger.error("background task failed", exc_info=error)
+        else:
+            callbacks[1](error)

@@ -1,0 +1,336 @@
+"""The sign-in dialog: server address, sign in, create an account, confirm the e-mail address.
+
+A thin view over :class:`~desktop.presenters.session_presenter.SessionPresenter`: it forwards what the user typed
+and shows what the presenter reports; the pages follow the server's register → verify → login flow.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.api.errors import FieldError
+from desktop.core.api.models import Profile
+from desktop.core.settings import check_server_url
+from desktop.presenters.session_presenter import SessionPresenter, SignInStep
+
+__all__ = ["Page", "SignInDialog"]
+
+TITLE = "Sign in to Tech Pal"
+INSECURE_CHECKBOX_TEXT = "I understand that my password and sign-in travel unencrypted to this server"
+VERIFIED_TEXT = "Your e-mail address is confirmed. Sign in now."
+_FIELD_LABELS = {"name": "Name", "email": "E-mail", "username": "Username", "password": "Password", "login": "Login"}
+
+
+class Page(IntEnum):
+    """The dialog's pages, in stack order."""
+
+    SERVER = 0
+    SIGN_IN = 1
+    REGISTER = 2
+    VERIFY = 3
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #c62828;")
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.hide()
+    return label
+
+
+def _describe(message: str, errors: list[FieldError]) -> str:
+    lines = [message]
+    lines += [f"{_FIELD_LABELS.get(e.field, e.field)}: {e.message}" for e in errors if e.message]
+    return "\n".join(lines)
+
+
+class SignInDialog(QDialog):
+    """Modal-less dialog; accepted once the user is signed in.
+
+    Args:
+        session: The session presenter doing the requests.
+        ask_server: Start on the server page (first use without ``--server``).
+        parent: Parent widget.
+    """
+
+    def __init__(self, session: SessionPresenter, *, ask_server: bool = False, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self.setWindowTitle(TITLE)
+        self.setMinimumWidth(420)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self._build_server_page())
+        self.stack.addWidget(self._build_sign_in_page())
+        self.stack.addWidget(self._build_register_page())
+        self.stack.addWidget(self._build_verify_page())
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.stack)
+
+        session.signed_in.connect(self._on_signed_in)
+        session.failed.connect(self._on_failed)
+        session.registered.connect(self._on_registered)
+        session.verified.connect(self._on_verified)
+        session.verification_resent.connect(self._on_resent)
+        session.busy_changed.connect(self._on_busy)
+        session.state_changed.connect(self._on_state)
+
+        start = Page.SERVER if ask_server or session.needs_server_confirmation else Page.SIGN_IN
+        self.show_page(start)
+        self._on_state(session.state.value)
+
+    # ------------------------------------------------------------------------------------------------ pages
+    def _build_server_page(self) -> QWidget:
+        page = QWidget()
+        self.server_edit = QLineEdit(self._session.server_url)
+        self.server_edit.setPlaceholderText("https://help.example.com")
+        self.insecure_check = QCheckBox(INSECURE_CHECKBOX_TEXT)
+        self.insecure_check.hide()
+        self.server_error = _error_label()
+        self.server_continue = QPushButton("Continue")
+        self.server_continue.setDefault(True)
+        intro = QLabel("Which Tech Pal server do you use? Your organisation gives you its address.")
+        intro.setWordWrap(True)
+        layout = QVBoxLayout(page)
+        layout.addWidget(intro)
+        layout.addWidget(self.server_edit)
+        layout.addWidget(self.insecure_check)
+        layout.addWidget(self.server_error)
+        layout.addStretch()
+        layout.addWidget(self.server_continue, alignment=Qt.AlignmentFlag.AlignRight)
+        self.server_edit.textChanged.connect(self._on_server_text)
+        self.server_edit.returnPressed.connect(self._submit_server)
+        self.server_continue.clicked.connect(self._submit_server)
+        self._on_server_text(self.server_edit.text())
+        return page
+
+    def _build_sign_in_page(self) -> QWidget:
+        page = QWidget()
+        self.server_label = QLabel()
+        self.change_server_button = QPushButton("Change server…")
+        self.login_edit = QLineEdit()
+        self.login_edit.setPlaceholderText("you@example.com")
+        self.password_edit = QLineEdit()
+        self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.sign_in_info = QLabel()
+        self.sign_in_info.setWordWrap(True)
+        self.sign_in_info.hide()
+        self.sign_in_error = _error_label()
+        self.sign_in_button = QPushButton("Sign in")
+        self.sign_in_button.setDefault(True)
+        self.create_account_button = QPushButton("Create an account…")
+        self.have_code_button = QPushButton("I have a code from the mail…")
+        server_row = QHBoxLayout()
+        server_row.addWidget(self.server_label, 1)
+        server_row.addWidget(self.change_server_button)
+        form = QFormLayout()
+        form.addRow("E-mail or username", self.login_edit)
+        form.addRow("Password", self.password_edit)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.create_account_button)
+        buttons.addWidget(self.have_code_button)
+        buttons.addStretch()
+        buttons.addWidget(self.sign_in_button)
+        layout = QVBoxLayout(page)
+        layout.addLayout(server_row)
+        layout.addLayout(form)
+        layout.addWidget(self.sign_in_info)
+        layout.addWidget(self.sign_in_error)
+        layout.addStretch()
+        layout.addLayout(buttons)
+        self.sign_in_button.clicked.connect(self._submit_sign_in)
+        self.password_edit.returnPressed.connect(self._submit_sign_in)
+        self.create_account_button.clicked.connect(lambda: self.show_page(Page.REGISTER))
+        self.have_code_button.clicked.connect(lambda: self.show_page(Page.VERIFY))
+        self.change_server_button.clicked.connect(lambda: self.show_page(Page.SERVER))
+        return page
+
+    def _build_register_page(self) -> QWidget:
+        page = QWidget()
+        self.name_edit = QLineEdit()
+        self.email_edit = QLineEdit()
+        self.username_edit = QLineEdit()
+        self.new_password_edit = QLineEdit()
+        self.new_password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.age_check = QCheckBox("I am 18 or older")
+        self.register_error = _error_label()
+        self.register_button = QPushButton("Create account")
+        self.register_button.setDefault(True)
+        back = QPushButton("Back")
+        form = QFormLayout()
+        form.addRow("Name", self.name_edit)
+        form.addRow("E-mail", self.email_edit)
+        form.addRow("Username", self.username_edit)
+        form.addRow("Password", self.new_password_edit)
+        form.addRow("", self.age_check)
+        buttons = QHBoxLayout()
+        buttons.addWidget(back)
+        buttons.addStretch()
+        buttons.addWidget(self.register_button)
+        layout = QVBoxLayout(page)
+        layout.addLayout(form)
+        layout.addWidget(self.register_error)
+        layout.addStretch()
+        layout.addLayout(buttons)
+        self.register_button.clicked.connect(self._submit_register)
+        back.clicked.connect(lambda: self.show_page(Page.SIGN_IN))
+        return page
+
+    def _build_verify_page(self) -> QWidget:
+        page = QWidget()
+        self.verify_info = QLabel(
+            "Check your mail: we sent you a link to confirm your address. Open it, or paste the code or the whole "
+            "link here."
+        )
+        self.verify_info.setWordWrap(True)
+        self.token_edit = QLineEdit()
+        self.token_edit.setPlaceholderText("Code or link from the mail")
+        self.verify_error = _error_label()
+        self.verify_button = QPushButton("Confirm")
+        self.verify_button.setDefault(True)
+        self.resend_button = QPushButton("Send the mail again")
+        back = QPushButton("Back to sign in")
+        buttons = QHBoxLayout()
+        buttons.addWidget(back)
+        buttons.addWidget(self.resend_button)
+        buttons.addStretch()
+        buttons.addWidget(self.verify_button)
+        layout = QVBoxLayout(page)
+        layout.addWidget(self.verify_info)
+        layout.addWidget(self.token_edit)
+        layout.addWidget(self.verify_error)
+        layout.addStretch()
+        layout.addLayout(buttons)
+        self.verify_button.clicked.connect(self._submit_verify)
+        self.token_edit.returnPressed.connect(self._submit_verify)
+        self.resend_button.clicked.connect(self._submit_resend)
+        back.clicked.connect(lambda: self.show_page(Page.SIGN_IN))
+        return page
+
+    # ------------------------------------------------------------------------------------------------ navigation
+    @property
+    def page(self) -> Page:
+        """The page on show."""
+        return Page(self.stack.currentIndex())
+
+    def show_page(self, page: Page) -> None:
+        """Switch pages, clearing the old page's error."""
+        for label in (self.server_error, self.sign_in_error, self.register_error, self.verify_error):
+            label.hide()
+        if page is Page.SIGN_IN:
+            self.server_label.setText(f"Server: {self._session.server_url}")
+        if page is Page.SERVER:
+            self.server_edit.setText(self._session.server_url)
+        self.stack.setCurrentIndex(int(page))
+
+    # ------------------------------------------------------------------------------------------------ submit
+    @Slot(str)
+    def _on_server_text(self, text: str) -> None:
+        try:
+            needs = check_server_url(text).needs_insecure_confirmation
+        except ValueError:
+            needs = False
+        self.insecure_check.setVisible(needs)
+        if not needs:
+            self.insecure_check.setChecked(False)
+
+    @Slot()
+    def _submit_server(self) -> None:
+        if self._session.set_server(self.server_edit.text(), insecure_confirmed=self.insecure_check.isChecked()):
+            self.show_page(Page.SIGN_IN)
+
+    @Slot()
+    def _submit_sign_in(self) -> None:
+        self.sign_in_error.hide()
+        self._session.sign_in(self.login_edit.text(), self.password_edit.text())
+
+    @Slot()
+    def _submit_register(self) -> None:
+        self.register_error.hide()
+        self._session.register(
+            name=self.name_edit.text(),
+            email=self.email_edit.text(),
+            username=self.username_edit.text(),
+            password=self.new_password_edit.text(),
+            age_confirmed=self.age_check.isChecked(),
+        )
+
+    @Slot()
+    def _submit_verify(self) -> None:
+        self.verify_error.hide()
+        self._session.verify(self.token_edit.text())
+
+    @Slot()
+    def _submit_resend(self) -> None:
+        self.verify_error.hide()
+        email = self.email_edit.text() or self.login_edit.text()
+        if "@" not in email:
+            self._show_error(self.verify_error, "Enter your e-mail address on the sign-in page first.")
+            return
+        self._session.resend_verification(email)
+
+    # ------------------------------------------------------------------------------------------------ results
+    @Slot(object)
+    def _on_signed_in(self, profile: Profile | None) -> None:
+        if profile is not None:
+            self.password_edit.clear()
+            self.new_password_edit.clear()
+            self.accept()
+
+    @Slot(str, str, object)
+    def _on_failed(self, step: str, message: str, errors: list[FieldError]) -> None:
+        label = {
+            SignInStep.SERVER.value: self.server_error,
+            SignInStep.REGISTER.value: self.register_error,
+            SignInStep.VERIFY.value: self.verify_error,
+            SignInStep.RESEND.value: self.verify_error,
+        }.get(step, self.sign_in_error)
+        self._show_error(label, _describe(message, errors))
+
+    @Slot(str)
+    def _on_registered(self, email: str) -> None:
+        self.new_password_edit.clear()
+        self.verify_info.setText(
+            f"Check your mail: we sent a link to {email}. Open it, or paste the code or the whole link here."
+        )
+        self.login_edit.setText(email)
+        self.show_page(Page.VERIFY)
+
+    @Slot()
+    def _on_verified(self) -> None:
+        self.token_edit.clear()
+        self.show_page(Page.SIGN_IN)
+        self.sign_in_info.setText(VERIFIED_TEXT)
+        self.sign_in_info.show()
+        self.password_edit.setFocus()
+
+    @Slot()
+    def _on_resent(self) -> None:
+        self.verify_info.setText("We sent the mail again. It can take a minute to arrive.")
+
+    @Slot(bool)
+    def _on_busy(self, busy: bool) -> None:
+        for button in (self.sign_in_button, self.register_button, self.verify_button, self.resend_button):
+            button.setEnabled(not busy and self._session.ready)
+
+    @Slot(str)
+    def _on_state(self, _state: str) -> None:
+        self._on_busy(self._session.busy)
+
+    def _show_error(self, label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.show()

@@ -1,0 +1,314 @@
+"""SessionPresenter against a real local HTTP server, with the keyring token store on in-memory backends."""
+
+from __future__ import annotations
+
+import itertools
+import platform
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import keyring.backends.fail
+import pytest
+from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
+
+from desktop.core.auth import StoredTokens
+from desktop.core.offline_queue import OfflineQueue
+from desktop.core.question import Question
+from desktop.core.settings import DesktopSettings, SettingsStore
+from desktop.presenters.session_presenter import (
+    INSECURE_URL_TEXT,
+    SessionPresenter,
+    SessionState,
+    extract_verification_token,
+)
+from desktop.services.secrets import KeyringTokenStore
+from desktop.services.settings_store import QtSettingsStore
+from tests.fixtures.desktop_api import DesktopApi, SecureMemoryKeyring
+
+TIMEOUT_MS = 5000
+PASSWORD = "correct horse battery"
+
+MakeSession = Callable[..., SessionPresenter]
+
+
+@pytest.fixture
+def keyring_backend() -> SecureMemoryKeyring:
+    """The "OS keyring" of the test."""
+    return SecureMemoryKeyring()
+
+
+@pytest.fixture
+def make_session(
+    qapp: object, tmp_path: Path, desktop_api: DesktopApi, keyring_backend: SecureMemoryKeyring
+) -> Iterator[MakeSession]:
+    """Build presenters on a settings file in ``tmp_path`` pointing at the fake server; shut them down after."""
+    made: list[SessionPresenter] = []
+
+    def make(*, backend: object = None, settings: DesktopSettings | None = None) -> SessionPresenter:
+        store = SettingsStore(tmp_path / "settings.json")
+        store.save(settings or DesktopSettings(server_url=desktop_api.url))
+        chosen = keyring_backend if backend is None else backend
+        session = SessionPresenter(
+            QtSettingsStore(store),
+            token_store_factory=lambda: KeyringTokenStore(chosen),  # type: ignore[arg-type]
+            queue_root=tmp_path / "outbox",
+        )
+        made.append(session)
+        return session
+
+    yield make
+    for session in made:
+        session.shutdown()
+
+
+def start(qtbot: QtBot, session: SessionPresenter) -> None:
+    with qtbot.wait_signal(session.state_changed, timeout=TIMEOUT_MS):
+        session.start()
+
+
+def sign_in(qtbot: QtBot, session: SessionPresenter, login: str = "ada@example.com") -> None:
+    with qtbot.wait_signal(session.signed_in, timeout=TIMEOUT_MS):
+        session.sign_in(login, PASSWORD)
+
+
+def test_extract_verification_token_from_a_code_or_the_mailed_link() -> None:
+    assert extract_verification_token("  abc123  ") == "abc123"
+    assert extract_verification_token("https://help.example.com/verify-email?token=t0k-en_1") == "t0k-en_1"
+    assert extract_verification_token("http://127.0.0.1:8000/verify-email?x=1&token=zz") == "zz"
+
+
+def test_signing_in_keeps_tokens_in_the_keyring_and_sends_the_device_name(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi, keyring_backend: SecureMemoryKeyring
+) -> None:
+    account = desktop_api.add_account()
+    session = make_session()
+    start(qtbot, session)
+    assert session.state is SessionState.SIGNED_OUT
+
+    sign_in(qtbot, session)
+
+    assert session.is_signed_in
+    assert session.profile is not None
+    assert session.profile.email == "ada@example.com"
+    assert desktop_api.requests("/auth/login")[0][2]["device_name"] == platform.node()
+    assert [user for _service, user in keyring_backend.passwords] == [f"{account.id}@{desktop_api.url}"]
+    settings_file = Path(session._settings.path).read_text()
+    assert account.id in settings_file
+    assert "access_token" not in settings_file
+    assert "refresh" not in settings_file
+
+
+def test_a_wrong_password_is_reported_in_words(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi
+) -> None:
+    desktop_api.add_account()
+    session = make_session()
+    start(qtbot, session)
+
+    with qtbot.wait_signal(session.failed, timeout=TIMEOUT_MS) as blocker:
+        session.sign_in("ada@example.com", "wrong password!")
+
+    assert blocker.args[0] == "sign_in"
+    assert blocker.args[1] == "That e-mail/username and password don't match. Check them and try again."
+    assert session.state is SessionState.SIGNED_OUT
+
+
+def test_register_verify_with_the_mailed_link_then_sign_in(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi
+) -> None:
+    session = make_session()
+    start(qtbot, session)
+
+    with qtbot.wait_signal(session.registered, timeout=TIMEOUT_MS) as registered:
+        session.register(name="Ada", email=" ada@example.com ", username="ada", password=PASSWORD, age_confirmed=True)
+    assert registered.args == ["ada@example.com"]
+    with qtbot.wait_signal(session.failed, timeout=TIMEOUT_MS) as unverified:
+        session.sign_in("ada", PASSWORD)
+    assert "confirm your e-mail address" in unverified.args[1]
+
+    token = desktop_api.account("ada@example.com").verify_token
+    with qtbot.wait_signal(session.verified, timeout=TIMEOUT_MS):
+        session.verify(f"{desktop_api.url}/verify-email?token={token}")
+    sign_in(qtbot, session, login="ada")
+
+    assert session.is_signed_in
+
+
+def test_a_weak_password_comes_back_with_its_field_error(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi
+) -> None:
+    session = make_session()
+    start(qtbot, session)
+
+    with qtbot.wait_signal(session.failed, timeout=TIMEOUT_MS) as blocker:
+        session.register(name="Ada", email="ada@example.com", username="ada", password="short", age_confirmed=True)
+
+    step, message, errors = blocker.args
+    assert step == "register"
+    assert message == "Choose a stronger password."
+    assert [(e.field, e.message) for e in errors] == [("password", "Use at least 12 characters.")]
+
+
+def test_an_insecure_keyring_is_reported_once_and_sign_in_still_works(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi
+) -> None:
+    desktop_api.add_account()
+    session = make_session(backend=keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
+    warnings: list[str] = []
+    session.warning.connect(warnings.append)
+
+    start(qtbot, session)
+    sign_in(qtbot, session)
+
+    assert len(warnings) == 1
+    assert "kept in memory only" in warnings[0]
+    assert session.is_signed_in
+
+
+def test_a_stored_session_is_restored_at_start(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi, keyring_backend: SecureMemoryKeyring
+) -> None:
+    desktop_api.add_account()
+    first = make_session()
+    start(qtbot, first)
+    sign_in(qtbot, first)
+    first.shutdown()
+
+    second = make_session(settings=first._settings.settings)
+    profiles: list[object] = []
+    second.signed_in.connect(profiles.append)
+    with qtbot.wait_signal(second.signed_in, timeout=TIMEOUT_MS, check_params_cb=lambda p: p is not None):
+        second.start()
+
+    assert second.is_signed_in
+    assert profiles[0] is None  # signed in at once from the keyring, before the server answered
+    assert second.profile is not None
+    assert second.profile.username == "ada"
+
+
+def test_a_revoked_session_sends_the_user_back_to_sign_in(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi
+) -> None:
+    desktop_api.add_account()
+    first = make_session()
+    start(qtbot, first)
+    sign_in(qtbot, first)
+    first.shutdown()
+    desktop_api.revoke_all()
+
+    second = make_session(settings=first._settings.settings)
+    with qtbot.wait_signal(second.signed_out, timeout=TIMEOUT_MS) as blocker:
+        second.start()
+
+    assert "Sign in again" in blocker.args[0]
+    assert second.state is SessionState.SIGNED_OUT
+    assert second._settings.settings.account_id is None
+
+
+def test_sign_out_without_queued_questions_revokes_the_session_and_forgets_the_tokens(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi, keyring_backend: SecureMemoryKeyring
+) -> None:
+    desktop_api.add_account()
+    session = make_session()
+    start(qtbot, session)
+    sign_in(qtbot, session)
+    asked: list[int] = []
+    session.sign_out_needs_confirmation.connect(asked.append)
+
+    with qtbot.wait_signal(session.signed_out, timeout=TIMEOUT_MS) as blocker:
+        session.request_sign_out()
+
+    assert blocker.args == [""]
+    qtbot.waitUntil(lambda: desktop_api.logouts == 1, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not keyring_backend.passwords, timeout=TIMEOUT_MS)
+    assert asked == []
+
+
+def test_sign_out_asks_first_when_questions_wait_in_the_outbox_and_clears_them(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi, tmp_path: Path
+) -> None:
+    account = desktop_api.add_account()
+    session = make_session()
+    start(qtbot, session)
+    sign_in(qtbot, session)
+    outbox = OfflineQueue(tmp_path / "outbox", desktop_api.url, account.id)
+    outbox.enqueue(Question(description="printer on fire"))
+
+    with qtbot.wait_signal(session.sign_out_needs_confirmation, timeout=TIMEOUT_MS) as blocker:
+        session.request_sign_out()
+    assert blocker.args == [1]
+    still_signed_in = session.is_signed_in  # nothing happens until the user answers
+
+    session.sign_out(clear_queue=True)
+
+    qtbot.waitUntil(lambda: len(outbox) == 0, timeout=TIMEOUT_MS)
+    assert (still_signed_in, session.is_signed_in) == (True, False)
+    qtbot.waitUntil(lambda: desktop_api.logouts == 1, timeout=TIMEOUT_MS)
+
+
+def test_plain_http_to_another_computer_needs_confirmation(qtbot: QtBot, make_session: MakeSession) -> None:
+    session = make_session()
+    start(qtbot, session)
+
+    with qtbot.wait_signal(session.failed, timeout=TIMEOUT_MS) as blocker:
+        assert session.set_server("http://help.example.com") is False
+    assert blocker.args[1] == INSECURE_URL_TEXT
+
+    assert session.set_server("http://help.example.com", insecure_confirmed=True)
+    assert session._settings.settings.insecure_http_confirmed
+    assert session.server_url == "http://help.example.com"
+    assert not session.needs_server_confirmation
+
+
+def test_a_slow_server_never_freezes_the_event_loop(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi
+) -> None:
+    desktop_api.add_account()
+    session = make_session()
+    start(qtbot, session)
+    desktop_api.set_delay(1.0)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.setInterval(20)
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start()
+    try:
+        began = time.monotonic()
+        session.sign_in("ada@example.com", PASSWORD)  # returns at once
+        assert time.monotonic() - began < 0.1
+        assert session.busy
+        qtbot.waitUntil(lambda: session.is_signed_in, timeout=TIMEOUT_MS)
+    finally:
+        timer.stop()
+
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 40  # the loop kept running during the two slow requests (login, /me)
+    assert max(gaps) < 0.5
+
+
+def test_tokens_are_stored_as_the_keyring_pair(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi, keyring_backend: SecureMemoryKeyring
+) -> None:
+    account = desktop_api.add_account()
+    session = make_session()
+    start(qtbot, session)
+    sign_in(qtbot, session)
+
+    stored = KeyringTokenStore(keyring_backend).load(desktop_api.url, account.id)
+
+    assert isinstance(stored, StoredTokens)
+
+
+def test_a_first_launch_does_not_open_the_keyring(qtbot: QtBot, make_session: MakeSession) -> None:
+    opened: list[bool] = []
+    session = make_session()
+    factory = session._token_store_factory
+    session._token_store_factory = lambda: opened.append(True) or factory()  # type: ignore[func-returns-value]
+
+    session.start()
+
+    assert session.state is SessionState.SIGNED_OUT  # at once: nothing to restore
+    qtbot.wait(50)
+    assert opened == []
