@@ -8,9 +8,7 @@ blocking read at once.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import threading
 from collections.abc import Callable
 from typing import Final
@@ -68,24 +66,6 @@ def describe_change(change: TicketChanged) -> tuple[str, str] | None:
         words = _STATUS_WORDS.get(status, f"is now {status.replace('_', ' ')}")
         return "Ticket update", f"Your ticket {words}."
     return None
-
-
-def _interrupt(stream: EventStream[TicketChanged]) -> None:
-    """Make a read of ``stream`` blocked in the worker thread return now; the worker then closes the stream.
-
-    Closing a socket from another thread neither wakes a ``recv`` blocked on it (Linux) nor is it safe: the freed
-    descriptor number can be reused at once by another connection (e.g. the logout request), which the blocked
-    reader would then read from. Shutting the socket down wakes the reader with end-of-file and frees nothing.
-    httpcore exposes the socket through the response's ``network_stream`` extension.
-    """
-    response = getattr(stream, "_response", None)
-    network = getattr(response, "extensions", {}).get("network_stream")
-    sock = network.get_extra_info("socket") if network is not None else None
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
-        return
-    stream.close()  # no socket to shut down (another transport): the best the stream offers
 
 
 class _StreamThread(QThread):
@@ -152,7 +132,7 @@ class EventsWorker(QObject):
         with self._lock:
             stream = self._stream
         if stream is not None:
-            _interrupt(stream)
+            stream.close()
         if self._thread is None:
             return
         if self._thread.wait(timeout_ms):

@@ -10,9 +10,7 @@ Every worker ends with exactly one ``finished()``, whatever happened, so its own
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import threading
 from collections.abc import Callable
 from typing import Any, Final, Generic, TypeVar
@@ -46,20 +44,6 @@ def unexpected_failure(exc: BaseException) -> ApiError:
         message="Something went wrong inside Tech Pal. Your text is kept; please try again.",
         detail=repr(exc),
     )
-
-
-def _interrupt(stream: EventStream[Any]) -> None:
-    """Wake a reader blocked in ``recv`` in another thread: closing the socket alone does not, shutting it down does.
-
-    ``EventStream.close`` only closes the response; until it shuts the socket down itself, reach the socket
-    through httpcore's ``network_stream`` extension here. Best effort: a stream without a socket is just closed.
-    """
-    response = getattr(stream, "_response", None)
-    network = getattr(response, "extensions", {}).get("network_stream")
-    sock = network.get_extra_info("socket") if network is not None else None
-    if isinstance(sock, socket.socket):
-        with contextlib.suppress(OSError):
-            sock.shutdown(socket.SHUT_RDWR)
 
 
 class _Run(QRunnable):
@@ -180,7 +164,6 @@ class StreamWorker(QObject):
             self._cancelled = True
             stream = self._stream
         if stream is not None:
-            _interrupt(stream)
             stream.close()
 
     def _run(self) -> None:

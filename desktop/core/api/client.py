@@ -10,11 +10,13 @@ Every failure is an :class:`~desktop.core.api.errors.ApiError` with a sentence f
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import email.utils
 import json
 import logging
 import platform
+import socket
 import threading
 import urllib.parse
 import uuid
@@ -384,6 +386,7 @@ class EventStream(Iterator[_E]):
 
     def __next__(self) -> _E:
         if self._cancelled:
+            self._response.close()
             raise StopIteration
         try:
             return next(self._events)
@@ -397,9 +400,21 @@ class EventStream(Iterator[_E]):
             raise
 
     def close(self) -> None:
-        """Stop: the iterating thread's next read ends the iteration quietly."""
+        """Stop, from any thread: a read blocked in the iterating thread wakes with end-of-file and the iteration
+        ends quietly; that thread then releases the connection.
+
+        The socket is shut down, not closed: closing does not wake a ``recv`` blocked in another thread (Linux), and
+        it frees the descriptor number at once, so the next connection (say, the logout request) could reuse it
+        under the blocked reader. httpcore exposes the socket through the ``network_stream`` extension.
+        """
         self._cancelled = True
-        self._response.close()
+        network = self._response.extensions.get("network_stream")
+        sock = network.get_extra_info("socket") if network is not None else None
+        if isinstance(sock, socket.socket):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        else:  # another transport (tests' MockTransport): closing is all it offers
+            self._response.close()
 
     @property
     def cancelled(self) -> bool:
@@ -411,6 +426,7 @@ class EventStream(Iterator[_E]):
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+        self._response.close()  # the iterating thread itself: safe to release now
 
 
 def _iter_events(response: httpx.Response) -> Iterator[TicketChanged]:
