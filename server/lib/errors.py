@@ -6,6 +6,7 @@ from http import HTTPStatus
 from typing import Any
 
 import msgspec
+import sqlalchemy.exc
 import structlog
 from litestar import Request, Response
 from litestar.exceptions import (
@@ -103,6 +104,15 @@ def to_problem_response(request: Request[Any, Any, Any], exc: Exception) -> Resp
         )
     if isinstance(exc, HTTPException):
         return _litestar_problem(exc, request_id)
+    if isinstance(exc, sqlalchemy.exc.TimeoutError):  # every pooled connection busy: overload, not a bug
+        logger.warning("database_pool_exhausted")
+        return problem_response(
+            503,
+            "busy",
+            "The server is busy; please try again in a moment.",
+            request_id=request_id,
+            headers={"Retry-After": "2"},
+        )
     logger.error("unhandled_error", exc_type=type(exc).__name__, exc_info=exc)
     return problem_response(
         500, "internal_error", "Something went wrong on our side; it has been logged.", request_id=request_id

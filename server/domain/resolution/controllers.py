@@ -90,6 +90,7 @@ class Answers:
         """Check limits and quota, store the question, start the run; its events as the response."""
         settings, engine = self._settings, self._engine
         self._runs.ensure_idle(ticket.id)  # before anything is stored or reserved
+        await self._tickets.db.commit()  # give the request's connection back before the limit and quota take one
         await count_answer(engine, settings, principal.user.id)
         reservation: Reservation | None = None
         if self._chat is not None:  # one unit per model answer; retrieval-only answers are free

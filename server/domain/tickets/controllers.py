@@ -82,6 +82,7 @@ class TicketController(Controller):
     ) -> Response[TicketDetail]:
         """201 with the ticket (also on an idempotent replay, marked by ``Idempotent-Replayed: true``)."""
         key = clean_idempotency_key(request.headers.get("idempotency-key"))
+        await tickets.db.commit()  # give the sign-in lookup's connection back before the limit takes one
         await count_ticket(db_engine, settings, principal.user.id)
         draft = await read_ticket_form(request.headers.get("content-type", ""), request.stream())
         created = await tickets.create(principal.user, draft, idempotency_key=key)

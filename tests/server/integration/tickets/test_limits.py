@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+
+import httpx
 import pytest
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -9,6 +13,7 @@ from litestar.testing import AsyncTestClient
 from server.settings import Settings, TicketSettings
 from tests.fixtures.auth import UserFactory
 from tests.fixtures.db import connect
+from tests.fixtures.server import serve
 from tests.fixtures.tickets import create_ticket
 
 
@@ -49,3 +54,37 @@ async def test_asking_for_answers_past_the_hourly_limit_is_refused_before_any_st
     assert answered.status_code == 200
     assert (refused.status_code, refused.json()["code"]) == (429, "rate_limited")
     assert (await client.get(f"/api/v1/tickets/{second}", headers=user.headers)).json()["messages"] == []
+
+
+@pytest.fixture
+def one_connection_settings(settings: Settings) -> Settings:
+    return settings.replace(db=dataclasses.replace(settings.db, pool_size=1))
+
+
+async def test_counting_never_waits_for_a_second_pooled_connection(
+    one_connection_settings: Settings, user_factory: UserFactory
+) -> None:
+    """Each request gives its sign-in connection back before the limit takes one: no pool starvation under load."""
+    users = [await user_factory() for _ in range(6)]
+    with serve(one_connection_settings) as server:  # 1 pooled connection + 1 overflow, real concurrent requests
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as http:
+            created = await asyncio.wait_for(
+                asyncio.gather(
+                    *(
+                        http.post("/api/v1/tickets", files={"description": (None, "Busy")}, headers=user.headers)
+                        for user in users
+                    )
+                ),
+                timeout=25,
+            )
+            answers = await asyncio.wait_for(
+                asyncio.gather(
+                    *(
+                        http.post(f"/api/v1/tickets/{r.json()['id']}/resolve", headers=user.headers)
+                        for r, user in zip(created, users, strict=True)
+                    )
+                ),
+                timeout=25,
+            )
+    assert [r.status_code for r in created] == [201] * 6
+    assert [r.status_code for r in answers] == [200] * 6
