@@ -206,11 +206,15 @@ async def gather(
         candidates.bm25_scores = [float(row.score) for row in rows]
         candidates.idf_sum = float(rows[0].idf_sum) if rows else 0.0
         if vector is not None and embedder is not None:
-            await connection.execute(text("SET LOCAL hnsw.ef_search = 200"))
+            # At the seed's size the planner prefers an exact scan + sort of every chunk (~30 ms here) to the HNSW
+            # index (~7 ms); steer it to the index, wide enough (ef_search ≥ depth) to return the whole depth.
+            await connection.execute(text("SET LOCAL hnsw.ef_search = 300"))
+            await connection.execute(text("SET LOCAL enable_seqscan = off"))
             literal = "[" + ",".join(f"{x:.6g}" for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"
             rows = (
                 await connection.execute(_DENSE_SQL, {"v": literal, "model": embedder.model_name, "depth": 3 * DEPTH})
             ).all()
+            await connection.execute(text("SET LOCAL enable_seqscan = on"))
             for row in rows:
                 if row.article_id not in candidates.dense_chunks:
                     candidates.dense_chunks[row.article_id] = row.id

@@ -1,7 +1,7 @@
 """The resolution run: retrieve, triage beside the answer, stream a cited answer, and always end with an Outcome.
 
-Order of events: ``Triage`` (first resolve only; with a model it comes as soon as the concurrent triage call is done,
-which may be after some deltas, so that it never delays the first one), the ``Citation`` s in rank order, the
+Order of events: ``Triage`` (first resolve only; with a model its call starts once the answer's first token is in, so
+it never delays or competes with it, and the event comes when that call is done, after some deltas), the ``Citation`` s in rank order, the
 ``Delta`` s, and last exactly one ``Outcome``. When the model fails (after its own retries) a ``Failure`` is
 yielded, then the retrieval-only answer, so the user still gets help.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -130,14 +130,17 @@ class Resolver:
             if (request.category and request.priority) or chat is None:
                 state.triage = self._rules(request, query, passages)
                 yield state.triage
-            else:  # started before the answer stream, so it never delays the first token
-                state.pending = asyncio.create_task(self._ai_triage(chat, request, query, passages, state.usage))
+            else:  # started once the answer's first token is in, so its request never competes with the answer's
+                state.start_triage = lambda: asyncio.create_task(
+                    self._ai_triage(chat, request, query, passages, state.usage)
+                )
         try:
             for passage in passages:
                 yield passage.citation
             if chat is not None:
                 async for event in self._model_answer(chat, request, passages, state):
                     yield event
+            state.begin_triage()  # the model failed before its first token: triage still runs (or falls back)
             if not state.model_answered:
                 for piece in retrieval_only_answer(passages, after_failure=chat is not None):
                     state.pieces.append(piece)
@@ -170,6 +173,7 @@ class Resolver:
             async for piece in chat.stream(build_messages(request, passages), usage=state.usage):
                 state.pieces.append(piece)
                 yield Delta(piece)
+                state.begin_triage()
                 if state.pending is not None and state.pending.done():
                     state.triage, state.pending = state.pending.result(), None
                     yield state.triage
@@ -190,5 +194,11 @@ class _RunState:
     pieces: list[str] = field(default_factory=list)
     usage: TokenUsage = field(default_factory=TokenUsage)
     triage: Triage | None = None
+    start_triage: Callable[[], asyncio.Task[Triage]] | None = None
     pending: asyncio.Task[Triage] | None = None
     model_answered: bool = False
+
+    def begin_triage(self) -> None:
+        """Start the model's triage call, once."""
+        if self.start_triage is not None:
+            self.pending, self.start_triage = self.start_triage(), None

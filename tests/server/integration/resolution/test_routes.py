@@ -243,6 +243,7 @@ async def test_the_quota_is_checked_before_each_model_answer_and_only_model_answ
 
         openai_server.fail_next(500, times=10)
         failed = await client.post(f"/api/v1/tickets/{tickets[0]}/resolve", headers=user.headers)
+        openai_server.reset()  # the provider is back
         counted = await client.post(f"/api/v1/tickets/{tickets[1]}/resolve", headers=user.headers)
         refused = await client.post(f"/api/v1/tickets/{tickets[2]}/resolve", headers=user.headers)
         usage = (await client.get("/api/v1/billing/subscription", headers=user.headers)).json()
