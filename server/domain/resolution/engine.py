@@ -1,9 +1,9 @@
 """The resolution run: retrieve, triage beside the answer, stream a cited answer, and always end with an Outcome.
 
-Order of events: ``Triage`` (first resolve only; with a model its call starts once the answer's first token is in, so
-it never delays or competes with it, and the event comes when that call is done, after some deltas), the ``Citation`` s in rank order, the
-``Delta`` s, and last exactly one ``Outcome``. When the model fails (after its own retries) a ``Failure`` is
-yielded, then the retrieval-only answer, so the user still gets help.
+Order of events: ``Triage`` (first resolve only; with a model its call starts once the answer's first token is in,
+so it never delays or competes with it, and the event comes when that call is done, after some deltas), the
+``Citation`` s in rank order, the ``Delta`` s, and last exactly one ``Outcome``. When the model fails (after its own
+retries) a ``Failure`` is yielded, then the retrieval-only answer, so the user still gets help.
 """
 
 from __future__ import annotations
