@@ -55,15 +55,9 @@ class TicketEventHub:
         self._listening = asyncio.Event()
 
     async def _connect(self) -> asyncpg.Connection:
-        url = make_url(self._url)
-        return await asyncpg.connect(
-            user=url.username,
-            password=url.password,
-            database=url.database,
-            host=url.query.get("host") or url.host,
-            port=url.port,
-            timeout=10,
-        )
+        # The app's URL as a plain libpq-style DSN, so its query options (socket dir, sslmode…) carry over.
+        dsn = make_url(self._url).set(drivername="postgresql").render_as_string(hide_password=False)
+        return await asyncpg.connect(dsn, timeout=10)
 
     def _deliver(self, _connection: object, _pid: int, _channel: str, payload: str) -> None:
         try:
