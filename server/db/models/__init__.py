@@ -9,12 +9,33 @@ from server.db.models._kb_chunk import KbChunk, KbMeta, KbPosting, KbTerm
 from server.db.models._kb_contribution import KbContribution
 from server.db.models._rate_counter import rate_counters
 from server.db.models._session import RefreshToken, UserSession
-from server.db.models._ticket import IdempotencyKey, Ticket, TicketHistory, TicketMessage, TicketScreenshot
+from server.db.models._ticket import (
+    CATEGORIES,
+    PRIORITIES,
+    STATUSES,
+    Actor,
+    Category,
+    FieldSource,
+    IdempotencyKey,
+    MessageRole,
+    Priority,
+    Status,
+    Ticket,
+    TicketHistory,
+    TicketMessage,
+    TicketScreenshot,
+)
 from server.db.models._user import ROLES, Role, User
 
 __all__ = [
+    "CATEGORIES",
+    "PRIORITIES",
     "ROLES",
+    "STATUSES",
+    "Actor",
+    "Category",
     "EmailToken",
+    "FieldSource",
     "IdempotencyKey",
     "KbArticle",
     "KbChunk",
@@ -22,8 +43,11 @@ __all__ = [
     "KbMeta",
     "KbPosting",
     "KbTerm",
+    "MessageRole",
+    "Priority",
     "RefreshToken",
     "Role",
+    "Status",
     "Ticket",
     "TicketHistory",
     "TicketMessage",

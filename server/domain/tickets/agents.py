@@ -13,7 +13,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 
-from server.db.models._ticket import STATUSES, Status
+from server.db.models import STATUSES, Status
 from server.domain.accounts.guards import BEARER, bearer_required, require_role
 from server.domain.accounts.services import Principal
 from server.domain.tickets.deps import TICKET_DEPENDENCIES

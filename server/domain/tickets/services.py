@@ -31,8 +31,19 @@ from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from server.db.models import Ticket, TicketHistory, TicketMessage, TicketScreenshot, User
-from server.db.models._ticket import Actor, Category, FieldSource, MessageRole, Priority, Status
+from server.db.models import (
+    Actor,
+    Category,
+    FieldSource,
+    MessageRole,
+    Priority,
+    Status,
+    Ticket,
+    TicketHistory,
+    TicketMessage,
+    TicketScreenshot,
+    User,
+)
 from server.domain.tickets.idempotency import claim_key, find_live_key, key_reused
 from server.domain.tickets.images import ProcessedImage, ScreenshotProcessor
 from server.domain.tickets.storage import BlobStorage

@@ -24,7 +24,7 @@ from multipart import (  # type: ignore[import-untyped]
     PushMultipartParser,
 )
 
-from server.db.models._ticket import CATEGORIES, PRIORITIES
+from server.db.models import CATEGORIES, PRIORITIES
 from server.domain.tickets.images import MAX_SCREENSHOT_BYTES, ScreenshotTooLarge
 from server.domain.tickets.schemas import MAX_DESCRIPTION_CHARS, Device
 from server.lib.exceptions import ClientError, FieldError, ValidationFailed
