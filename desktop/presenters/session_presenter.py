@@ -13,19 +13,21 @@ import threading
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from desktop.core.api.client import ApiClient, default_device_name
 from desktop.core.api.errors import ApiError, FieldError, ServerUnreachable, SessionExpired
-from desktop.core.api.models import Profile
 from desktop.core.auth import MemoryTokenStore, TokenStore
-from desktop.core.offline_queue import OfflineQueue, default_queue_root
 from desktop.core.settings import check_server_url
 from desktop.services.settings_store import QtSettingsStore
 from desktop.services.tasks import TaskRunner
+
+if TYPE_CHECKING:  # the client, the models and the outbox bring httpx and msgspec: loaded once a session needs them
+    from desktop.core.api.client import ApiClient
+    from desktop.core.api.models import Profile
+    from desktop.core.offline_queue import OfflineQueue
 
 __all__ = [
     "ClientFactory",
@@ -39,7 +41,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-ClientFactory = Callable[[str, TokenStore, "str | None"], ApiClient]
+ClientFactory = Callable[[str, TokenStore, "str | None"], "ApiClient"]
 INSECURE_URL_TEXT = (
     "This server address uses plain http:// to another computer: your password and sign-in would travel "
     "unencrypted. Confirm that you accept this, or use an https:// address."
@@ -72,11 +74,15 @@ class SignInStep(StrEnum):
 
 def default_client_factory(server_url: str, tokens: TokenStore, account: str | None) -> ApiClient:
     """The real client."""
+    from desktop.core.api.client import ApiClient  # noqa: PLC0415 - httpx loads with the first client
+
     return ApiClient(server_url, tokens=tokens, account=account)
 
 
 def device_name() -> str:
     """The computer's network name (what the server lists under signed-in devices)."""
+    from desktop.core.api.client import default_device_name  # noqa: PLC0415 - only when signing in
+
     return platform.node()[:200] or default_device_name()
 
 
@@ -213,6 +219,8 @@ class SessionPresenter(QObject):
         account = self._client.account if self._client is not None else None
         if not self.is_signed_in or account is None:
             return None
+        from desktop.core.offline_queue import OfflineQueue, default_queue_root  # noqa: PLC0415 - msgspec, signed in
+
         return OfflineQueue(self._queue_root or default_queue_root(), self.server_url, account)
 
     # ------------------------------------------------------------------------------------------------ start-up

@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QObject, QThread, Signal
 
-from desktop.core.api.client import ApiClient, EventStream
 from desktop.core.api.errors import ApiError, SessionExpired
-from desktop.core.api.models import TicketChanged
+
+if TYPE_CHECKING:  # the client's module brings httpx and msgspec; the idle tray without a session needs neither
+    from desktop.core.api.client import ApiClient, EventStream
+    from desktop.core.api.models import TicketChanged
 
 __all__ = ["EventsWorker", "backoff_delays", "describe_change"]
 

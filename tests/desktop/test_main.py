@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -48,3 +50,38 @@ def test_the_idle_tray_imports_nothing_heavy() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
 
     assert out.stdout.strip() == "[]"
+
+
+def test_a_first_launch_with_an_unreachable_server_loads_neither_httpx_nor_msgspec(tmp_path: Path) -> None:
+    """Idle without a session, the tray checks the server with the standard library: no API client, ~10 MB less."""
+    code = (
+        "import sys\n"
+        "from desktop.__main__ import _skip_httpx_cli\n"
+        "_skip_httpx_cli()\n"
+        "from PySide6.QtCore import QTimer\n"
+        "from desktop.app import TechPal, ensure_application\n"
+        "app = ensure_application(['techpal'])\n"
+        "techpal = TechPal(app, 'http://127.0.0.1:9')\n"
+        "results = []\n"
+        "techpal.checker.checked.connect(results.append)\n"
+        "techpal.checker.checked.connect(app.quit)\n"
+        "QTimer.singleShot(15_000, app.quit)\n"
+        "techpal.start()\n"
+        "app.exec()\n"
+        "print(techpal.session.state, [status.state for status in results])\n"
+        "print(sorted(m for m in ('httpx', 'msgspec', 'desktop.core.api.client') if m in sys.modules))\n"
+        "techpal.shutdown()\n"
+    )
+    home = tmp_path / "home"
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "XDG_STATE_HOME": str(home / "state"),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, env=env)
+
+    assert out.stdout.splitlines() == ["signed_out [<ServerState.UNREACHABLE: 'unreachable'>]", "[]"]

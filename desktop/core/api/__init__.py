@@ -1,24 +1,54 @@
-"""The server's API as the desktop sees it: a blocking client, typed answers, SSE parsing and error types."""
+"""The server's API as the desktop sees it: a blocking client, typed answers, SSE parsing and error types.
+
+The client and the models load on first use (PEP 562): they bring httpx and msgspec, megabytes the idle tray
+without a session never needs. The error types are plain dataclasses and load at once.
+"""
 
 from __future__ import annotations
 
-from desktop.core.api.client import ApiClient, EventStream, StreamEvent, app_version, user_agent
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from desktop.core.api.errors import ApiError, FieldError, QuotaExceeded, ServerUnreachable, SessionExpired
-from desktop.core.api.models import (
-    Citation,
-    DeltaEvent,
-    DoneEvent,
-    ErrorEvent,
-    Plan,
-    PlanCatalogue,
-    Profile,
-    Subscription,
-    Ticket,
-    TicketChanged,
-    TicketDetail,
-    TicketPage,
-    TriageEvent,
+
+if TYPE_CHECKING:
+    from desktop.core.api.client import ApiClient, EventStream, StreamEvent, app_version, user_agent
+    from desktop.core.api.models import (
+        Citation,
+        DeltaEvent,
+        DoneEvent,
+        ErrorEvent,
+        Plan,
+        PlanCatalogue,
+        Profile,
+        Subscription,
+        Ticket,
+        TicketChanged,
+        TicketDetail,
+        TicketPage,
+        TriageEvent,
+    )
+
+_CLIENT_NAMES = ("ApiClient", "EventStream", "StreamEvent", "app_version", "user_agent")
+_MODEL_NAMES = (
+    "Citation",
+    "DeltaEvent",
+    "DoneEvent",
+    "ErrorEvent",
+    "Plan",
+    "PlanCatalogue",
+    "Profile",
+    "Subscription",
+    "Ticket",
+    "TicketChanged",
+    "TicketDetail",
+    "TicketPage",
+    "TriageEvent",
 )
+_LAZY: dict[str, str] = {
+    **dict.fromkeys(_CLIENT_NAMES, "desktop.core.api.client"),
+    **dict.fromkeys(_MODEL_NAMES, "desktop.core.api.models"),
+}
 
 __all__ = [
     "ApiClient",
@@ -45,3 +75,17 @@ __all__ = [
     "app_version",
     "user_agent",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the client or the models when one of their names is first used."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
