@@ -15,6 +15,7 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from server.app import create_app
+from server.domain.accounts.cli import change_role
 from server.domain.knowledge.embeddings import EmbeddingError, get_embedder
 from server.domain.knowledge.search import gather, search
 from server.domain.knowledge.seed import SEED_CORPUS
@@ -172,7 +173,7 @@ async def test_review_edit_with_openai_unconfigured_is_503_and_changes_nothing(
     app = create_app(settings.replace(embeddings="openai", ai=AISettings()))
     async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
         user = await create_user(client, mailbox)
-        await _set_role(db_url, user.email, "admin")
+        await change_role(db_url, user.email, "admin", grant=True)
         response = await client.patch(
             f"/api/v1/kb/articles/{article_id}", json={"title": "A better title"}, headers=user.headers
         )
@@ -182,14 +183,6 @@ async def test_review_edit_with_openai_unconfigured_is_503_and_changes_nothing(
     connection = await connect(db_url)
     try:
         assert await connection.fetchval("SELECT content_hash FROM kb_articles WHERE id = $1", article_id) == before
-    finally:
-        await connection.close()
-
-
-async def _set_role(db_url: str, email: str, role: str) -> None:
-    connection = await connect(db_url)
-    try:
-        await connection.execute("UPDATE users SET role = $1 WHERE email = $2", role, email)
     finally:
         await connection.close()
 

@@ -13,6 +13,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from server.domain.accounts.cli import change_role
 from server.domain.knowledge.embeddings import get_embedder
 from server.domain.knowledge.growth import ResolutionOutcome, add_resolution
 from server.domain.knowledge.importer import ArticleRecord, read_jsonl
@@ -48,7 +49,7 @@ async def query(db_url: str, sql: str, *args: object) -> Any:
 @pytest.fixture
 async def agent(user_factory: UserFactory, db_url: str) -> TestUser:
     user = await user_factory()
-    await query(db_url, "UPDATE users SET role = 'agent' WHERE email = $1", user.email)
+    await change_role(db_url, user.email, "agent", grant=True)
     return user
 
 

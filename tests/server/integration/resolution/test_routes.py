@@ -17,10 +17,10 @@ from litestar.testing import AsyncTestClient
 from server.app import create_app
 from server.domain.billing.plans import load_catalogue
 from server.settings import AISettings, BillingSettings, Secret, Settings
-from tests.fixtures.auth import TEST_PASSWORD, UserFactory, create_user
+from tests.fixtures.auth import UserFactory, create_user
 from tests.fixtures.db import connect
 from tests.fixtures.images import png_bytes
-from tests.fixtures.mail import Mailbox, link_token
+from tests.fixtures.mail import Mailbox
 from tests.fixtures.openai_api import FakeOpenAI
 from tests.fixtures.screens import error_queries, render_desktop
 from tests.fixtures.server import LiveServer, serve
@@ -202,7 +202,7 @@ async def test_an_answer_is_stored_even_when_the_client_walks_away(
     openai_server.reply = " ".join(f"step{n}" for n in range(40))
     openai_server.chunk_delay = 0.05
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
-        user = await _sign_up(http, mailbox)
+        user = (await create_user(http, mailbox)).headers
         ticket = (
             await http.post("/api/v1/tickets", files={"description": (None, "Screen flickers")}, headers=user)
         ).json()
@@ -217,16 +217,6 @@ async def test_an_answer_is_stored_even_when_the_client_walks_away(
             await asyncio.sleep(0.1)
     assert stored["messages"][-1]["content"] == openai_server.reply
     assert stored["status"] == "answered"
-
-
-async def _sign_up(http: httpx.AsyncClient, mailbox: Mailbox) -> dict[str, str]:
-    email = "walker@example.com"
-    body = {"name": "Walker", "email": email, "username": "walker", "password": TEST_PASSWORD, "age_confirmed": True}
-    assert (await http.post("/api/v1/auth/register", json=body)).status_code == 201
-    token = link_token([m for m in mailbox.messages() if m["To"] == email][-1], "verify-email")
-    assert (await http.post("/api/v1/auth/verify-email", json={"token": token})).status_code == 204
-    tokens = (await http.post("/api/v1/auth/login", json={"login": email, "password": TEST_PASSWORD})).json()
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 async def test_the_quota_is_checked_before_each_model_answer_and_only_model_answers_count(

@@ -11,20 +11,9 @@ import httpx
 
 from server.domain.accounts.cli import change_role
 from server.domain.tickets.events import EVENTS_HUB_KEY
-from tests.fixtures.auth import TEST_PASSWORD
-from tests.fixtures.mail import Mailbox, link_token
+from tests.fixtures.auth import create_user
+from tests.fixtures.mail import Mailbox
 from tests.fixtures.server import LiveServer
-
-
-async def sign_up(http: httpx.AsyncClient, mailbox: Mailbox, name: str) -> dict[str, str]:
-    """Register, verify and sign in over real HTTP; the ``Authorization`` header."""
-    email = f"{name}@example.com"
-    body = {"name": name, "email": email, "username": name, "password": TEST_PASSWORD, "age_confirmed": True}
-    assert (await http.post("/api/v1/auth/register", json=body)).status_code == 201
-    token = link_token([m for m in mailbox.messages() if m["To"] == email][-1], "verify-email")
-    assert (await http.post("/api/v1/auth/verify-email", json={"token": token})).status_code == 204
-    tokens = (await http.post("/api/v1/auth/login", json={"login": email, "password": TEST_PASSWORD})).json()
-    return {"Authorization": f"Bearer {tokens['access_token']}"}
 
 
 async def events_of(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
@@ -43,8 +32,9 @@ async def test_the_owner_hears_an_agent_reply_and_nobody_else_does(
     live_server: LiveServer, mailbox: Mailbox, db_url: str
 ) -> None:
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
-        owner, other, agent = [await sign_up(http, mailbox, name) for name in ("owner", "other", "agent")]
-        await change_role(db_url, "agent@example.com", "agent", grant=True)
+        users = [await create_user(http, mailbox) for _ in range(3)]
+        owner, other, agent = (user.headers for user in users)
+        await change_role(db_url, users[2].email, "agent", grant=True)
         ticket = await http.post("/api/v1/tickets", files={"description": (None, "Printer jams")}, headers=owner)
         ticket_id = ticket.json()["id"]
 
@@ -88,7 +78,7 @@ async def test_the_owner_hears_an_agent_reply_and_nobody_else_does(
 async def test_signing_out_ends_the_stream(live_server: LiveServer, mailbox: Mailbox) -> None:
     live_server.app.state[EVENTS_HUB_KEY].keepalive = 0.2
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
-        user = await sign_up(http, mailbox, "leaver")
+        user = (await create_user(http, mailbox)).headers
 
         async def listen() -> list[tuple[str, Any]]:
             async with http.stream("GET", "/api/v1/events", headers=user) as response:
