@@ -31,6 +31,7 @@ __all__ = [
     "OpenAIEmbedder",
     "configured_embedder",
     "get_embedder",
+    "vector_literal",
 ]
 
 DIMENSION = 384
@@ -239,3 +240,8 @@ async def configured_embedder(kind: str, ai: AISettings | None = None) -> Embedd
         return await asyncio.to_thread(get_embedder, kind, ai)
     except EmbeddingError:
         return None
+
+
+def vector_literal(vector: Any) -> str:
+    """A vector as pgvector's text form (``CAST(:v AS vector)``); 6 significant digits are below float32 noise."""
+    return "[" + ",".join(f"{x:.6g}" for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"

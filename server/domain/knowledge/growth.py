@@ -24,13 +24,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.knowledge.anonymizer import anonymize
 from server.domain.knowledge.chunking import chunk_article
-from server.domain.knowledge.embeddings import Embedder
+from server.domain.knowledge.embeddings import Embedder, vector_literal
 from server.domain.knowledge.importer import (
     WRITE_LOCK,
     ArticleRecord,
@@ -67,10 +66,6 @@ class ResolutionOutcome:
     article_id: uuid.UUID
     merged: bool
     contribution_id: uuid.UUID | None = None
-
-
-def _literal(vector: np.ndarray) -> str:
-    return "[" + ",".join(f"{x:.6g}" for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"
 
 
 def _body(symptoms: str, cause: str, resolution: str) -> str:
@@ -147,7 +142,7 @@ async def add_resolution(
         await lock_writes(connection)
         await connection.execute(text("SET LOCAL hnsw.ef_search = 200"))
         nearest = (
-            await connection.execute(_NEAREST_SQL, {"v": _literal(vector), "model": embedder.model_name})
+            await connection.execute(_NEAREST_SQL, {"v": vector_literal(vector), "model": embedder.model_name})
         ).first()
         if nearest is not None and float(nearest.similarity) >= threshold:
             outcome = await _merge(

@@ -16,13 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import numpy as np
 import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.knowledge.chunking import Chunk, chunk_article
-from server.domain.knowledge.embeddings import Embedder
+from server.domain.knowledge.embeddings import Embedder, vector_literal
 from server.domain.knowledge.seed import SeedVectors
 
 __all__ = [
@@ -131,10 +130,6 @@ def source_url(record: ArticleRecord) -> str | None:
 
 def _article_hash(record: ArticleRecord) -> str:
     return hashlib.sha256(msgspec.json.encode(record)).hexdigest()
-
-
-def _vector_literal(vector: Any) -> str:
-    return "[" + ",".join(f"{x:.6g}" for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"
 
 
 async def import_records(
@@ -305,7 +300,7 @@ async def store_articles(connection: AsyncConnection, prepared: PreparedBatch, *
             "ordinal": chunk.ordinal,
             "text": chunk.text,
             "content_hash": chunk.content_hash,
-            "embedding": _vector_literal(prepared.vectors[chunk.content_hash]),
+            "embedding": vector_literal(prepared.vectors[chunk.content_hash]),
             "model": prepared.model_name,
         }
         for sid, article_chunks in prepared.chunks.items()

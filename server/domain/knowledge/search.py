@@ -19,12 +19,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-import numpy as np
 import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.knowledge.embeddings import Embedder, EmbeddingError
+from server.domain.knowledge.embeddings import Embedder, EmbeddingError, vector_literal
 from server.domain.knowledge.schemas import SearchResult
 
 __all__ = ["FUSION", "Candidates", "Fusion", "classify", "fuse", "gather", "search"]
@@ -210,7 +209,7 @@ async def gather(
             # index (~7 ms); steer it to the index, wide enough (ef_search ≥ depth) to return the whole depth.
             await connection.execute(text("SET LOCAL hnsw.ef_search = 300"))
             await connection.execute(text("SET LOCAL enable_seqscan = off"))
-            literal = "[" + ",".join(f"{x:.6g}" for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"
+            literal = vector_literal(vector)
             rows = (
                 await connection.execute(_DENSE_SQL, {"v": literal, "model": embedder.model_name, "depth": 3 * DEPTH})
             ).all()

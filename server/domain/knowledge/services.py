@@ -11,13 +11,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-import numpy as np
 import structlog
 from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from server.domain.knowledge.embeddings import LOCAL_MODEL_NAME, OPENAI_MODEL_NAME, Embedder, get_embedder
+from server.domain.knowledge.embeddings import (
+    LOCAL_MODEL_NAME,
+    OPENAI_MODEL_NAME,
+    Embedder,
+    get_embedder,
+    vector_literal,
+)
 from server.domain.knowledge.importer import ImportReport, import_records, read_jsonl, refresh_statistics
 from server.domain.knowledge.seed import SEED_CORPUS, load_seed_vectors
 
@@ -206,7 +211,7 @@ async def reembed(engine: AsyncEngine, embedder: Embedder, progress: Progress | 
                     {
                         "id": row.id,
                         "m": embedder.model_name,
-                        "v": "[" + ",".join(map(str, np.asarray(v).tolist())) + "]",
+                        "v": vector_literal(v),
                     }
                     for row, v in zip(rows, vectors, strict=True)
                 ],
