@@ -522,16 +522,14 @@ def report(results: list[Result], clients: int) -> None:
 # all on its stack; the request-context middleware and Litestar wrap everything, so they only get what is left.
 _CREATE = ("server/domain/tickets/services.py", "create")
 SLICES: list[tuple[str, tuple[tuple[str, str], ...]]] = [
-    ("hourly ticket limit (rate_counters, own txn)", (("server/lib/ratelimit.py", ""),)),
-    ("pool checkout + pre-ping (every checkout)", (("sqlalchemy/pool/base.py", "_checkout"),)),
-    ("create: ORM flush, INSERT ticket + history", (_CREATE, ("sqlalchemy/orm/session.py", "_flush"))),
-    ("create: NOTIFY (SELECT pg_notify)", (("server/domain/tickets/services.py", "_notify"),)),
+    ("hourly ticket limit (rate_counters upsert)", (("server/lib/ratelimit.py", ""),)),
+    ("create: INSERT ticket + history + NOTIFY", (("server/domain/tickets/services.py", "_insert_ticket"),)),
     ("create: idempotency", (("server/domain/tickets/idempotency.py", ""),)),
-    ("create: COMMITs (auth txn end + final)", (_CREATE, ("sqlalchemy/ext/asyncio/session.py", "commit"))),
-    ("create: rest (uuid7, ORM objects, fingerprint)", (_CREATE,)),
-    ("auth: ORM flush (session last_used_at)", (("sqlalchemy/orm/session.py", "_flush"),)),
+    ("create: COMMIT (autocommit: no round trip)", (_CREATE, ("sqlalchemy/ext/asyncio/session.py", "commit"))),
+    ("create: rest", (_CREATE,)),
     ("auth: token check + session/user SELECT", (("server/domain/accounts/services/_sessions.py", "authenticate"),)),
     ("auth: AccountService + limiter set-up", (("server/domain/accounts/deps.py", "provide_accounts"),)),
+    ("pool checkout + pre-ping", (("sqlalchemy/ext/asyncio/session.py", "connection"),)),
     ("multipart (read_ticket_form)", (("server/domain/tickets/upload.py", ""),)),
     ("response (ticket_detail)", (("server/domain/tickets/views.py", ""),)),
     ("db session provide/close + autocommit", (("advanced_alchemy", ""),)),

@@ -1,8 +1,10 @@
 """Rate limits and throttles counted in the database, so every server process sees the same numbers.
 
-Each :meth:`RateLimiter.hit` is one short transaction of its own (independent of the request's, which may roll
-back on the very error it raises): the row is created if missing, locked, and updated. With ``backoff`` a key that
-exceeds its limit is blocked for one window, then two, four… until :meth:`RateLimiter.forgive` resets it.
+A hit is one atomic ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` (the window restarts when it has passed), run in
+autocommit on a connection of its own — independent of the request's transaction, which may roll back on the very
+error it raises — or, with ``connection``, inside the caller's transaction (one round trip fewer for a request that
+already holds one; the caller commits). With ``backoff`` a key that exceeds its limit is blocked for one window,
+then two, four… until :meth:`RateLimiter.forgive` resets it.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NoReturn
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Interval, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.db.models import rate_counters
 from server.lib.exceptions import TooManyRequests
@@ -23,6 +25,43 @@ from server.lib.exceptions import TooManyRequests
 __all__ = ["RateLimiter", "Rule", "utcnow"]
 
 MAX_BLOCK = datetime.timedelta(hours=24)
+_MAX_DOUBLINGS = 16
+
+# Statements are built once, with bind parameters: building and hashing one per hit costs more than running it.
+_counter = rate_counters.c
+_NOW = bindparam("now", type_=_counter.window_start.type)
+_THIS_KEY = (_counter.kind == bindparam("rule_kind")) & (_counter.key == bindparam("digest"))
+_NOT_BLOCKED = or_(_counter.blocked_until.is_(None), _counter.blocked_until <= _NOW)
+_WINDOW = bindparam("window", type_=Interval())
+_WINDOW_PASSED = _NOW - _counter.window_start >= _WINDOW
+# One hit: a new row, or the window restarted when it has passed, or one more in this window; nothing while blocked.
+_COUNT = (
+    insert(rate_counters)
+    .values(kind=bindparam("rule_kind"), key=bindparam("digest"), window_start=_NOW, count=1, strikes=0)
+    .on_conflict_do_update(
+        index_elements=[_counter.kind, _counter.key],
+        set_={
+            "window_start": case((_WINDOW_PASSED, _NOW), else_=_counter.window_start),
+            "count": case((_WINDOW_PASSED, 1), else_=_counter.count + 1),
+            "blocked_until": None,
+        },
+        where=_NOT_BLOCKED,
+    )
+    .returning(_counter.window_start, _counter.count)
+)
+# Backoff: block for window × 2^strikes (capped), unless a concurrent hit just did.
+_BLOCK_FOR = func.least(
+    func.power(2, func.least(_counter.strikes, _MAX_DOUBLINGS)) * _WINDOW, literal(MAX_BLOCK, Interval())
+)
+_BLOCK = (
+    update(rate_counters)
+    .where(_THIS_KEY, _NOT_BLOCKED)
+    .values(strikes=_counter.strikes + 1, blocked_until=_NOW + _BLOCK_FOR, window_start=_NOW + _BLOCK_FOR, count=0)
+    .returning(_counter.blocked_until)
+)
+_BLOCKED_UNTIL = select(_counter.blocked_until).where(_THIS_KEY)
+_FORGIVE = update(rate_counters).where(_THIS_KEY).values(count=func.greatest(_counter.count - 1, 0))
+_RESET = delete(rate_counters).where(_THIS_KEY)
 
 
 def utcnow() -> datetime.datetime:
@@ -52,55 +91,48 @@ class RateLimiter:
         self.engine = engine
         self.clock = clock
 
-    async def hit(self, rule: Rule, key: str) -> None:
-        """Count one hit; raise :class:`TooManyRequests` (with ``Retry-After``) when over the limit or blocked."""
+    async def hit(self, rule: Rule, key: str, *, connection: AsyncConnection | None = None) -> None:
+        """Count one hit; raise :class:`TooManyRequests` (with ``Retry-After``) when over the limit or blocked.
+
+        With ``connection`` the hit is part of the caller's transaction: only for rules without ``backoff`` (a
+        block must outlive the request that earned it, and that request fails).
+        """
+        if connection is not None:
+            if rule.backoff:
+                raise ValueError("a backoff rule counts in a transaction of its own")
+            await self._hit(connection, rule, _key(key))
+            return
+        async with self.engine.connect() as own:
+            await own.execution_options(isolation_level="AUTOCOMMIT")
+            await self._hit(own, rule, _key(key))
+
+    async def _hit(self, conn: AsyncConnection, rule: Rule, key: str) -> None:
         now = self.clock()
-        retry_after: datetime.timedelta | None = None
-        where = (rate_counters.c.kind == rule.kind) & (rate_counters.c.key == _key(key))
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(rate_counters)
-                .values(kind=rule.kind, key=_key(key), window_start=now, count=0, strikes=0)
-                .on_conflict_do_nothing()
-            )
-            row = (await conn.execute(select(rate_counters).where(where).with_for_update())).one()._mapping
-            if row["blocked_until"] is not None and now < row["blocked_until"]:
-                self._refuse(row["blocked_until"] - now)
-            window_start: datetime.datetime = row["window_start"]
-            count: int = row["count"]
-            strikes: int = row["strikes"]
-            blocked_until: datetime.datetime | None = None
-            if now - window_start >= rule.window:
-                window_start, count = now, 0
-            count += 1
-            if count > rule.limit:
-                if rule.backoff:
-                    strikes += 1
-                    block = min(rule.window * 2 ** min(strikes - 1, 16), MAX_BLOCK)
-                    blocked_until, window_start, count = now + block, now + block, 0
-                    retry_after = block
-                else:
-                    retry_after = window_start + rule.window - now
-            await conn.execute(
-                update(rate_counters)
-                .where(where)
-                .values(window_start=window_start, count=count, strikes=strikes, blocked_until=blocked_until)
-            )
-        if retry_after is not None:
-            self._refuse(retry_after)
+        params = {"rule_kind": rule.kind, "digest": key, "now": now, "window": rule.window}
+        counted = (await conn.execute(_COUNT, params)).one_or_none()
+        if counted is None:  # blocked: the update's condition refused it
+            self._refuse_until(await conn.scalar(_BLOCKED_UNTIL, params), now)
+        window_start, count = counted
+        if count <= rule.limit:
+            return
+        if not rule.backoff:
+            self._refuse(window_start + rule.window - now)
+        blocked_until = await conn.scalar(_BLOCK, params)
+        if blocked_until is None:
+            blocked_until = await conn.scalar(_BLOCKED_UNTIL, params)
+        self._refuse_until(blocked_until, now)
 
     async def forgive(self, rule: Rule, key: str, *, reset: bool = False) -> None:
         """Undo one hit (a success, not an abuse), or with ``reset`` forget the key altogether."""
-        where = (rate_counters.c.kind == rule.kind) & (rate_counters.c.key == _key(key))
-        async with self.engine.begin() as conn:
-            if reset:
-                await conn.execute(delete(rate_counters).where(where))
-            else:
-                await conn.execute(
-                    update(rate_counters).where(where).values(count=func.greatest(rate_counters.c.count - 1, 0))
-                )
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.execute(_RESET if reset else _FORGIVE, {"rule_kind": rule.kind, "digest": _key(key)})
+
+    @classmethod
+    def _refuse_until(cls, blocked_until: datetime.datetime | None, now: datetime.datetime) -> NoReturn:
+        cls._refuse((blocked_until or now) - now)
 
     @staticmethod
     def _refuse(wait: datetime.timedelta) -> NoReturn:
-        seconds = int(wait.total_seconds()) + 1
+        seconds = max(int(wait.total_seconds()) + 1, 1)
         raise TooManyRequests(f"Too many attempts; try again in {seconds} seconds.", retry_after=seconds)

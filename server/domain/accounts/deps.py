@@ -20,7 +20,15 @@ from server.lib.mail import Mailer
 from server.lib.ratelimit import RateLimiter
 from server.settings import Secret, Settings
 
-__all__ = ["AUTH_DEPENDENCIES", "accounts_state", "client_ip", "device_name", "provide_accounts", "provide_principal"]
+__all__ = [
+    "AUTH_DEPENDENCIES",
+    "accounts_state",
+    "bearer_token",
+    "client_ip",
+    "device_name",
+    "provide_accounts",
+    "provide_principal",
+]
 
 logger = structlog.get_logger(__name__)
 
@@ -66,14 +74,19 @@ async def provide_accounts(
     )
 
 
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    """The access token of ``Authorization: Bearer <access token>``; 401 without one."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("Sign in: send `Authorization: Bearer <access token>`.")
+    return token.strip()
+
+
 async def provide_principal(
     request: Request[Any, Any, Any], accounts: NamedDependency[SkipValidation[AccountService]]
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <access token>``; 401 without a live session."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("Sign in: send `Authorization: Bearer <access token>`.")
-    return await accounts.authenticate(token.strip())
+    return await accounts.authenticate(bearer_token(request))
 
 
 AUTH_DEPENDENCIES = {

@@ -23,8 +23,10 @@ __all__ = ["BEARER", "bearer_required", "require_role"]
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
-def bearer_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """Refuse requests without ``Authorization: Bearer …`` before any body parsing or database work."""
+async def bearer_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Refuse requests without ``Authorization: Bearer …`` before any body parsing or database work.
+
+    Async although it awaits nothing: Litestar runs a synchronous guard in a worker thread, on every request."""
     scheme, _sep, token = connection.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("Sign in: send `Authorization: Bearer <access token>`.")

@@ -21,12 +21,12 @@ from typing import Literal
 
 import structlog
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.domain.knowledge.embeddings import Embedder, EmbeddingError, vector_literal
 from server.domain.knowledge.schemas import SearchResult
 
-__all__ = ["FUSION", "Candidates", "Fusion", "classify", "fuse", "gather", "search"]
+__all__ = ["FUSION", "ArticleHit", "Candidates", "Fusion", "classify", "find_articles", "fuse", "gather", "search"]
 
 logger = structlog.get_logger(__name__)
 QueryKind = Literal["error", "technical", "plain"]
@@ -170,13 +170,53 @@ _DENSE_SQL = text(
     ORDER BY d.distance
     """
 )
+# One round trip for every literal string: per phrase, up to 50 articles containing it (GIN index), counted.
 _EXACT_SQL = text(
     """
-    SELECT a.id FROM kb_articles a
-    WHERE a.published AND a.search_tsv @@ phraseto_tsquery('simple', :phrase)
-    LIMIT 50
+    SELECT m.id, count(*) AS matched
+    FROM unnest(CAST(:phrases AS text[])) AS p(phrase)
+    CROSS JOIN LATERAL (
+        SELECT a.id FROM kb_articles a
+        WHERE a.published AND a.search_tsv @@ phraseto_tsquery('simple', p.phrase)
+        LIMIT 50
+    ) m
+    GROUP BY m.id
     """
 )
+# At the seed's size the planner prefers an exact scan + sort of every chunk (~30 ms here) to the HNSW index (~7 ms):
+# steer it to the index, wide enough (ef_search ≥ depth) to return the whole depth. Transaction-local, one round trip.
+_USE_HNSW_SQL = text("SELECT set_config('hnsw.ef_search', '300', true), set_config('enable_seqscan', 'off', true)")
+# The found articles with what search results and answer passages show, and the best chunk when the vectors chose one.
+_ARTICLES_SQL = text(
+    """
+    SELECT a.id, a.source_id, a.title, a.symptoms, a.resolution, a.product_group, a.source_url, a.attribution,
+           c.text AS chunk
+    FROM kb_articles a LEFT JOIN kb_chunks c ON c.article_id = a.id AND c.id = ANY(:chunk_ids)
+    WHERE a.id = ANY(:ids) AND a.published
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleHit:
+    """A search result with the article text an answer is built from."""
+
+    result: SearchResult
+    symptoms: str
+    resolution: str
+    product_group: str | None
+
+
+async def _query_vector(query: str, embedder: Embedder | None) -> tuple[Sequence[float] | None, Embedder | None]:
+    """The query's embedding (off the event loop), or no vector search at all when the embedder fails."""
+    if embedder is None:
+        return None, None
+    try:
+        return (await asyncio.to_thread(embedder.embed, [query]))[0], embedder
+    except EmbeddingError as exc:
+        # The embedding service is down or misconfigured: answer by keywords and exact matches alone.
+        logger.warning("kb_query_embedding_failed", model=embedder.model_name, error=str(exc))
+        return None, None
 
 
 async def gather(
@@ -190,91 +230,81 @@ async def gather(
 
     ``kind`` is best classified from the raw query (line breaks tell pasted error texts apart).
     """
-    candidates = Candidates(kind=kind or classify(query))
-    if vector is None and embedder is not None:
-        try:
-            vector = (await asyncio.to_thread(embedder.embed, [query]))[0]
-        except EmbeddingError as exc:
-            # The embedding service is down or misconfigured: answer by keywords and exact matches alone.
-            logger.warning("kb_query_embedding_failed", model=embedder.model_name, error=str(exc))
-            embedder = None
+    if vector is None:
+        vector, embedder = await _query_vector(query, embedder)
     async with engine.connect() as connection:
-        params = {"q": query, "k1": K1, "b": B, "depth": DEPTH, "max_df": MAX_DF}
-        rows = (await connection.execute(_BM25_SQL, params)).all()
-        candidates.bm25 = [row.article_id for row in rows]
-        candidates.bm25_scores = [float(row.score) for row in rows]
-        candidates.idf_sum = float(rows[0].idf_sum) if rows else 0.0
-        if vector is not None and embedder is not None:
-            # At the seed's size the planner prefers an exact scan + sort of every chunk (~30 ms here) to the HNSW
-            # index (~7 ms); steer it to the index, wide enough (ef_search ≥ depth) to return the whole depth.
-            await connection.execute(text("SET LOCAL hnsw.ef_search = 300"))
-            await connection.execute(text("SET LOCAL enable_seqscan = off"))
-            literal = vector_literal(vector)
-            rows = (
-                await connection.execute(_DENSE_SQL, {"v": literal, "model": embedder.model_name, "depth": 3 * DEPTH})
-            ).all()
-            await connection.execute(text("SET LOCAL enable_seqscan = on"))
-            for row in rows:
-                if row.article_id not in candidates.dense_chunks:
-                    candidates.dense_chunks[row.article_id] = row.id
-                    candidates.dense.append(row.article_id)
-        exact: dict[uuid.UUID, int] = {}
-        for phrase in exact_phrases(query):
-            for row in await connection.execute(_EXACT_SQL, {"phrase": phrase}):
-                exact[row.id] = exact.get(row.id, 0) + 1
+        return await _collect(connection, query, embedder, vector, kind or classify(query))
+
+
+async def _collect(
+    connection: AsyncConnection,
+    query: str,
+    embedder: Embedder | None,
+    vector: Sequence[float] | None,
+    kind: QueryKind,
+) -> Candidates:
+    """The retrievers' ranked lists, on one connection (the dense search leaves sequential scans off)."""
+    candidates = Candidates(kind=kind)
+    params = {"q": query, "k1": K1, "b": B, "depth": DEPTH, "max_df": MAX_DF}
+    rows = (await connection.execute(_BM25_SQL, params)).all()
+    candidates.bm25 = [row.article_id for row in rows]
+    candidates.bm25_scores = [float(row.score) for row in rows]
+    candidates.idf_sum = float(rows[0].idf_sum) if rows else 0.0
+    if phrases := exact_phrases(query):
+        exact = {row.id: row.matched for row in await connection.execute(_EXACT_SQL, {"phrases": phrases})}
         # Articles matching more of the literal strings first, then in BM25 order.
         bm25_rank = {a: i for i, a in enumerate(candidates.bm25)}
         candidates.exact = sorted(exact, key=lambda a: (-exact[a], bm25_rank.get(a, DEPTH)))
-        await connection.rollback()
+    if vector is not None and embedder is not None:
+        await connection.execute(_USE_HNSW_SQL)
+        params = {"v": vector_literal(vector), "model": embedder.model_name, "depth": 3 * DEPTH}
+        for row in await connection.execute(_DENSE_SQL, params):
+            if row.article_id not in candidates.dense_chunks:
+                candidates.dense_chunks[row.article_id] = row.id
+                candidates.dense.append(row.article_id)
     return candidates
 
 
 async def search(engine: AsyncEngine, raw_query: str, embedder: Embedder | None, limit: int = 10) -> list[SearchResult]:
     """The best ``limit`` articles for ``raw_query``, de-duplicated, best first, each with its best chunk."""
+    return [hit.result for hit in await find_articles(engine, raw_query, embedder, limit)]
+
+
+async def find_articles(
+    engine: AsyncEngine, raw_query: str, embedder: Embedder | None, limit: int = 10
+) -> list[ArticleHit]:
+    """:func:`search` with each article's symptoms, resolution and product group: retrieval and the article reads
+    share one pooled connection, four statements in all."""
     query = clean_query(raw_query)
     if not query:
         return []
-    candidates = await gather(engine, query, embedder, kind=classify(raw_query[:MAX_QUERY_CHARS]))
-    ranked = fuse(candidates)[:limit]
-    if not ranked:
-        return []
-    ids = [article_id for article_id, _ in ranked]
-    chunk_ids = [candidates.dense_chunks[a] for a in ids if a in candidates.dense_chunks]
+    vector, embedder = await _query_vector(query, embedder)
     async with engine.connect() as connection:
-        articles = {
-            row.id: row
-            for row in await connection.execute(
-                text(
-                    "SELECT id, source_id, title, symptoms, source_url, attribution FROM kb_articles "
-                    "WHERE id = ANY(:ids) AND published"
-                ),
-                {"ids": ids},
-            )
-        }
-        chunks = {
-            row.article_id: row.text
-            for row in await connection.execute(
-                text("SELECT article_id, text FROM kb_chunks WHERE id = ANY(:ids)"), {"ids": chunk_ids}
-            )
-        }
+        candidates = await _collect(connection, query, embedder, vector, classify(raw_query[:MAX_QUERY_CHARS]))
+        ranked = fuse(candidates)[:limit]
+        if not ranked:
+            return []
+        ids = [article_id for article_id, _ in ranked]
+        chunk_ids = [candidates.dense_chunks[a] for a in ids if a in candidates.dense_chunks]
+        rows = await connection.execute(_ARTICLES_SQL, {"ids": ids, "chunk_ids": chunk_ids})
+        articles = {row.id: row for row in rows}
     hits = []
     phrases = exact_phrases(query)
     for article_id, score in ranked:
         row = articles.get(article_id)
         if row is None:
             continue
-        snippet = _snippet(chunks.get(article_id) or row.symptoms or row.title, row.title, phrases)
-        hits.append(
-            SearchResult(
-                article_id=article_id,
-                source_id=row.source_id,
-                title=row.title,
-                snippet=snippet,
-                score=round(score, 6),
-                source_url=row.source_url,
-                attribution=row.attribution,
-            )
+        snippet = _snippet(row.chunk or row.symptoms or row.title, row.title, phrases)
+        result = SearchResult(
+            article_id=article_id,
+            source_id=row.source_id,
+            title=row.title,
+            snippet=snippet,
+            score=round(score, 6),
+            source_url=row.source_url,
+            attribution=row.attribution,
         )
+        hits.append(ArticleHit(result, row.symptoms or "", row.resolution or "", row.product_group))
     return hits
 
 

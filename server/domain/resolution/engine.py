@@ -14,11 +14,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.knowledge.embeddings import Embedder
-from server.domain.knowledge.search import search
+from server.domain.knowledge.search import find_articles
 from server.domain.resolution.events import Citation, Delta, Failure, Outcome, Triage, Usage
 from server.domain.resolution.prompt import Passage, build_messages
 from server.domain.resolution.query import build_query
@@ -32,10 +31,6 @@ logger = structlog.get_logger(__name__)
 
 BAD_RESPONSE = "The AI model sent an answer we could not read."
 MODEL_PASSAGES = 5  # passages given to a chat model; the retrieval-only answer uses the best ANSWER_ARTICLES
-
-_ARTICLES_SQL = text(
-    "SELECT id, symptoms, resolution, product_group FROM kb_articles WHERE id = ANY(:ids) AND published"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,31 +64,20 @@ class Resolver:
 
     async def passages(self, query: str, limit: int) -> list[Passage]:
         """The best ``limit`` articles for ``query`` as numbered passages with their resolution text."""
-        results = await search(self._engine, query, self._embedder, limit=limit)
-        if not results:
-            return []
-        async with self._engine.connect() as connection:
-            rows = {
-                row.id: row for row in await connection.execute(_ARTICLES_SQL, {"ids": [r.article_id for r in results]})
-            }
-        passages: list[Passage] = []
-        for result in results:
-            row = rows.get(result.article_id)
-            if row is None:  # unpublished between the two reads
-                continue
-            passages.append(
-                Passage(
-                    number=len(passages) + 1,
-                    article_id=result.article_id,
-                    source_id=result.source_id,
-                    title=result.title,
-                    source_url=result.source_url,
-                    symptoms=row.symptoms or "",
-                    resolution=row.resolution or "",
-                    product_group=row.product_group,
-                )
+        hits = await find_articles(self._engine, query, self._embedder, limit=limit)
+        return [
+            Passage(
+                number=number,
+                article_id=hit.result.article_id,
+                source_id=hit.result.source_id,
+                title=hit.result.title,
+                source_url=hit.result.source_url,
+                symptoms=hit.symptoms,
+                resolution=hit.resolution,
+                product_group=hit.product_group,
             )
-        return passages
+            for number, hit in enumerate(hits, start=1)
+        ]
 
     def _rules(self, request: ResolutionInput, query: str, passages: Sequence[Passage]) -> Triage:
         text_ = f"{request.description}\n{query}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
@@ -16,8 +17,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.domain.accounts.deps import bearer_token
 from server.domain.accounts.guards import BEARER, bearer_required
-from server.domain.accounts.services import Principal
+from server.domain.accounts.services import AccountService, Principal
 from server.domain.tickets.contribution import contribute_fix
 from server.domain.tickets.deps import TICKET_DEPENDENCIES
 from server.domain.tickets.idempotency import clean_idempotency_key
@@ -32,6 +34,8 @@ from server.settings import Settings
 __all__ = ["REPLAY_HEADER", "TicketController"]
 
 REPLAY_HEADER = "Idempotent-Replayed"
+# A description with device details fits many times over; one screenshot does not.
+SMALL_FORM_BYTES = 64 * 1024
 
 
 def _updated_since(raw: str | None) -> datetime.datetime | None:
@@ -45,6 +49,18 @@ def _updated_since(raw: str | None) -> datetime.datetime | None:
         message = "an ISO 8601 date-time with a timezone, e.g. 2026-11-27T10:00:00Z"
         raise ValidationFailed(f"updated_since: {message}", errors=[FieldError("updated_since", message, "query")])
     return value
+
+
+def _declared_length(request: Request[Any, Any, Any]) -> int:
+    """The body's ``Content-Length``; unknown (chunked, malformed) counts as big."""
+    try:
+        return int(request.headers.get("content-length", ""))
+    except ValueError:
+        return CREATE_BODY_LIMIT + 1
+
+
+async def _chunks(body: bytes) -> AsyncIterator[bytes]:
+    yield body
 
 
 class TicketController(Controller):
@@ -75,16 +91,27 @@ class TicketController(Controller):
         self,
         *,
         request: Request[Any, Any, Any],
-        principal: NamedDependency[SkipValidation[Principal]],
+        accounts: NamedDependency[SkipValidation[AccountService]],
         tickets: NamedDependency[SkipValidation[TicketService]],
-        db_engine: NamedDependency[AsyncEngine],
         settings: NamedDependency[SkipValidation[Settings]],
     ) -> Response[TicketDetail]:
-        """201 with the ticket (also on an idempotent replay, marked by ``Idempotent-Replayed: true``)."""
+        """201 with the ticket (also on an idempotent replay, marked by ``Idempotent-Replayed: true``).
+
+        Authenticates itself rather than through the ``principal`` dependency, to order the work: a small form (no
+        screenshot) is buffered before any database work, so the sign-in lookup, the hourly count and the insert
+        share one pooled connection that no slow client can hold; a big one arrives after the count, with no
+        connection held. The lookup and the count are single statements run in autocommit: nothing to roll back.
+        """
         key = clean_idempotency_key(request.headers.get("idempotency-key"))
-        await tickets.db.commit()  # give the sign-in lookup's connection back before the limit takes one
-        await count_ticket(db_engine, settings, principal.user.id)
-        draft = await read_ticket_form(request.headers.get("content-type", ""), request.stream())
+        token = bearer_token(request)
+        small_form = await request.body() if _declared_length(request) <= SMALL_FORM_BYTES else None
+        await tickets.db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        principal = await accounts.authenticate(token)
+        await count_ticket(await tickets.db.connection(), settings, principal.user.id)
+        if small_form is None:
+            await tickets.db.commit()  # the connection goes back to the pool while the upload arrives
+        stream = request.stream() if small_form is None else _chunks(small_form)
+        draft = await read_ticket_form(request.headers.get("content-type", ""), stream)
         created = await tickets.create(principal.user, draft, idempotency_key=key)
         headers = {REPLAY_HEADER: "true"} if created.replayed else {}
         return Response(ticket_detail(created.ticket), status_code=201, headers=headers)

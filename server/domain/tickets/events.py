@@ -167,7 +167,7 @@ async def _stream(
             try:
                 event = await asyncio.wait_for(queue.get(), timeout=hub.keepalive)
             except TimeoutError:
-                if not await _session_live(engine, principal.session.id):
+                if not await _session_live(engine, principal.session_id):
                     return
                 yield ServerSentEventMessage(comment="keep-alive", data=None)
                 continue

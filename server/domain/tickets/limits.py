@@ -2,7 +2,8 @@
 ``TECHPAL_ANSWERS_PER_HOUR``): screenshots and answers cost CPU and model budget shared by everyone.
 
 Counted in the database (:mod:`server.lib.ratelimit`), so every server process sees the same numbers; checked before
-the request body is read, so a refused upload costs nothing.
+the request body is read, so a refused upload costs nothing. A ticket is counted in the request's own transaction
+(the sign-in lookup's), which the create route commits before it reads the body.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.lib.ratelimit import RateLimiter, Rule
 from server.settings import Settings
@@ -20,9 +21,11 @@ __all__ = ["count_answer", "count_ticket"]
 HOUR = datetime.timedelta(hours=1)
 
 
-async def count_ticket(engine: AsyncEngine, settings: Settings, user_id: uuid.UUID) -> None:
-    """One ticket created by ``user_id``; 429 ``rate_limited`` with ``Retry-After`` over the hourly limit."""
-    await RateLimiter(engine).hit(Rule("ticket_create", settings.tickets.per_hour, HOUR), str(user_id))
+async def count_ticket(connection: AsyncConnection, settings: Settings, user_id: uuid.UUID) -> None:
+    """One ticket created by ``user_id``, counted in ``connection``'s transaction (the caller commits); 429
+    ``rate_limited`` with ``Retry-After`` over the hourly limit."""
+    rule = Rule("ticket_create", settings.tickets.per_hour, HOUR)
+    await RateLimiter(connection.engine).hit(rule, str(user_id), connection=connection)
 
 
 async def count_answer(engine: AsyncEngine, settings: Settings, user_id: uuid.UUID) -> None:

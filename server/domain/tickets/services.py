@@ -21,13 +21,13 @@ import json
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
 # The same generator the models' primary keys use (UUIDv7 with uuid-utils installed, else UUIDv4).
 from advanced_alchemy.mixins.uuid import uuid7  # type: ignore[attr-defined]
-from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy import ColumnElement, Select, Table, Text, bindparam, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -66,12 +66,18 @@ EVENTS_CHANNEL = "ticket_events"
 STAFF_ROLES = frozenset({"agent", "admin"})
 # Advisory-lock class for blob keys (the two-int form keeps these apart from other advisory locks): "tpbl".
 _BLOB_LOCK_CLASS = 0x7470626C
+_SCREENSHOTS = cast("Table", TicketScreenshot.__table__)
 _SOURCE_OF_ACTOR: dict[str, FieldSource] = {"user": "user", "agent": "agent", "ai": "ai", "system": "rules"}
+# A ticket's first history row: the user opened it.
+_BORN: dict[str, Any] = {"actor": "user", "field": "status", "new_value": "open"}
 
 
 @dataclass(frozen=True, slots=True)
 class CreatedTicket:
-    """The outcome of a create: the ticket (with its relations loaded) and whether it was an idempotent replay."""
+    """The outcome of a create: the ticket (with its relations loaded) and whether it was an idempotent replay.
+
+    A new ticket is built in memory, not loaded through the session: to change it, load it with
+    :meth:`TicketService.get`."""
 
     ticket: Ticket
     replayed: bool
@@ -116,6 +122,33 @@ def screenshot_count() -> ColumnElement[int]:
     )
 
 
+def _notice(ticket_id: uuid.UUID, owner_id: uuid.UUID, kind: str, **data: Any) -> str:
+    """The JSON payload of a ``ticket_events`` notification."""
+    return json.dumps({"ticket_id": str(ticket_id), "owner_id": str(owner_id), "kind": kind, **data}, default=str)
+
+
+def _create_ticket_statement() -> Select[Any]:
+    """``INSERT`` the ticket and its first history row and ``NOTIFY`` its creation, as one statement (one round trip)
+    built once. Bind parameters: ``ticket_<column>`` for the ticket's columns (not the bare names: an INSERT takes
+    parameters named like its table's columns as extra values) and ``notice``."""
+    tickets = cast("Table", Ticket.__table__)
+    history = cast("Table", TicketHistory.__table__)
+    columns = ("id", "owner_id", "description", "priority", "priority_source", "category", "category_source",
+               "status", "device", "created_at", "updated_at")  # fmt: skip
+    ticket = insert(tickets).values({name: bindparam(f"ticket_{name}", type_=tickets.c[name].type) for name in columns})
+    born = insert(history).values(
+        ticket_id=bindparam("ticket_id", type_=history.c.ticket_id.type),
+        at=bindparam("ticket_created_at", type_=history.c.at.type),
+        actor_id=bindparam("ticket_owner_id", type_=history.c.actor_id.type),
+        **{name: literal(value, history.c[name].type) for name, value in _BORN.items()},
+    )
+    notify = select(func.pg_notify(EVENTS_CHANNEL, bindparam("notice", type_=Text())))
+    return notify.add_cte(ticket.cte("new_ticket"), born.cte("born"))
+
+
+_CREATE_TICKET = _create_ticket_statement()
+
+
 class TicketService:
     """Ticket use cases on one database session."""
 
@@ -132,15 +165,22 @@ class TicketService:
         (``replayed``), a different request under the same key raises 422 ``idempotency_key_reused``. Any rejected
         screenshot raises its 4xx before anything is stored; if storing fails, no row and no new blob remains.
         """
+        if idempotency_key is None and not draft.screenshots:
+            # One statement, atomic on its own: it runs on the session's connection as it is (the create route's,
+            # in autocommit after the sign-in lookup: no BEGIN/COMMIT round trips).
+            ticket = await self._insert_ticket(uuid7(), owner, draft, [], [])
+            await self.db.commit()
+            return CreatedTicket(ticket, replayed=False)
+        # The rest runs in transactions of its own (key claims and blob locks hold until the end of one).
+        await self.db.commit()
         fingerprint = draft.fingerprint()
         if idempotency_key is not None:
             # Cheap early answer for a plain retry: no image work, nothing stored.
             live = await find_live_key(self.db, owner.id, idempotency_key)
             if live is not None:
                 return await self._replay(owner, live.fingerprint, live.ticket_id, fingerprint)
-        # End the transaction the request opened (authentication): the connection goes back to the pool while the
-        # screenshots are read, and the create runs in a transaction of its own.
-        await self.db.commit()
+        if draft.screenshots:
+            await self.db.commit()  # no connection is held while the screenshots are read (seconds, with OCR)
         images = await self._process(draft.screenshots)
         ticket_id = uuid7()
         if idempotency_key is not None:
@@ -150,10 +190,7 @@ class TicketService:
                 return await self._replay(owner, existing.fingerprint, existing.ticket_id, fingerprint)
         blob_keys = await self._store_blobs(images)
         try:
-            ticket = self._add_ticket(ticket_id, owner, draft, images, blob_keys)
-            await self._notify(
-                ticket_id, owner.id, "created", changes=[{"field": "status", "from": None, "to": "open"}]
-            )
+            ticket = await self._insert_ticket(ticket_id, owner, draft, images, blob_keys)
             await self.db.commit()
         except BaseException:
             await self.db.rollback()
@@ -224,7 +261,7 @@ class TicketService:
             await self.db.rollback()
             logger.warning("blob_cleanup_failed", keys=sorted(keys), exc_info=True)
 
-    def _add_ticket(
+    async def _insert_ticket(
         self,
         ticket_id: uuid.UUID,
         owner: User,
@@ -232,42 +269,48 @@ class TicketService:
         images: Sequence[ProcessedImage],
         blob_keys: Sequence[tuple[str, str]],
     ) -> Ticket:
-        """Add the ticket with its screenshots and first history row; its collections are complete in memory, so
-        the answer needs no reload after the commit."""
-        screenshots = [
-            TicketScreenshot(
-                ticket_id=ticket_id,
-                position=position,
-                blob_key=data_key,
-                media_type=image.media_type,
-                width=image.width,
-                height=image.height,
-                size_bytes=len(image.data),
-                model_blob_key=model_key,
-                model_media_type=image.model_media_type,
-                ocr_text=image.ocr_text,
-            )
+        """Insert the ticket, its first history row and the ``created`` NOTIFY in one statement, then the screenshot
+        rows; return the ticket built in memory with its collections complete, so the answer needs no reload."""
+        now = utcnow()
+        row = {
+            "id": ticket_id,
+            "owner_id": owner.id,
+            "description": draft.description,
+            "priority": draft.priority or "normal",
+            "priority_source": "user" if draft.priority else None,
+            "category": draft.category,
+            "category_source": "user" if draft.category else None,
+            "status": "open",
+            "device": draft.device,
+            "created_at": now,
+            "updated_at": now,
+        }
+        shots = [
+            {
+                "id": uuid7(),
+                "ticket_id": ticket_id,
+                "position": position,
+                "blob_key": data_key,
+                "media_type": image.media_type,
+                "width": image.width,
+                "height": image.height,
+                "size_bytes": len(image.data),
+                "model_blob_key": model_key,
+                "model_media_type": image.model_media_type,
+                "ocr_text": image.ocr_text,
+                "created_at": now,
+                "updated_at": now,
+            }
             for position, (image, (data_key, model_key)) in enumerate(zip(images, blob_keys, strict=True))
         ]
-        born = TicketHistory(
-            ticket_id=ticket_id, at=utcnow(), actor="user", actor_id=owner.id, field="status", new_value="open"
-        )
-        ticket = Ticket(
-            id=ticket_id,
-            owner_id=owner.id,
-            description=draft.description,
-            priority=draft.priority or "normal",
-            priority_source="user" if draft.priority else None,
-            category=draft.category,
-            category_source="user" if draft.category else None,
-            status="open",
-            device=draft.device,
-            messages=[],
-            screenshots=screenshots,
-            history=[born],
-        )
-        self.db.add(ticket)
-        return ticket
+        notice = _notice(ticket_id, owner.id, "created", changes=[{"field": "status", "from": None, "to": "open"}])
+        connection = await self.db.connection()
+        await connection.execute(_CREATE_TICKET, {**{f"ticket_{k}": v for k, v in row.items()}, "notice": notice})
+        if shots:
+            await connection.execute(insert(_SCREENSHOTS), shots)
+        born = TicketHistory(ticket_id=ticket_id, at=now, actor_id=owner.id, **_BORN)
+        screenshots = [TicketScreenshot(**shot) for shot in shots]
+        return Ticket(**row, messages=[], screenshots=screenshots, history=[born])
 
     # ------------------------------------------------------------------------------------------ reading
     async def _load(self, ticket_id: uuid.UUID, *, lock: bool = False) -> Ticket:
@@ -352,6 +395,7 @@ class TicketService:
 
         ``citations`` are stored as given (JSON objects: ``article_id``, ``source_id``, ``title``, ``source_url``).
         """
+        self._require_loaded(ticket)
         message = TicketMessage(
             id=uuid7(),
             ticket_id=ticket.id,
@@ -389,6 +433,7 @@ class TicketService:
         ``source`` records who chose a priority/category (``user``, ``ai``, ``rules``, ``agent``); it defaults
         from ``actor``. Fields that already hold the new value are skipped; the history rows written are returned.
         """
+        self._require_loaded(ticket)
         field_source: str = source or _SOURCE_OF_ACTOR[actor]
         now = utcnow()
         written: list[TicketHistory] = []
@@ -428,13 +473,15 @@ class TicketService:
             source=source,
         )
 
+    def _require_loaded(self, ticket: Ticket) -> None:
+        # A ticket outside this session (the one create() returns) would take the history rows but not its own
+        # changes: refuse rather than store half a change.
+        if ticket not in self.db:
+            raise ValueError("load the ticket with TicketService.get() before changing it")
+
     async def _notify(self, ticket_id: uuid.UUID, owner_id: uuid.UUID, kind: str, **data: Any) -> None:
         """``NOTIFY ticket_events`` with a small JSON payload; PostgreSQL delivers it at commit, never on rollback."""
-        payload = {"ticket_id": str(ticket_id), "owner_id": str(owner_id), "kind": kind, **data}
-        await self.db.execute(
-            text("SELECT pg_notify(:channel, :payload)"),
-            {"channel": EVENTS_CHANNEL, "payload": json.dumps(payload, default=str)},
-        )
+        await self.db.execute(select(func.pg_notify(EVENTS_CHANNEL, _notice(ticket_id, owner_id, kind, **data))))
 
     async def record_feedback(self, ticket: Ticket, *, resolved: bool, comment: str | None) -> bool:
         """The owner says whether the answer worked: ``resolved`` or ``escalated`` (to the agents); no commit.

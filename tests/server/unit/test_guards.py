@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime
+import uuid
 
 import pytest
 
-from server.db.models import User, UserSession
+from server.db.models import User
 from server.domain.accounts.guards import require_role
 from server.domain.accounts.services import Principal
 from server.lib.exceptions import PermissionDenied
@@ -15,7 +16,7 @@ from server.lib.exceptions import PermissionDenied
 def principal(role: str) -> Principal:
     now = datetime.datetime.now(datetime.UTC)
     user = User(name="x", email="x@example.com", username="xxx", password_hash="-", role=role, age_confirmed_at=now)
-    return Principal(user=user, session=UserSession(user_id=user.id, device_name="d", last_used_at=now))
+    return Principal(user=user, session_id=uuid.uuid4())
 
 
 @pytest.mark.parametrize(("role", "allowed"), [("user", False), ("agent", True), ("admin", True)])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import re
 import smtplib
+import uuid
 from dataclasses import dataclass
 from email.message import EmailMessage
 
@@ -91,10 +92,10 @@ def invalid_token() -> ClientError:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the user and the session their access token belongs to."""
+    """Who is calling: the user and the id of the session their access token belongs to."""
 
     user: User
-    session: UserSession
+    session_id: uuid.UUID
 
 
 class AccountServiceBase:

@@ -84,7 +84,7 @@ class ProfileFlows(AccountServiceBase):
         if problem := password_problem(new, email=user.email, username=user.username):
             raise weak_password_error(problem, "new_password")
         user.password_hash = await self.passwords.hash(new)
-        await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session.id)
+        await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session_id)
         await self._spend_reset_tokens(user)
         await self.db.commit()
         logger.info("password_changed", user_id=str(user.id))

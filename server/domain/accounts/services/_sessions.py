@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 import uuid
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from server.db.models import RefreshToken, User, UserSession
 from server.domain.accounts.schemas import SessionInfo, TokenPair
@@ -26,6 +26,19 @@ from server.lib.exceptions import (
 from server.lib.ratelimit import utcnow
 
 __all__ = ["SessionFlows"]
+
+# Every authenticated request runs this: built once (building and hashing a statement costs more than running it).
+_LIVE_SESSION = (
+    select(User, UserSession.last_used_at)
+    .join(UserSession, User.id == UserSession.user_id)
+    .where(UserSession.id == bindparam("session_id"), UserSession.revoked_at.is_(None))
+)
+_TOUCH_SESSION = (
+    update(UserSession)
+    .where(UserSession.id == bindparam("session_id"))
+    .values(last_used_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
 
 
 class SessionFlows(AccountServiceBase):
@@ -110,23 +123,17 @@ class SessionFlows(AccountServiceBase):
         session_id = self.signer.read(access_token, int(now.timestamp()))
         if session_id is None:
             raise NotAuthenticated("The access token is invalid or expired.", code="invalid_token")
-        found = (
-            await self.db.execute(
-                select(UserSession, User)
-                .join(User, User.id == UserSession.user_id)
-                .where(UserSession.id == session_id, UserSession.revoked_at.is_(None))
-            )
-        ).one_or_none()
+        found = (await self.db.execute(_LIVE_SESSION, {"session_id": session_id})).one_or_none()
         if found is None:
             raise NotAuthenticated("This session has ended; sign in again.", code="session_revoked")
-        session, user = found[0], found[1]
-        if now - session.last_used_at > LAST_USED_PRECISION:
-            session.last_used_at = now
-        return Principal(user=user, session=session)
+        user, last_used_at = found
+        if now - last_used_at > LAST_USED_PRECISION:
+            await self.db.execute(_TOUCH_SESSION, {"session_id": session_id, "now": now})
+        return Principal(user=user, session_id=session_id)
 
     async def logout(self, principal: Principal) -> None:
         """End the calling session."""
-        await self._revoke(UserSession.id == principal.session.id)
+        await self._revoke(UserSession.id == principal.session_id)
 
     async def sessions(self, principal: Principal) -> list[SessionInfo]:
         """The caller's live sessions, newest first."""
@@ -141,7 +148,7 @@ class SessionFlows(AccountServiceBase):
                 device_name=s.device_name,
                 created_at=s.created_at,
                 last_used_at=s.last_used_at,
-                current=s.id == principal.session.id,
+                current=s.id == principal.session_id,
             )
             for s in rows
         ]

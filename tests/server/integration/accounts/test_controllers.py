@@ -331,6 +331,27 @@ async def test_logout_ends_the_session_immediately(client: Client, signed_in_use
     assert refresh.status_code == 401
 
 
+async def test_a_session_records_when_it_was_last_used_at_most_once_a_minute(
+    client: Client, signed_in_user: TestUser, db_url: str
+) -> None:
+    # GIVEN a session last used two hours ago
+    mine = uuid.UUID(signed_in_user.id)
+    await sql(db_url, "UPDATE user_sessions SET last_used_at = now() - interval '2 hours' WHERE user_id = $1", mine)
+    # WHEN it makes a request THEN its last use is now
+    assert (await client.get("/api/v1/me", headers=signed_in_user.headers)).status_code == 200
+    [moved] = await sql(
+        db_url, "SELECT extract(epoch FROM now() - last_used_at) FROM user_sessions WHERE user_id = $1", mine
+    )
+    assert moved[0] < 60
+    # GIVEN a session used 30 seconds ago WHEN it makes a request THEN nothing is written (precision: one minute)
+    await sql(db_url, "UPDATE user_sessions SET last_used_at = now() - interval '30 seconds' WHERE user_id = $1", mine)
+    assert (await client.get("/api/v1/me", headers=signed_in_user.headers)).status_code == 200
+    [kept] = await sql(
+        db_url, "SELECT extract(epoch FROM now() - last_used_at) FROM user_sessions WHERE user_id = $1", mine
+    )
+    assert kept[0] >= 30
+
+
 async def test_sessions_can_be_listed_and_revoked(
     client: Client, user_factory: UserFactory, signed_in_user: TestUser
 ) -> None:

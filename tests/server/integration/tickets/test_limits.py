@@ -42,6 +42,19 @@ async def test_creating_past_the_hourly_limit_is_refused_and_stores_nothing(
         await connection.close()
 
 
+async def test_a_refused_create_still_counts_and_a_small_form_is_read_before_the_limit_refuses(
+    client: AsyncTestClient[Litestar], user_factory: UserFactory
+) -> None:
+    user = await user_factory()
+    # A create refused for its form (an unknown priority) was still attempted: it counts.
+    invalid = await create_ticket(client, user, description="Bad priority", priority="whenever", expect=422)
+    await create_ticket(client, user, description="Problem")
+    # Over the limit, a small form is refused by the limit, not by what it contains.
+    refused = await create_ticket(client, user, description="", expect=None)
+    assert invalid.json()["code"] == "validation_error"
+    assert (refused.status_code, refused.json()["code"]) == (429, "rate_limited")
+
+
 async def test_asking_for_answers_past_the_hourly_limit_is_refused_before_any_stream(
     client: AsyncTestClient[Litestar], user_factory: UserFactory
 ) -> None:

@@ -22,6 +22,7 @@ from server.domain.tickets.images import ScreenshotProcessor
 from server.domain.tickets.services import EVENTS_CHANNEL, MessageUsage, TicketService
 from server.domain.tickets.storage import LocalBlobStorage
 from server.domain.tickets.upload import TicketDraft
+from server.domain.tickets.views import ticket_detail
 from server.lib.exceptions import NotFound
 from tests.fixtures.auth import TestUser, UserFactory
 from tests.fixtures.db import connect
@@ -76,6 +77,10 @@ async def test_change_writes_history_bumps_updated_at_and_notifies_on_commit(
             created = await tickets.create(owner, TicketDraft("Email will not sync"))
             assert (await asyncio.wait_for(heard.get(), 5))["kind"] == "created"
             ticket = await tickets.get(created.ticket.id, owner)
+            # The answer built in memory is what was stored; only a loaded ticket may be changed.
+            assert ticket_detail(created.ticket) == ticket_detail(ticket)
+            with pytest.raises(ValueError, match="get"):
+                await tickets.change(created.ticket, actor="ai", status="answered")
             before = ticket.updated_at
 
             written = await tickets.change(ticket, actor="ai", status="answered", category="email", priority="high")
@@ -121,8 +126,9 @@ async def test_triage_never_overrides_the_users_choice(services: Services, signe
     async with services.session() as session:
         tickets = services.tickets(session)
         owner = await _user(session, signed_in_user)
-        chosen = (await tickets.create(owner, TicketDraft("VPN", priority="urgent", category="network"))).ticket
-        open_ = (await tickets.create(owner, TicketDraft("Something"))).ticket
+        chosen_id = (await tickets.create(owner, TicketDraft("VPN", priority="urgent", category="network"))).ticket.id
+        open_id = (await tickets.create(owner, TicketDraft("Something"))).ticket.id
+        chosen, open_ = await tickets.get(chosen_id, owner), await tickets.get(open_id, owner)
 
         assert await tickets.triage(chosen, category="software", priority="low", source="ai") == []
         await tickets.triage(open_, category="printer", priority="low", source="rules")
@@ -177,7 +183,7 @@ async def test_agents_queue_lists_by_status_and_staff_may_see(
         first = (await tickets.create(a, TicketDraft("first"))).ticket
         await tickets.create(b, TicketDraft("still open"))
         second = (await tickets.create(b, TicketDraft("second"))).ticket
-        for ticket in (first, second):
+        for ticket in (await tickets.get(first.id, a), await tickets.get(second.id, b)):
             await tickets.change(ticket, actor="user", actor_id=ticket.owner_id, status="escalated")
             await session.commit()
 
