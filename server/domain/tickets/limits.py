@@ -1,9 +1,9 @@
 """Per-user hourly limits on creating tickets and asking for answers (``TECHPAL_TICKETS_PER_HOUR``,
 ``TECHPAL_ANSWERS_PER_HOUR``): screenshots and answers cost CPU and model budget shared by everyone.
 
-Counted in the database (:mod:`server.lib.ratelimit`), so every server process sees the same numbers; checked before
-the request body is read, so a refused upload costs nothing. A ticket is counted in the request's own transaction
-(the sign-in lookup's), which the create route commits before it reads the body.
+Counted in the database (:mod:`server.lib.ratelimit`), so every server process sees the same numbers. A create is
+counted before any screenshot is read (a refused upload costs nothing but a small form, ≤ 64 KiB, read first), on
+the request's own connection in autocommit: the count stands whatever becomes of the request.
 """
 
 from __future__ import annotations
