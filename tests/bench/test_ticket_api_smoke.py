@@ -1,5 +1,5 @@
 """``bench/ticket_api.py`` still runs end to end: a tiny run (no screenshots) on this test's database prints both
-cases and the ratio."""
+cases, each round's ratio and their median."""
 
 from __future__ import annotations
 
@@ -30,4 +30,7 @@ async def test_tiny_bench_run_creates_every_ticket_and_prints_the_ratio(db_url: 
         row = re.search(rf"^{re.escape(case)}\s+(\d+)\s+(\d+)\s+(\S+)", out, re.MULTILINE)
         assert row, out
         assert row.groups() == (str(REQUESTS), str(REQUESTS), "-"), row.group(0)  # every request a 201
-    assert re.search(r"ratio ours/bare \(description only\): \d+\.\d\d×", out), out
+    assert re.search(r"ratio ours/bare \(description only\), median of the rounds: \d+\.\d\d×", out), out
+    rounds = re.search(r"\(rounds: ([\d., ]+);", out)
+    assert rounds, out
+    assert len(rounds.group(1).split(", ")) == 4, out  # the default --rounds

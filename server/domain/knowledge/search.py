@@ -279,8 +279,8 @@ async def search(engine: AsyncEngine, raw_query: str, embedder: Embedder | None,
 async def find_articles(
     engine: AsyncEngine, raw_query: str, embedder: Embedder | None, limit: int = 10
 ) -> list[ArticleHit]:
-    """:func:`search` with each article's symptoms, resolution and product group: retrieval and the article reads
-    share one pooled connection, four statements in all."""
+    """:func:`search` with each article's symptoms, resolution and product group: the retrievers and the read of the
+    found articles (with their best chunks) share one pooled connection."""
     query = clean_query(raw_query)
     if not query:
         return []
