@@ -10,7 +10,6 @@ from pytestqt.qtbot import QtBot
 
 from desktop.core.api import ApiClient, PlanCatalogue, Subscription
 from desktop.core.api.models import Plan
-from desktop.core.auth import MemoryTokenStore
 from desktop.presenters.subscription_presenter import (
     BILLING_DISABLED_TEXT,
     SIGNED_OUT_TEXT,
@@ -22,24 +21,13 @@ from desktop.services.tasks import TaskRunner
 from tests.fixtures.desktop_api import DesktopApi
 
 TIMEOUT_MS = 5000
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def client(desktop_api: DesktopApi) -> Iterator[ApiClient]:
-    """A client signed in to the fake server."""
-    desktop_api.add_account(password=PASSWORD)
-    client = ApiClient(desktop_api.url, tokens=MemoryTokenStore())
-    client.login("ada@example.com", PASSWORD)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def presenter(qapp: object, client: ApiClient) -> Iterator[SubscriptionPresenter]:
+def presenter(qapp: object, signed_in_client: ApiClient) -> Iterator[SubscriptionPresenter]:
     """The presenter on its own runner."""
     runner = TaskRunner()
-    presenter = SubscriptionPresenter(lambda: client, runner=runner)
+    presenter = SubscriptionPresenter(lambda: signed_in_client, runner=runner)
     yield presenter
     runner.shutdown()
 

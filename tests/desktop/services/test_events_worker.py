@@ -15,23 +15,12 @@ from desktop.services.events_worker import EventsWorker, backoff_delays, describ
 from tests.fixtures.desktop_api import DesktopApi
 
 TIMEOUT_MS = 5000
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def client(desktop_api: DesktopApi) -> Iterator[ApiClient]:
-    """A client signed in to the fake server."""
-    desktop_api.add_account(password=PASSWORD)
-    client = ApiClient(desktop_api.url, tokens=MemoryTokenStore())
-    client.login("ada@example.com", PASSWORD)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def worker(qapp: object, client: ApiClient) -> Iterator[EventsWorker]:
+def worker(qapp: object, signed_in_client: ApiClient) -> Iterator[EventsWorker]:
     """A worker with a fast backoff; stopped after the test."""
-    worker = EventsWorker(client, delays=lambda _healthy: 0.05)
+    worker = EventsWorker(signed_in_client, delays=lambda _healthy: 0.05)
     yield worker
     worker.stop()
 

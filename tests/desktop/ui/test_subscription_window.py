@@ -11,7 +11,6 @@ from PySide6.QtWidgets import QWidget
 from pytestqt.qtbot import QtBot
 
 from desktop.core.api import ApiClient
-from desktop.core.auth import MemoryTokenStore
 from desktop.presenters.subscription_presenter import BILLING_DISABLED_TEXT, SubscriptionPresenter
 from desktop.services.tasks import TaskRunner
 from desktop.ui.subscription_window import UNLIMITED_TEXT, SubscriptionWindow
@@ -20,7 +19,6 @@ from tests.fixtures.desktop_api import DesktopApi
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)\(\)")
 
 TIMEOUT_MS = 5000
-PASSWORD = "correct horse battery"
 
 
 class Opened:
@@ -40,18 +38,14 @@ def opened() -> Opened:
 
 
 @pytest.fixture
-def window(qtbot: QtBot, desktop_api: DesktopApi, opened: Opened) -> Iterator[SubscriptionWindow]:
+def window(qtbot: QtBot, signed_in_client: ApiClient, opened: Opened) -> Iterator[SubscriptionWindow]:
     """The window, shown and loaded."""
-    desktop_api.add_account(password=PASSWORD)
-    client = ApiClient(desktop_api.url, tokens=MemoryTokenStore())
-    client.login("ada@example.com", PASSWORD)
     runner = TaskRunner()
-    presenter = SubscriptionPresenter(lambda: client, runner=runner)
+    presenter = SubscriptionPresenter(lambda: signed_in_client, runner=runner)
     window = SubscriptionWindow(presenter, open_url=opened)
     qtbot.addWidget(window)
     yield window
     runner.shutdown()
-    client.close()
 
 
 def present(qtbot: QtBot, window: SubscriptionWindow) -> None:
