@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 
@@ -12,7 +13,7 @@ from server.domain.knowledge.embeddings import Embedder
 from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
 from server.domain.resolution.events import Citation, Delta, Failure, Outcome, Triage
 from server.domain.resolution.retrieval_only import AFTER_FAILURE_NOTE
-from server.integrations.openai import OpenAIChatModel
+from server.integrations.openai import ChatModelError, OpenAIChatModel
 from server.settings import AISettings
 from tests.fixtures.openai_api import FakeOpenAI, split_reply
 from tests.fixtures.resolution import ChatModelFactory
@@ -179,10 +180,19 @@ async def test_follow_up_question_has_no_triage_and_goes_last(
     assert "Still stuck?" in messages[-1]["content"]
 
 
-async def test_the_api_key_never_shows(chat_model_factory: ChatModelFactory, caplog: pytest.LogCaptureFixture) -> None:
+async def test_the_api_key_never_shows(
+    chat_model_factory: ChatModelFactory, openai_server: FakeOpenAI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    openai_server.fail_next(401, kind="stream")  # a refused key: the failure most likely to echo it
     chat = chat_model_factory()
-    assert "sk-test-secret" not in repr(chat)
-    assert "sk-test-secret" not in caplog.text
+    with pytest.raises(ChatModelError) as failed:
+        async for _ in chat.stream([{"role": "user", "content": "Outlook keeps asking for my password"}]):
+            pass
+
+    assert openai_server.requests_of("stream")[0].headers["authorization"] == "Bearer sk-test-secret"
+    for shown in (repr(chat), str(failed.value), caplog.text):
+        assert "sk-test-secret" not in shown
 
 
 async def test_no_key_with_a_base_url_sends_a_placeholder(openai_server: FakeOpenAI) -> None:

@@ -23,7 +23,7 @@ from tests.fixtures.images import (
     png_with_text_chunks,
     webp_bytes,
 )
-from tests.fixtures.tickets import create_ticket, ticket_form
+from tests.fixtures.tickets import create_ticket
 
 MB = 1024 * 1024
 
@@ -188,9 +188,3 @@ async def test_json_routes_keep_their_small_limit(client: AsyncTestClient[Litest
 
     assert response.status_code == 413
     assert response.json()["code"] == "body_too_large"
-
-
-def test_form_helper_always_sends_multipart() -> None:
-    parts = ticket_form("hello")
-
-    assert parts == [("description", (None, "hello", None))]
