@@ -123,6 +123,7 @@ class OfflineQueue:
         self.directory = root / digest
         self._lock = threading.Lock()
         self._drain_lock = threading.Lock()
+        self._swept = False  # stale temp files are removed once, at the first write
 
     # -------------------------------------------------------------------------------------------- reading
     def entries(self) -> list[QueuedQuestion]:
@@ -215,8 +216,10 @@ class OfflineQueue:
     def _ensure_directory(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.directory, 0o700)  # mkdir's mode is masked by the umask
-        for stale in self.directory.glob(f"{_TEMP_PREFIX}*"):
-            stale.unlink(missing_ok=True)  # a write interrupted by a crash: never a visible entry
+        if not self._swept:  # a write interrupted by a crash (never a visible entry); not another write in progress
+            for stale in self.directory.glob(f"{_TEMP_PREFIX}*"):
+                stale.unlink(missing_ok=True)
+            self._swept = True
 
     def _write(self, entry_id: str, stored: _StoredEntry) -> None:
         self._ensure_directory()

@@ -155,6 +155,8 @@ class SessionPresenter(QObject):
         self._token_store_factory = token_store_factory
         self._client_factory = client_factory
         self._queue_root = queue_root
+        # One queue object per outbox: its locks only serialise callers that share it (the chat and the sender).
+        self._queues: dict[tuple[str, str], OfflineQueue] = {}
         self._runner = runner if runner is not None else TaskRunner(max_threads=1, parent=self)
         self._state = SessionState.STARTING
         self._tokens: TokenStore | None = None
@@ -219,9 +221,13 @@ class SessionPresenter(QObject):
         account = self._client.account if self._client is not None else None
         if not self.is_signed_in or account is None:
             return None
-        from desktop.core.offline_queue import OfflineQueue, default_queue_root  # noqa: PLC0415 - msgspec, signed in
+        queue = self._queues.get((self.server_url, account))
+        if queue is None:
+            from desktop.core.offline_queue import OfflineQueue, default_queue_root  # noqa: PLC0415 - msgspec
 
-        return OfflineQueue(self._queue_root or default_queue_root(), self.server_url, account)
+            queue = OfflineQueue(self._queue_root or default_queue_root(), self.server_url, account)
+            self._queues[(self.server_url, account)] = queue
+        return queue
 
     # ------------------------------------------------------------------------------------------------ start-up
     def start(self) -> None:

@@ -12,10 +12,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from server.domain.accounts.guards import bearer_token
 from server.domain.accounts.passwords import PasswordHasher
 from server.domain.accounts.services import AccountService, Principal
 from server.lib.crypto import AccessTokenSigner
-from server.lib.exceptions import NotAuthenticated
 from server.lib.mail import Mailer
 from server.lib.ratelimit import RateLimiter
 from server.settings import Secret, Settings
@@ -23,7 +23,6 @@ from server.settings import Secret, Settings
 __all__ = [
     "AUTH_DEPENDENCIES",
     "accounts_state",
-    "bearer_token",
     "client_ip",
     "device_name",
     "provide_accounts",
@@ -72,14 +71,6 @@ async def provide_accounts(
         limiter=RateLimiter(db_engine),
         signer=state["signer"],
     )
-
-
-def bearer_token(request: Request[Any, Any, Any]) -> str:
-    """The access token of ``Authorization: Bearer <access token>``; 401 without one."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise NotAuthenticated("Sign in: send `Authorization: Bearer <access token>`.")
-    return token.strip()
 
 
 async def provide_principal(

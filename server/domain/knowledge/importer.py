@@ -38,7 +38,6 @@ __all__ = [
     "refresh_statistics",
     "source_url",
     "store_articles",
-    "write_articles",
 ]
 
 logger = structlog.get_logger(__name__)
@@ -183,31 +182,6 @@ async def import_records(
     for number, problem in report.bad_lines:
         logger.warning("kb_import_bad_line", line=number, problem=problem)
     return report
-
-
-async def write_articles(
-    engine: AsyncEngine,
-    batch: dict[str, ArticleRecord],
-    *,
-    embedder: Embedder,
-    origin: str,
-    published: bool,
-    seed_vectors: SeedVectors | None = None,
-) -> int:
-    """Upsert ``batch`` (by source id) with its chunks, vectors and postings, as an import does.
-
-    ``published`` applies to new articles; an existing article keeps its state. Call :func:`refresh_statistics`
-    afterwards.
-    """
-    return await _import_batch(
-        engine,
-        batch=batch,
-        embedder=lambda: embedder,
-        model_name=embedder.model_name,
-        seed_vectors=seed_vectors,
-        origin=origin,
-        published=published,
-    )
 
 
 @dataclass

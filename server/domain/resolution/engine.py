@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.knowledge.embeddings import Embedder
 from server.domain.knowledge.search import find_articles
-from server.domain.resolution.events import Citation, Delta, Failure, Outcome, Triage, Usage
+from server.domain.resolution.events import Delta, Event, Failure, Outcome, Triage, Usage
 from server.domain.resolution.prompt import Passage, build_messages
 from server.domain.resolution.query import build_query
 from server.domain.resolution.retrieval_only import ANSWER_ARTICLES, retrieval_only_answer
@@ -103,7 +103,7 @@ class Resolver:
             return self._rules(request, query, passages)
         return decide(request.category, request.priority, *answer)
 
-    async def run(self, request: ResolutionInput) -> AsyncIterator[Triage | Citation | Delta | Failure | Outcome]:
+    async def run(self, request: ResolutionInput) -> AsyncIterator[Event]:
         """Yield the run's events (see the module docstring); the last one is always the :class:`Outcome`."""
         started = time.perf_counter()
         chat = self._chat

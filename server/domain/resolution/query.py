@@ -11,7 +11,7 @@ wrapped text, whose next line starts in lower case).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 __all__ = ["MAX_QUERY_CHARS", "build_query", "error_lines"]
 
@@ -89,8 +89,3 @@ def build_query(description: str, ocr_texts: Iterable[str], question: str | None
     if description.strip():
         parts.append(description.strip())
     return "\n".join(parts)[:MAX_QUERY_CHARS]
-
-
-def ocr_texts(screenshots: Sequence[object]) -> list[str]:
-    """The ``ocr_text`` of each screenshot (anything with that attribute)."""
-    return [str(getattr(s, "ocr_text", "") or "") for s in screenshots]

@@ -11,14 +11,13 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from server.db.models import CATEGORIES, PRIORITIES
 from server.domain.resolution.events import Triage
 from server.domain.resolution.prompt import SYSTEM_PROMPT, escape
 from server.integrations.openai import ChatModel, Message, TokenUsage
 
 __all__ = ["CATEGORIES", "PRIORITIES", "TRIAGE_SCHEMA", "ai_triage", "decide", "rule_category", "rule_priority"]
 
-CATEGORIES = ("account_access", "email", "hardware", "network", "printer", "security", "software", "other")
-PRIORITIES = ("low", "normal", "high", "urgent")
 TRIAGE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {

@@ -17,8 +17,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.accounts.deps import bearer_token
-from server.domain.accounts.guards import BEARER, bearer_required
+from server.domain.accounts.guards import BEARER, bearer_required, bearer_token
 from server.domain.accounts.services import AccountService, Principal
 from server.domain.tickets.contribution import contribute_fix
 from server.domain.tickets.deps import TICKET_DEPENDENCIES

@@ -173,7 +173,7 @@ class TicketService:
             return CreatedTicket(ticket, replayed=False)
         # The rest runs in transactions of its own (key claims and blob locks hold until the end of one).
         await self.db.commit()
-        fingerprint = draft.fingerprint()
+        fingerprint = "" if idempotency_key is None else draft.fingerprint()  # hashes the uploads: keyed requests only
         if idempotency_key is not None:
             # Cheap early answer for a plain retry: no image work, nothing stored.
             live = await find_live_key(self.db, owner.id, idempotency_key)

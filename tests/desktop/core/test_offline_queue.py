@@ -212,13 +212,15 @@ def test_a_write_that_crashes_leaves_no_entry(queue: OfflineQueue, monkeypatch: 
     assert list(queue.directory.iterdir()) == []
 
 
-def test_leftover_temp_files_and_garbage_are_never_entries(queue: OfflineQueue) -> None:
+def test_leftover_temp_files_and_garbage_are_never_entries(queue: OfflineQueue, tmp_path: Path) -> None:
     queue.enqueue(question("real"))
-    (queue.directory / ".incoming-abc123").write_bytes(b"half a question")
+    (queue.directory / ".incoming-abc123").write_bytes(b"half a question")  # a write a crash interrupted
     (queue.directory / "00000000000000000001-dead.question").write_bytes(b"\x00not msgpack")
 
     assert [e.question.description for e in queue.entries()] == ["real"]
-    queue.enqueue(question("second"))  # the next write sweeps interrupted temp files
+    # The app's next run sweeps interrupted temp files at its first write (never during a write of its own).
+    restarted = OfflineQueue(tmp_path / "outbox", SERVER, "user-1")
+    restarted.enqueue(question("second"))
     assert not (queue.directory / ".incoming-abc123").exists()
 
 

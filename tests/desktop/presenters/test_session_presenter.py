@@ -100,6 +100,19 @@ def test_signing_in_keeps_tokens_in_the_keyring_and_sends_the_device_name(
     assert "refresh" not in settings_file
 
 
+def test_the_signed_in_account_has_one_outbox_object_shared_by_its_users(
+    qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi
+) -> None:
+    desktop_api.add_account()
+    session = make_session()
+    start(qtbot, session)
+    assert session.offline_queue() is None  # signed out: no outbox
+    sign_in(qtbot, session)
+
+    # The chat and the background sender get the same queue, so its locks order their writes.
+    assert session.offline_queue() is session.offline_queue() is not None
+
+
 def test_a_wrong_password_is_reported_in_words(
     qtbot: QtBot, make_session: MakeSession, desktop_api: DesktopApi
 ) -> None:

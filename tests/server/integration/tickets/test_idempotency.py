@@ -132,18 +132,24 @@ async def test_malformed_key_is_422(client: AsyncTestClient[Litestar], signed_in
     assert response.json()["code"] == "invalid_idempotency_key"
 
 
+@pytest.mark.parametrize("screenshots", [0, 1], ids=["description only", "with a screenshot"])
 async def test_key_expires_after_24_hours(
-    client: AsyncTestClient[Litestar], signed_in_user: TestUser, db_url: str
+    client: AsyncTestClient[Litestar], signed_in_user: TestUser, db_url: str, screenshots: int
 ) -> None:
     first = await create_ticket(client, signed_in_user, idempotency_key="old")
     await _fetchval(db_url, "UPDATE idempotency_keys SET created_at = created_at - interval '25 hours'")
 
-    fresh = await create_ticket(client, signed_in_user, idempotency_key="old", description="a new problem")
+    shots = [png_bytes()] * screenshots
+    fresh = await create_ticket(
+        client, signed_in_user, idempotency_key="old", description="a new problem", screenshots=shots
+    )
 
     assert REPLAYED not in fresh.headers
     assert fresh.json()["id"] != first.json()["id"]
     # The key now names the new ticket, and a retry of the new request replays it.
-    again = await create_ticket(client, signed_in_user, idempotency_key="old", description="a new problem")
+    again = await create_ticket(
+        client, signed_in_user, idempotency_key="old", description="a new problem", screenshots=shots
+    )
     assert again.json()["id"] == fresh.json()["id"]
 
 
