@@ -54,8 +54,11 @@ def chat_model_lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyn
     return keep_client
 
 
-async def _input(tickets: TicketService, ticket: Ticket, question: str | None) -> ResolutionInput:
-    shots = await tickets.model_screenshots(ticket)
+async def _input(tickets: TicketService, ticket: Ticket, question: str | None, *, images: bool) -> ResolutionInput:
+    if images:
+        shots = [ScreenshotInput(s.data, s.media_type, s.ocr_text) for s in await tickets.model_screenshots(ticket)]
+    else:  # a retrieval-only answer reads the OCR text alone
+        shots = [ScreenshotInput(b"", s.model_media_type, s.ocr_text or "") for s in ticket.screenshots]
     earlier = [(m.role, m.content) for m in ticket.messages]
     if question is not None and earlier and earlier[-1] == ("user", question):
         earlier.pop()  # the question itself is passed apart
@@ -63,7 +66,7 @@ async def _input(tickets: TicketService, ticket: Ticket, question: str | None) -
         description=ticket.description,
         category=ticket.category if ticket.category_source == "user" else None,
         priority=ticket.priority if ticket.priority_source == "user" else None,
-        screenshots=[ScreenshotInput(s.data, s.media_type, s.ocr_text) for s in shots],
+        screenshots=shots,
         history=earlier,
         question=question,
     )
@@ -97,9 +100,10 @@ class Answers:
             reservation = await reserve(engine, settings.billing, principal.user.id, base_url=settings.server.base_url)
         try:
             first = not any(m.role == "assistant" for m in ticket.messages)
+            # Read before the question's transaction opens: the model copies are files (and only a model sees them).
+            request = await _input(self._tickets, ticket, question, images=self._chat is not None)
             if question is not None:
                 await self._tickets.append_message(ticket, role="user", content=question, author_id=principal.user.id)
-            request = await _input(self._tickets, ticket, question)
             await self._tickets.db.commit()  # the question is stored; the request's connection goes back to the pool
             embedder = await configured_embedder(settings.embeddings, settings.ai)
             resolver = Resolver(engine=engine, embedder=embedder, chat=self._chat)
