@@ -59,9 +59,7 @@ async def _input(tickets: TicketService, ticket: Ticket, question: str | None, *
         shots = [ScreenshotInput(s.data, s.media_type, s.ocr_text) for s in await tickets.model_screenshots(ticket)]
     else:  # a retrieval-only answer reads the OCR text alone
         shots = [ScreenshotInput(b"", s.model_media_type, s.ocr_text or "") for s in ticket.screenshots]
-    earlier = [(m.role, m.content) for m in ticket.messages]
-    if question is not None and earlier and earlier[-1] == ("user", question):
-        earlier.pop()  # the question itself is passed apart
+    earlier = [(m.role, m.content) for m in ticket.messages]  # read before the question is stored: it goes apart
     return ResolutionInput(
         description=ticket.description,
         category=ticket.category if ticket.category_source == "user" else None,
