@@ -98,6 +98,9 @@ class LocalOnnxEmbedder:
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a password
         self._tokenizer = tokenizer
         options = onnxruntime.SessionOptions()
+        # Idle worker threads sleep instead of spinning: on a server the cores they would spin on are the event
+        # loop's and PostgreSQL's. Measured on 2 cores between answers: query embedding p95 30 → 17 ms.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         if threads:
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1

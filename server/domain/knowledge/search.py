@@ -213,7 +213,10 @@ class ArticleHit:
     product_group: str | None
 
 
-async def _query_vector(query: str, embedder: Embedder | None) -> tuple[Sequence[float] | None, Embedder | None]:
+QueryVector = tuple[Sequence[float] | None, Embedder | None]
+
+
+async def _query_vector(query: str, embedder: Embedder | None) -> QueryVector:
     """The query's embedding (off the event loop), or no vector search at all when the embedder fails."""
     if embedder is None:
         return None, None
@@ -223,6 +226,18 @@ async def _query_vector(query: str, embedder: Embedder | None) -> tuple[Sequence
         # The embedding service is down or misconfigured: answer by keywords and exact matches alone.
         logger.warning("kb_query_embedding_failed", model=embedder.model_name, error=str(exc))
         return None, None
+
+
+def _start_embedding(
+    query: str, embedder: Embedder | None, vector: Sequence[float] | None = None
+) -> asyncio.Future[QueryVector]:
+    """The query's embedding, computed in a worker thread from now on while the database runs the keyword
+    retrievers (``vector`` instead, when the caller has it)."""
+    if vector is None:
+        return asyncio.ensure_future(_query_vector(query, embedder))
+    known: asyncio.Future[QueryVector] = asyncio.get_running_loop().create_future()
+    known.set_result((vector, embedder))
+    return known
 
 
 async def gather(
@@ -236,20 +251,22 @@ async def gather(
 
     ``kind`` is best classified from the raw query (line breaks tell pasted error texts apart).
     """
-    if vector is None:
-        vector, embedder = await _query_vector(query, embedder)
-    async with engine.connect() as connection:
-        return await _collect(connection, query, embedder, vector, kind or classify(query))
+    embedding = _start_embedding(query, embedder, vector)
+    try:
+        async with engine.connect() as connection:
+            return await _collect(connection, query, embedding, kind or classify(query))
+    finally:
+        embedding.cancel()  # a no-op once done; a failed search leaves nothing running
 
 
 async def _collect(
     connection: AsyncConnection,
     query: str,
-    embedder: Embedder | None,
-    vector: Sequence[float] | None,
+    embedding: asyncio.Future[QueryVector],
     kind: QueryKind,
 ) -> Candidates:
-    """The retrievers' ranked lists, on one connection (the dense search leaves sequential scans off)."""
+    """The retrievers' ranked lists, on one connection (the dense search leaves sequential scans off); the dense
+    search waits for ``embedding`` only after the keyword retrievers are done."""
     candidates = Candidates(kind=kind)
     params = {"q": query, "k1": K1, "b": B, "depth": DEPTH, "max_df": MAX_DF}
     rows = (await connection.execute(_BM25_SQL, params)).all()
@@ -261,6 +278,7 @@ async def _collect(
         # Articles matching more of the literal strings first, then in BM25 order.
         bm25_rank = {a: i for i, a in enumerate(candidates.bm25)}
         candidates.exact = sorted(exact, key=lambda a: (-exact[a], bm25_rank.get(a, DEPTH)))
+    vector, embedder = await embedding
     if vector is not None and embedder is not None:
         await connection.execute(_USE_HNSW_SQL)
         params = {"v": vector_literal(vector), "model": embedder.model_name, "depth": DENSE_DEPTH}
@@ -284,16 +302,19 @@ async def find_articles(
     query = clean_query(raw_query)
     if not query:
         return []
-    vector, embedder = await _query_vector(query, embedder)
-    async with engine.connect() as connection:
-        candidates = await _collect(connection, query, embedder, vector, classify(raw_query[:MAX_QUERY_CHARS]))
-        ranked = fuse(candidates)[:limit]
-        if not ranked:
-            return []
-        ids = [article_id for article_id, _ in ranked]
-        chunk_ids = [candidates.dense_chunks[a] for a in ids if a in candidates.dense_chunks]
-        rows = await connection.execute(_ARTICLES_SQL, {"ids": ids, "chunk_ids": chunk_ids})
-        articles = {row.id: row for row in rows}
+    embedding = _start_embedding(query, embedder)
+    try:
+        async with engine.connect() as connection:
+            candidates = await _collect(connection, query, embedding, classify(raw_query[:MAX_QUERY_CHARS]))
+            ranked = fuse(candidates)[:limit]
+            if not ranked:
+                return []
+            ids = [article_id for article_id, _ in ranked]
+            chunk_ids = [candidates.dense_chunks[a] for a in ids if a in candidates.dense_chunks]
+            rows = await connection.execute(_ARTICLES_SQL, {"ids": ids, "chunk_ids": chunk_ids})
+            articles = {row.id: row for row in rows}
+    finally:
+        embedding.cancel()
     hits = []
     phrases = exact_phrases(query)
     for article_id, score in ranked:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import threading
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from server.domain.knowledge.embeddings import get_embedder
+from server.domain.knowledge.embeddings import Embedder, Vectors, get_embedder
 from server.domain.knowledge.evaluation import evaluate, load_queries
 from server.domain.knowledge.search import search
 from tests.fixtures.db import connect
@@ -63,6 +66,46 @@ async def test_plain_language_finds_articles_by_meaning(kb_engine: AsyncEngine) 
 
 
 @pytest.mark.slow
+class EmbedderWaitingForKeywords:
+    """The local model, answering only once the keyword search has reached the database."""
+
+    def __init__(self, model: Embedder, keyword_search_sent: threading.Event) -> None:
+        self._model = model
+        self._keyword_search_sent = keyword_search_sent
+        self.embedded: list[str] = []
+
+    @property
+    def model_name(self) -> str:
+        return self._model.model_name
+
+    @property
+    def dimension(self) -> int:
+        return self._model.dimension
+
+    def embed(self, texts: Sequence[str]) -> Vectors:
+        if not self._keyword_search_sent.wait(timeout=5):
+            raise AssertionError("the query was embedded before the keyword search was sent: one waited for the other")
+        self.embedded.extend(texts)
+        return self._model.embed(texts)
+
+
+async def test_the_query_is_embedded_while_the_keyword_search_runs(kb_engine: AsyncEngine) -> None:
+    # The embedding is the slowest step before the answer's first token: it must not wait for the database.
+    keyword_search_sent = threading.Event()
+
+    def note_keyword_search(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "kb_postings" in statement:
+            keyword_search_sent.set()
+
+    event.listen(kb_engine.sync_engine, "before_cursor_execute", note_keyword_search)
+    embedder = EmbedderWaitingForKeywords(get_embedder("local"), keyword_search_sent)
+
+    hits = await search(kb_engine, "the printer just sits there and nothing comes out", embedder)
+
+    assert embedder.embedded == ["the printer just sits there and nothing comes out"]
+    assert any("print" in hit.title.lower() for hit in hits[:5])
+
+
 async def test_dev_queries_reach_the_quality_targets(kb_engine: AsyncEngine) -> None:
     scores, _, _ = await evaluate(kb_engine, load_queries(DEV_QUERIES), get_embedder("local"))
 
