@@ -217,20 +217,21 @@ def _local_embedder() -> Embedder:
     return LocalOnnxEmbedder()
 
 
+def _recipe(kind: str, ai: AISettings | None) -> tuple[tuple[str, ...], Callable[[], Embedder]]:
+    if kind == "local":
+        return ("local",), _local_embedder
+    if kind == "openai":
+        return _openai_embedder(ai)
+    raise EmbeddingError(f"unknown embeddings kind {kind!r}")
+
+
 def get_embedder(kind: str = "local", ai: AISettings | None = None) -> Embedder:
     """The embedder of ``kind`` (``local`` or ``openai``; ``settings.embeddings``), built on first use.
 
     ``openai`` is configured by ``ai`` (``settings.ai``): ``embeddings_base_url`` or ``base_url`` and ``api_key``.
     Raises :class:`EmbeddingError` when the embedder cannot be built (callers fall back to keyword search).
     """
-    build: Callable[[], Embedder]
-    if kind == "local":
-        key: tuple[str, ...] = ("local",)
-        build = _local_embedder
-    elif kind == "openai":
-        key, build = _openai_embedder(ai)
-    else:
-        raise EmbeddingError(f"unknown embeddings kind {kind!r}")
+    key, build = _recipe(kind, ai)
     with _lock:
         if key not in _cache:
             _cache[key] = build()
@@ -240,6 +241,8 @@ def get_embedder(kind: str = "local", ai: AISettings | None = None) -> Embedder:
 async def configured_embedder(kind: str, ai: AISettings | None = None) -> Embedder | None:
     """:func:`get_embedder` off the event loop, or ``None`` when it cannot be built (search then uses keywords)."""
     try:
+        if (built := _cache.get(_recipe(kind, ai)[0])) is not None:
+            return built  # no worker thread needed once built (the common case: every answer asks)
         return await asyncio.to_thread(get_embedder, kind, ai)
     except EmbeddingError:
         return None

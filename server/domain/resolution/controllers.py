@@ -7,6 +7,7 @@ checked before the stream starts (402 ``quota_exceeded``), so a refused question
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -24,6 +25,7 @@ from server.domain.accounts.services import Principal
 from server.domain.billing.entitlements import Reservation, reserve
 from server.domain.knowledge.embeddings import configured_embedder
 from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
+from server.domain.resolution.prompt import Passage
 from server.domain.resolution.runs import RUNS_KEY, ResolutionRuns, RunTarget
 from server.domain.tickets.deps import TICKET_DEPENDENCIES
 from server.domain.tickets.limits import count_answer
@@ -96,17 +98,21 @@ class Answers:
         reservation: Reservation | None = None
         if self._chat is not None:  # one unit per model answer; retrieval-only answers are free
             reservation = await reserve(engine, settings.billing, principal.user.id, base_url=settings.server.base_url)
+        found: asyncio.Task[list[Passage]] | None = None
         try:
             first = not any(m.role == "assistant" for m in ticket.messages)
             # Read before the question's transaction opens: the model copies are files (and only a model sees them).
             request = await _input(self._tickets, ticket, question, images=self._chat is not None)
+            embedder = await configured_embedder(settings.embeddings, settings.ai)
+            resolver = Resolver(engine=engine, embedder=embedder, chat=self._chat)
+            found = resolver.find_passages(request)  # searching while the question is stored and the stream opens
             if question is not None:
                 await self._tickets.append_message(ticket, role="user", content=question, author_id=principal.user.id)
             await self._tickets.db.commit()  # the question is stored; the request's connection goes back to the pool
-            embedder = await configured_embedder(settings.embeddings, settings.ai)
-            resolver = Resolver(engine=engine, embedder=embedder, chat=self._chat)
-            stream = self._runs.start(resolver, request, RunTarget(ticket.id, first), reservation)
+            stream = self._runs.start(resolver, request, RunTarget(ticket.id, first), reservation, found=found)
         except BaseException:
+            if found is not None:
+                found.cancel()
             if reservation is not None:
                 await reservation.release()
             raise

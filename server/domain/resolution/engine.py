@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 import structlog
@@ -62,6 +62,15 @@ class Resolver:
         self._embedder = embedder
         self._chat = chat
 
+    def find_passages(self, request: ResolutionInput) -> asyncio.Task[list[Passage]]:
+        """Start the knowledge-base search for ``request`` now and hand the task to :meth:`run`: whatever the caller
+        does meanwhile (storing the question, opening the stream) overlaps the search."""
+        return asyncio.create_task(self.passages(_query(request), self._passage_limit))
+
+    @property
+    def _passage_limit(self) -> int:
+        return MODEL_PASSAGES if self._chat is not None else ANSWER_ARTICLES
+
     async def passages(self, query: str, limit: int) -> list[Passage]:
         """The best ``limit`` articles for ``query`` as numbered passages with their resolution text."""
         hits = await find_articles(self._engine, query, self._embedder, limit=limit)
@@ -103,12 +112,16 @@ class Resolver:
             return self._rules(request, query, passages)
         return decide(request.category, request.priority, *answer)
 
-    async def run(self, request: ResolutionInput) -> AsyncIterator[Event]:
-        """Yield the run's events (see the module docstring); the last one is always the :class:`Outcome`."""
+    async def run(
+        self, request: ResolutionInput, found: Awaitable[list[Passage]] | None = None
+    ) -> AsyncIterator[Event]:
+        """Yield the run's events (see the module docstring); the last one is always the :class:`Outcome`.
+
+        ``found``: the search :meth:`find_passages` started for this request, else the run searches first."""
         started = time.perf_counter()
         chat = self._chat
-        query = build_query(request.description, [s.ocr_text for s in request.screenshots], request.question)
-        passages = await self.passages(query, MODEL_PASSAGES if chat is not None else ANSWER_ARTICLES)
+        query = _query(request)
+        passages = await (found if found is not None else self.passages(query, self._passage_limit))
         state = _RunState()
         if request.question is None:
             if (request.category and request.priority) or chat is None:
@@ -169,6 +182,10 @@ class Resolver:
             if state.pieces:
                 state.pieces.append("\n\n")
                 yield Delta("\n\n")
+
+
+def _query(request: ResolutionInput) -> str:
+    return build_query(request.description, [s.ocr_text for s in request.screenshots], request.question)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from server.domain.billing.entitlements import Reservation
 from server.domain.resolution.engine import ResolutionInput, Resolver
 from server.domain.resolution.events import EVENT_NAMES, Outcome
+from server.domain.resolution.prompt import Passage
 from server.domain.tickets.services import MessageUsage, TicketService
 from server.domain.tickets.storage import BlobStorage
 from server.lib.exceptions import Conflict
@@ -60,12 +61,19 @@ class ResolutionRuns:
             raise Conflict("An answer to this ticket is still being written.", code="resolution_in_progress")
 
     def start(
-        self, resolver: Resolver, request: ResolutionInput, target: RunTarget, reservation: Reservation | None
+        self,
+        resolver: Resolver,
+        request: ResolutionInput,
+        target: RunTarget,
+        reservation: Reservation | None,
+        *,
+        found: asyncio.Task[list[Passage]] | None = None,
     ) -> AsyncIterator[ServerSentEventMessage]:
-        """Start the run and return its event stream (``409 resolution_in_progress`` if one is running)."""
+        """Start the run (on the search ``found`` if one is under way) and return its event stream (``409
+        resolution_in_progress`` if one is running)."""
         self.ensure_idle(target.ticket_id)
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        task = asyncio.create_task(self._run(resolver, request, target, reservation, queue))
+        task = asyncio.create_task(self._run(resolver, request, target, reservation, queue, found=found))
         self._running[target.ticket_id] = task
         task.add_done_callback(lambda _t: self._running.pop(target.ticket_id, None))
         return _drain(queue)
@@ -77,10 +85,12 @@ class ResolutionRuns:
         target: RunTarget,
         reservation: Reservation | None,
         queue: asyncio.Queue[Any],
+        *,
+        found: asyncio.Task[list[Passage]] | None,
     ) -> None:
         counted = False
         try:
-            async for item in resolver.run(request):
+            async for item in resolver.run(request, found):
                 if isinstance(item, Outcome):
                     message_id = await self._store(target, item)
                     if reservation is not None and item.model_answered:
