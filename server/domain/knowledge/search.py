@@ -23,10 +23,22 @@ import structlog
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.domain.knowledge.embeddings import Embedder, EmbeddingError, vector_literal
+from server.domain.knowledge.embeddings import Embedder, EmbeddingError, Vectors, vector_literal
 from server.domain.knowledge.schemas import SearchResult
 
-__all__ = ["FUSION", "ArticleHit", "Candidates", "Fusion", "classify", "find_articles", "fuse", "gather", "search"]
+__all__ = [
+    "FUSION",
+    "ArticleHit",
+    "Candidates",
+    "Fusion",
+    "QueryVector",
+    "classify",
+    "find_articles",
+    "fuse",
+    "gather",
+    "search",
+    "start_query_embedding",
+]
 
 logger = structlog.get_logger(__name__)
 QueryKind = Literal["error", "technical", "plain"]
@@ -216,28 +228,26 @@ class ArticleHit:
 QueryVector = tuple[Sequence[float] | None, Embedder | None]
 
 
-async def _query_vector(query: str, embedder: Embedder | None) -> QueryVector:
-    """The query's embedding (off the event loop), or no vector search at all when the embedder fails."""
-    if embedder is None:
-        return None, None
+def _start_embedding(
+    query: str, embedder: Embedder | None, vector: Sequence[float] | None = None
+) -> asyncio.Future[QueryVector]:
+    """The query's embedding, handed to a worker thread before this returns, so the database can run the keyword
+    retrievers meanwhile (``vector`` instead, when the caller has it; no vector search when the embedder fails)."""
+    loop = asyncio.get_running_loop()
+    if vector is not None or embedder is None:
+        known: asyncio.Future[QueryVector] = loop.create_future()
+        known.set_result((vector, embedder) if vector is not None else (None, None))
+        return known
+    return asyncio.ensure_future(_vector_of(loop.run_in_executor(None, embedder.embed, [query]), embedder))
+
+
+async def _vector_of(embedding: asyncio.Future[Vectors], embedder: Embedder) -> QueryVector:
     try:
-        return (await asyncio.to_thread(embedder.embed, [query]))[0], embedder
+        return (await embedding)[0], embedder
     except EmbeddingError as exc:
         # The embedding service is down or misconfigured: answer by keywords and exact matches alone.
         logger.warning("kb_query_embedding_failed", model=embedder.model_name, error=str(exc))
         return None, None
-
-
-def _start_embedding(
-    query: str, embedder: Embedder | None, vector: Sequence[float] | None = None
-) -> asyncio.Future[QueryVector]:
-    """The query's embedding, computed in a worker thread from now on while the database runs the keyword
-    retrievers (``vector`` instead, when the caller has it)."""
-    if vector is None:
-        return asyncio.ensure_future(_query_vector(query, embedder))
-    known: asyncio.Future[QueryVector] = asyncio.get_running_loop().create_future()
-    known.set_result((vector, embedder))
-    return known
 
 
 async def gather(
@@ -278,9 +288,10 @@ async def _collect(
         # Articles matching more of the literal strings first, then in BM25 order.
         bm25_rank = {a: i for i, a in enumerate(candidates.bm25)}
         candidates.exact = sorted(exact, key=lambda a: (-exact[a], bm25_rank.get(a, DEPTH)))
+    if not embedding.done() or embedding.result()[0] is not None:
+        await connection.execute(_USE_HNSW_SQL)  # while the query is still being embedded, if it is
     vector, embedder = await embedding
     if vector is not None and embedder is not None:
-        await connection.execute(_USE_HNSW_SQL)
         params = {"v": vector_literal(vector), "model": embedder.model_name, "depth": DENSE_DEPTH}
         for row in await connection.execute(_DENSE_SQL, params):
             if row.article_id not in candidates.dense_chunks:
@@ -294,15 +305,28 @@ async def search(engine: AsyncEngine, raw_query: str, embedder: Embedder | None,
     return [hit.result for hit in await find_articles(engine, raw_query, embedder, limit)]
 
 
+def start_query_embedding(raw_query: str, embedder: Embedder | None) -> asyncio.Future[QueryVector]:
+    """:func:`find_articles`' embedding of ``raw_query``, handed to a worker thread now: pass it on (``embedding=``)
+    and whatever the caller does before the search overlaps it."""
+    return _start_embedding(clean_query(raw_query), embedder)
+
+
 async def find_articles(
-    engine: AsyncEngine, raw_query: str, embedder: Embedder | None, limit: int = 10
+    engine: AsyncEngine,
+    raw_query: str,
+    embedder: Embedder | None,
+    limit: int = 10,
+    *,
+    embedding: asyncio.Future[QueryVector] | None = None,
 ) -> list[ArticleHit]:
     """:func:`search` with each article's symptoms, resolution and product group: the retrievers and the read of the
-    found articles (with their best chunks) share one pooled connection."""
+    found articles (with their best chunks) share one pooled connection. ``embedding``: from
+    :func:`start_query_embedding` for the same query."""
     query = clean_query(raw_query)
     if not query:
         return []
-    embedding = _start_embedding(query, embedder)
+    if embedding is None:
+        embedding = _start_embedding(query, embedder)
     try:
         async with engine.connect() as connection:
             candidates = await _collect(connection, query, embedding, classify(raw_query[:MAX_QUERY_CHARS]))

@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.knowledge.embeddings import Embedder
-from server.domain.knowledge.search import find_articles
+from server.domain.knowledge.search import QueryVector, find_articles, start_query_embedding
 from server.domain.resolution.events import Delta, Event, Failure, Outcome, Triage, Usage
 from server.domain.resolution.prompt import Passage, build_messages
 from server.domain.resolution.query import build_query
@@ -65,15 +65,19 @@ class Resolver:
     def find_passages(self, request: ResolutionInput) -> asyncio.Task[list[Passage]]:
         """Start the knowledge-base search for ``request`` now and hand the task to :meth:`run`: whatever the caller
         does meanwhile (storing the question, opening the stream) overlaps the search."""
-        return asyncio.create_task(self.passages(_query(request), self._passage_limit))
+        query = _query(request)
+        embedding = start_query_embedding(query, self._embedder)  # in a worker thread from now on
+        return asyncio.create_task(self.passages(query, self._passage_limit, embedding=embedding))
 
     @property
     def _passage_limit(self) -> int:
         return MODEL_PASSAGES if self._chat is not None else ANSWER_ARTICLES
 
-    async def passages(self, query: str, limit: int) -> list[Passage]:
+    async def passages(
+        self, query: str, limit: int, *, embedding: asyncio.Future[QueryVector] | None = None
+    ) -> list[Passage]:
         """The best ``limit`` articles for ``query`` as numbered passages with their resolution text."""
-        hits = await find_articles(self._engine, query, self._embedder, limit=limit)
+        hits = await find_articles(self._engine, query, self._embedder, limit=limit, embedding=embedding)
         return [
             Passage(
                 number=number,
