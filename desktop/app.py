@@ -637,6 +637,8 @@ class TechPal(QObject):
 
         sender = OfflineSender(queue, send, parent=self)
         sender.sent.connect(self._on_queued_sent)
+        sender.refused.connect(self._on_queued_refused)
+        sender.failed.connect(lambda text: self.presenter.notify("Questions not sent", text))
         sender.sign_in_required.connect(self._on_sign_in_required)
         self.checker.checked.connect(sender.on_health)
         self._sender = sender
@@ -653,6 +655,12 @@ class TechPal(QObject):
         if self._chat_presenter is not None:
             self._chat_presenter.on_queued_sent(entry, ticket)
         self.presenter.notify("Question sent", "A question you asked while offline has reached support.")
+
+    @Slot(object)
+    def _on_queued_refused(self, entry: QueuedQuestion) -> None:
+        if self._chat_presenter is not None:
+            self._chat_presenter.on_queued_refused(entry)
+        self.presenter.notify("Question not sent", entry.refusal_text)
 
     def _start_events(self) -> None:
         client = self.session.client

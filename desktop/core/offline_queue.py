@@ -93,6 +93,12 @@ class QueuedQuestion:
         """Refused by the server; not retried automatically."""
         return self.failed_code is not None
 
+    @property
+    def refusal_text(self) -> str:
+        """The refusal in words for the user (the chat and the tray notification say the same)."""
+        reason = self.failed_message or f"the server refused it ({self.failed_code})"
+        return f"A question you asked while offline was not sent: {reason}"
+
 
 @dataclass(slots=True)
 class DrainResult(Generic[_T]):

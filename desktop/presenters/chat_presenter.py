@@ -416,6 +416,17 @@ class ChatPresenter(QObject):
         self._changed()
         self._resolve()
 
+    @Slot(object)
+    def on_queued_refused(self, entry: QueuedQuestion) -> None:
+        """Connect to ``OfflineSender.refused``: this conversation's queued question was refused for good; say why.
+        The text and screenshots stay, to change and send again (which replaces the queued copy)."""
+        mine = self._queued_entry
+        if mine is None or mine.entry_id != entry.entry_id or self.busy:
+            return
+        self._queued_entry = entry
+        self._set_error(entry.refusal_text)
+        self._changed()
+
     def shutdown(self) -> None:
         """Cancel a running answer and wait for the workers (on quit)."""
         if self._stream is not None:

@@ -220,6 +220,28 @@ def test_sign_out_asks_before_deleting_queued_questions(qtbot: QtBot, harness: H
     assert not techpal.tray.sign_out_action.isEnabled()
 
 
+def test_a_queued_question_the_server_refuses_becomes_a_tray_notification(qtbot: QtBot, harness: Harness) -> None:
+    # GIVEN a question left in the outbox from an earlier offline spell, which the server now refuses
+    account = harness.api.add_account(password=PASSWORD)
+    outbox = OfflineQueue(harness.tmp_path / "outbox", harness.api.url, account.id)
+    outbox.enqueue(Question(description="the VPN drops every hour"))
+    harness.api.refuse_tickets(422, "description_rejected", "The description is not allowed.")
+    techpal = started(qtbot, harness.make())
+
+    # WHEN the user signs in (the outbox is drained at once)
+    with qtbot.wait_signal(
+        techpal.presenter.notification,
+        timeout=TIMEOUT_MS,
+        check_params_cb=lambda title, _: title == "Question not sent",
+    ) as blocker:
+        sign_in(qtbot, techpal)
+
+    # THEN the tray says why, and the question stays on disk, marked refused
+    assert blocker.args[1] == "A question you asked while offline was not sent: The description is not allowed."
+    (entry,) = outbox.entries()
+    assert entry.failed_code == "description_rejected"
+
+
 def test_an_agent_reply_becomes_a_tray_notification(qtbot: QtBot, harness: Harness) -> None:
     harness.api.add_account(password=PASSWORD)
     techpal = started(qtbot, harness.make())

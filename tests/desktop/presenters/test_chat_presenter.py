@@ -266,6 +266,47 @@ def test_offline_question_is_queued_then_answered_when_the_server_is_back(
     assert len(queue) == 0
 
 
+def test_a_queued_question_the_server_refuses_says_why_and_keeps_the_question(
+    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer, queue: OfflineQueue, ticket_api: ApiClient
+) -> None:
+    # GIVEN a question queued while the server was down
+    ticket_server.stop()
+    image = png()
+    chat.attach(image, "image/png")
+    with qtbot.wait_signal(chat.queued, timeout=WAIT_MS):
+        chat.send("Printer jams on every page")
+    wait_for_state(qtbot, chat, ChatState.FAILED)
+
+    # WHEN the server is back but refuses that question for good
+    ticket_server.start()
+    ticket_server.fail("create", 422, "description_rejected", "The description is not allowed.")
+    sender = OfflineSender(queue, lambda q, key: ticket_api.create_ticket(q, idempotency_key=key), interval_ms=0)
+    sender.refused.connect(chat.on_queued_refused)
+    try:
+        with qtbot.wait_signal(chat.error_changed, timeout=WAIT_MS):
+            sender.drain()
+    finally:
+        sender.stop()
+
+    # THEN the chat says why instead of "will be sent", the text and screenshot stay, and so does the queued copy
+    assert chat.error_text == "A question you asked while offline was not sent: The description is not allowed."
+    assert chat.session.draft_text == "Printer jams on every page"
+    assert [a.data for a in chat.attachments] == [image]
+    (entry,) = queue.entries()
+    assert entry.failed
+    assert queue.pending() == []  # not retried behind the user's back
+
+    # WHEN the user changes the question and sends it to a server that accepts it
+    ticket_server.heal("create")
+    with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
+        chat.send("Printer jams on every page since the update")
+
+    # THEN one ticket, and the refused copy is gone
+    (ticket,) = ticket_server.tickets
+    assert ticket.idempotency_key != entry.idempotency_key
+    qtbot.waitUntil(lambda: len(queue) == 0, timeout=WAIT_MS)
+
+
 def test_sending_again_while_queued_reuses_the_queued_key_so_one_ticket_is_made(
     qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer, queue: OfflineQueue
 ) -> None:
