@@ -11,6 +11,7 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from server.db.pool import ping_when_idle
 from server.domain.accounts.controllers import AuthController, MeController, PagesController
 from server.domain.accounts.deps import accounts_state
 from server.domain.billing.controllers import BillingController, BillingPagesController, BillingWebhookController
@@ -52,7 +53,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     db_config = settings.db.get_config()
 
     @asynccontextmanager
-    async def dispose_engine(_: Litestar) -> AsyncIterator[None]:
+    async def engine_lifespan(_: Litestar) -> AsyncIterator[None]:
+        ping_when_idle(db_config.get_engine())
         # advanced-alchemy 1.12 renames its state keys for every further app in a process (tests build many) and
         # then skips disposing the engine; disposing twice is harmless.
         try:
@@ -79,7 +81,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         plugins=[SQLAlchemyPlugin(config=db_config)],
         lifespan=[
-            dispose_engine,
+            engine_lifespan,
             billing_lifespan(db_config.get_engine),
             tickets_lifespan(tickets),
             chat_model_lifespan(settings),

@@ -134,7 +134,8 @@ class DatabaseSettings:
             engine_config=EngineConfig(
                 pool_size=self.pool_size,
                 max_overflow=self.pool_size,
-                pool_pre_ping=True,
+                pool_pre_ping=False,  # ping_when_idle (server.db.pool) instead: no round trips on a busy pool
+                pool_use_lifo=True,
                 echo=self.echo,
                 # A database that does not answer must fail fast (health turns 503) rather than hang requests.
                 connect_args={"timeout": 5, "command_timeout": 60},
