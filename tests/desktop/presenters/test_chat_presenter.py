@@ -14,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from desktop.core.api import ApiClient, QuotaExceeded
 from desktop.core.auth import MemoryTokenStore, StoredTokens
 from desktop.core.chat import ChatState
-from desktop.core.offline_queue import OfflineQueue
+from desktop.core.offline_queue import OfflineQueue, QueuedQuestion
 from desktop.presenters.chat_presenter import (
     NOTICE_TEXT,
     OFFLINE_QUEUED_TEXT,
@@ -59,6 +59,16 @@ def chat(qtbot: QtBot, ticket_api: ApiClient, queue: OfflineQueue) -> Iterator[C
 
 def wait_for_state(qtbot: QtBot, chat: ChatPresenter, state: ChatState) -> None:
     qtbot.waitUntil(lambda: chat.state is state, timeout=WAIT_MS)
+
+
+def ask_while_offline(qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer, text: str) -> QueuedQuestion:
+    """Stop the server, ask, and wait until the question is queued on disk; returns the queued entry."""
+    ticket_server.stop()
+    with qtbot.wait_signal(chat.queued, timeout=WAIT_MS) as queued:
+        chat.send(text)
+    wait_for_state(qtbot, chat, ChatState.FAILED)
+    entry: QueuedQuestion = queued.args[0]
+    return entry
 
 
 def test_a_question_with_a_screenshot_becomes_a_ticket_and_the_answer_arrives(
@@ -228,20 +238,15 @@ def test_an_ended_session_asks_for_sign_in_and_keeps_the_question(
 def test_offline_question_is_queued_then_answered_when_the_server_is_back(
     qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer, queue: OfflineQueue, ticket_api: ApiClient
 ) -> None:
-    # GIVEN the server is down
-    ticket_server.stop()
+    # GIVEN a screenshot attached; WHEN the user asks while the server is down
     image = png()
     chat.attach(image, "image/png")
-
-    # WHEN the user asks
-    with qtbot.wait_signal(chat.queued, timeout=WAIT_MS) as queued:
-        chat.send("Laptop won't connect")
-    wait_for_state(qtbot, chat, ChatState.FAILED)
+    queued = ask_while_offline(qtbot, chat, ticket_server, "Laptop won't connect")
 
     # THEN the question waits on disk with its key, and the window keeps text and screenshot
     assert chat.error_text == OFFLINE_QUEUED_TEXT
     (entry,) = queue.pending()
-    assert entry.entry_id == queued.args[0].entry_id
+    assert entry.entry_id == queued.entry_id
     assert entry.question.description == "Laptop won't connect"
     assert [a.data for a in entry.question.attachments] == [image]
     assert entry.idempotency_key
@@ -269,13 +274,10 @@ def test_offline_question_is_queued_then_answered_when_the_server_is_back(
 def test_a_queued_question_the_server_refuses_says_why_and_keeps_the_question(
     qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer, queue: OfflineQueue, ticket_api: ApiClient
 ) -> None:
-    # GIVEN a question queued while the server was down
-    ticket_server.stop()
+    # GIVEN a question with a screenshot queued while the server was down
     image = png()
     chat.attach(image, "image/png")
-    with qtbot.wait_signal(chat.queued, timeout=WAIT_MS):
-        chat.send("Printer jams on every page")
-    wait_for_state(qtbot, chat, ChatState.FAILED)
+    ask_while_offline(qtbot, chat, ticket_server, "Printer jams on every page")
 
     # WHEN the server is back but refuses that question for good
     ticket_server.start()
@@ -310,10 +312,7 @@ def test_a_queued_question_the_server_refuses_says_why_and_keeps_the_question(
 def test_sending_again_while_queued_reuses_the_queued_key_so_one_ticket_is_made(
     qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer, queue: OfflineQueue
 ) -> None:
-    ticket_server.stop()
-    with qtbot.wait_signal(chat.queued, timeout=WAIT_MS):
-        chat.send("Disk full")
-    wait_for_state(qtbot, chat, ChatState.FAILED)
+    ask_while_offline(qtbot, chat, ticket_server, "Disk full")
     (entry,) = queue.pending()
 
     ticket_server.start()
