@@ -4,7 +4,7 @@
 
 Without ``--url`` it starts a throwaway embedded PostgreSQL, migrates it and imports the seed corpus. A local
 OpenAI-compatible server (the test suite's fake, in this process) waits a fixed 300 ms before its first token. The
-server under test is a real ``techpal-server run`` process (the shipped settings: pool pre-ping, local embeddings;
+server under test is a real ``techpal-server run`` process (the shipped settings, local embeddings;
 log level warning, hourly limits raised) on that database, with ``TECHPAL_AI_BASE_URL`` pointing at the fake. One
 user signs up through the API and creates ``--runs`` tickets (plus one warm-up ticket per screen), each with one
 rendered 1280×800 desktop showing an error dialog among unrelated text; OCR and the model copy are made at upload,

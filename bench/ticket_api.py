@@ -550,7 +550,7 @@ SLICES: list[tuple[str, tuple[tuple[str, str], ...]]] = [
     ("create: rest", (_CREATE,)),
     ("auth: token check + session/user SELECT", (("server/domain/accounts/services/_sessions.py", "authenticate"),)),
     ("auth: AccountService + limiter set-up", (("server/domain/accounts/deps.py", "provide_accounts"),)),
-    ("pool checkout + pre-ping", (("sqlalchemy/ext/asyncio/session.py", "connection"),)),
+    ("pool checkout (+ ping when idle)", (("sqlalchemy/ext/asyncio/session.py", "connection"),)),
     ("multipart (read_ticket_form)", (("server/domain/tickets/upload.py", ""),)),
     ("response (ticket_detail)", (("server/domain/tickets/views.py", ""),)),
     ("db session provide/close + autocommit", (("advanced_alchemy", ""),)),
