@@ -96,6 +96,7 @@ def test_health_turning_ok_drains_and_reports_each_ticket(
     assert not sender.busy
     with qtbot.wait_signal(sender.drained, timeout=WAIT_MS):
         sender.on_health(ONLINE)
+    qtbot.waitUntil(lambda: not sender.busy, timeout=WAIT_MS)  # the worker's `finished` arrives after `drained`
     sender.on_health(ONLINE)  # still online: no new drain
 
     assert [entry_id for entry_id, _ in sent] == [entry.entry_id]
