@@ -419,11 +419,12 @@ class ChatPresenter(QObject):
     @Slot(object)
     def on_queued_refused(self, entry: QueuedQuestion) -> None:
         """Connect to ``OfflineSender.refused``: this conversation's queued question was refused for good; say why.
-        The text and screenshots stay, to change and send again (which replaces the queued copy)."""
+        The text and screenshots stay in the draft, to change and send again; the queued copy, which would never be
+        sent again, is deleted (so going offline once more queues the new attempt, not a dead one)."""
         mine = self._queued_entry
         if mine is None or mine.entry_id != entry.entry_id or self.busy:
             return
-        self._queued_entry = entry
+        self._discard_queued(entry)
         self._set_error(entry.refusal_text)
         self._changed()
 

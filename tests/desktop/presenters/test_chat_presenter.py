@@ -277,7 +277,7 @@ def test_a_queued_question_the_server_refuses_says_why_and_keeps_the_question(
     # GIVEN a question with a screenshot queued while the server was down
     image = png()
     chat.attach(image, "image/png")
-    ask_while_offline(qtbot, chat, ticket_server, "Printer jams on every page")
+    refused = ask_while_offline(qtbot, chat, ticket_server, "Printer jams on every page")
 
     # WHEN the server is back but refuses that question for good
     ticket_server.start()
@@ -290,23 +290,22 @@ def test_a_queued_question_the_server_refuses_says_why_and_keeps_the_question(
     finally:
         sender.stop()
 
-    # THEN the chat says why instead of "will be sent", the text and screenshot stay, and so does the queued copy
+    # THEN the chat says why instead of "will be sent", the text and screenshot stay in the draft, and the refused
+    # copy (never to be sent again) leaves the outbox
     assert chat.error_text == "A question you asked while offline was not sent: The description is not allowed."
     assert chat.session.draft_text == "Printer jams on every page"
     assert [a.data for a in chat.attachments] == [image]
-    (entry,) = queue.entries()
-    assert entry.failed
-    assert queue.pending() == []  # not retried behind the user's back
+    assert chat.queued_entry is None
+    qtbot.waitUntil(lambda: len(queue) == 0, timeout=WAIT_MS)
 
     # WHEN the user changes the question and sends it to a server that accepts it
     ticket_server.heal("create")
     with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
         chat.send("Printer jams on every page since the update")
 
-    # THEN one ticket, and the refused copy is gone
+    # THEN one ticket, under a key of its own (not the refused question's)
     (ticket,) = ticket_server.tickets
-    assert ticket.idempotency_key != entry.idempotency_key
-    qtbot.waitUntil(lambda: len(queue) == 0, timeout=WAIT_MS)
+    assert ticket.idempotency_key != refused.idempotency_key
 
 
 def test_sending_again_while_queued_reuses_the_queued_key_so_one_ticket_is_made(
