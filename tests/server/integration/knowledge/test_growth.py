@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import lzma
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, NotRequired, TypedDict
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from server.domain.knowledge.embeddings import Embedder, Vectors, get_embedder
+from server.domain.knowledge.embeddings import get_embedder
 from server.domain.knowledge.growth import add_resolution
 from server.domain.knowledge.importer import ArticleRecord, read_jsonl
 from server.domain.knowledge.search import search
 from server.domain.knowledge.seed import SEED_CORPUS
 from server.domain.knowledge.services import import_file
 from tests.fixtures.db import connect
+from tests.fixtures.kb import RecordingEmbedder
 
 
 class User(TypedDict):
@@ -57,26 +58,6 @@ FIX: Fix = {
         "Quillfeather confirmed the prompt is gone."
     ),
 }
-
-
-class RecordingEmbedder:
-    """The real local embedder, remembering every text it was asked to embed."""
-
-    def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
-        self.inputs: list[str] = []
-
-    @property
-    def model_name(self) -> str:
-        return self.inner.model_name
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
-
-    def embed(self, texts: Sequence[str]) -> Vectors:
-        self.inputs.extend(texts)
-        return self.inner.embed(texts)
 
 
 @pytest.fixture

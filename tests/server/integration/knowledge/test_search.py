@@ -15,6 +15,7 @@ from server.domain.knowledge.embeddings import Embedder, Vectors, get_embedder
 from server.domain.knowledge.evaluation import evaluate, load_queries
 from server.domain.knowledge.search import search
 from tests.fixtures.db import connect
+from tests.fixtures.kb import RecordingEmbedder
 
 DEV_QUERIES = Path(__file__).resolve().parents[4] / "bench" / "data" / "dev_queries.jsonl"
 
@@ -66,27 +67,17 @@ async def test_plain_language_finds_articles_by_meaning(kb_engine: AsyncEngine) 
 
 
 @pytest.mark.slow
-class EmbedderWaitingForKeywords:
+class EmbedderWaitingForKeywords(RecordingEmbedder):
     """The local model, answering only once the keyword search has reached the database."""
 
-    def __init__(self, model: Embedder, keyword_search_sent: threading.Event) -> None:
-        self._model = model
+    def __init__(self, inner: Embedder, keyword_search_sent: threading.Event) -> None:
+        super().__init__(inner)
         self._keyword_search_sent = keyword_search_sent
-        self.embedded: list[str] = []
-
-    @property
-    def model_name(self) -> str:
-        return self._model.model_name
-
-    @property
-    def dimension(self) -> int:
-        return self._model.dimension
 
     def embed(self, texts: Sequence[str]) -> Vectors:
         if not self._keyword_search_sent.wait(timeout=5):
             raise AssertionError("the query was embedded before the keyword search was sent: one waited for the other")
-        self.embedded.extend(texts)
-        return self._model.embed(texts)
+        return super().embed(texts)
 
 
 async def test_the_query_is_embedded_while_the_keyword_search_runs(kb_engine: AsyncEngine) -> None:
@@ -102,7 +93,7 @@ async def test_the_query_is_embedded_while_the_keyword_search_runs(kb_engine: As
 
     hits = await search(kb_engine, "the printer just sits there and nothing comes out", embedder)
 
-    assert embedder.embedded == ["the printer just sits there and nothing comes out"]
+    assert embedder.inputs == ["the printer just sits there and nothing comes out"]
     assert any("print" in hit.title.lower() for hit in hits[:5])
 
 
