@@ -7,6 +7,7 @@ Kept apart from :func:`server.app.create_app` so the factory stays pure and a pr
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import socket
 import stat
@@ -23,7 +24,7 @@ from server.db.migrate import upgrade
 from server.lib.crypto import load_or_create_secret_key
 from server.settings import Secret, Settings
 
-__all__ = ["bind_socket", "database", "prepare", "serve"]
+__all__ = ["bind_socket", "database", "freeze_startup_heap", "prepare", "serve"]
 
 logger = structlog.get_logger(__name__)
 GRACEFUL_SHUTDOWN_S = 10
@@ -72,6 +73,17 @@ def bind_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def freeze_startup_heap() -> None:
+    """Exempt what exists once the app is built (modules, classes, the app) from the cyclic garbage collector.
+
+    Those objects live as long as the process, yet every full collection walked them all: ~140 ms with the event
+    loop stopped, measured every few hundred requests under load (a visible hitch for every request in flight).
+    Objects made later are collected as usual.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 def serve(settings: Settings, *, announce: Callable[[Settings], None] | None = None) -> None:
     """Serve the app until SIGINT/SIGTERM, then shut down gracefully (the caller stops the database).
 
@@ -93,6 +105,7 @@ def serve(settings: Settings, *, announce: Callable[[Settings], None] | None = N
     )
     if announce is not None:
         announce(settings)
+    freeze_startup_heap()
     try:
         asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
     finally:
