@@ -7,7 +7,7 @@ checked before the stream starts (402 ``quota_exceeded``), so a refused question
 
 from __future__ import annotations
 
-import asyncio
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -25,7 +25,6 @@ from server.domain.accounts.services import Principal
 from server.domain.billing.entitlements import Reservation, reserve
 from server.domain.knowledge.embeddings import configured_embedder
 from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
-from server.domain.resolution.prompt import Passage
 from server.domain.resolution.runs import RUNS_KEY, ResolutionRuns, RunTarget
 from server.domain.tickets.deps import TICKET_DEPENDENCIES
 from server.domain.tickets.limits import count_answer
@@ -56,20 +55,21 @@ def chat_model_lifespan(settings: Settings) -> Callable[[Litestar], AbstractAsyn
     return keep_client
 
 
-async def _input(tickets: TicketService, ticket: Ticket, question: str | None, *, images: bool) -> ResolutionInput:
-    if images:
-        shots = [ScreenshotInput(s.data, s.media_type, s.ocr_text) for s in await tickets.model_screenshots(ticket)]
-    else:  # a retrieval-only answer reads the OCR text alone
-        shots = [ScreenshotInput(b"", s.model_media_type, s.ocr_text or "") for s in ticket.screenshots]
-    earlier = [(m.role, m.content) for m in ticket.messages]  # read before the question is stored: it goes apart
+def _text_input(ticket: Ticket, question: str | None) -> ResolutionInput:
+    """What the search needs, without the screenshots' model copies (only a model sees them)."""
     return ResolutionInput(
         description=ticket.description,
         category=ticket.category if ticket.category_source == "user" else None,
         priority=ticket.priority if ticket.priority_source == "user" else None,
-        screenshots=shots,
-        history=earlier,
+        screenshots=[ScreenshotInput(b"", s.model_media_type, s.ocr_text or "") for s in ticket.screenshots],
+        history=[(m.role, m.content) for m in ticket.messages],  # read before the question is stored: it goes apart
         question=question,
     )
+
+
+async def _with_images(tickets: TicketService, ticket: Ticket, request: ResolutionInput) -> ResolutionInput:
+    shots = [ScreenshotInput(s.data, s.media_type, s.ocr_text) for s in await tickets.model_screenshots(ticket)]
+    return dataclasses.replace(request, screenshots=shots)
 
 
 class Answers:
@@ -84,7 +84,7 @@ class Answers:
 
     async def open_ticket(self, ticket_id: uuid.UUID, principal: Principal) -> Ticket:
         """The caller's ticket, unless it is closed (409 ``ticket_closed``); another user's is a 404."""
-        ticket = await self._tickets.get(ticket_id, principal.user)
+        ticket = await self._tickets.get(ticket_id, principal.user, history=False)  # an answer never reads it
         if ticket.status == "closed":
             raise Conflict("This ticket is closed.", code="ticket_closed")
         return ticket
@@ -95,24 +95,27 @@ class Answers:
         self._runs.ensure_idle(ticket.id)  # before anything is stored or reserved
         await self._tickets.db.commit()  # give the request's connection back before the limit and quota take one
         await count_answer(engine, settings, principal.user.id)
+        request = _text_input(ticket, question)
+        embedder = await configured_embedder(settings.embeddings, settings.ai)
+        resolver = Resolver(engine=engine, embedder=embedder, chat=self._chat)
+        # Searching from here on, while the quota is reserved, the model copies are read, the question is stored
+        # and the stream opens. The search holds one pooled connection and waits for no other: no starvation.
+        found = resolver.find_passages(request)
         reservation: Reservation | None = None
-        if self._chat is not None:  # one unit per model answer; retrieval-only answers are free
-            reservation = await reserve(engine, settings.billing, principal.user.id, base_url=settings.server.base_url)
-        found: asyncio.Task[list[Passage]] | None = None
         try:
+            if self._chat is not None:  # one unit per model answer; retrieval-only answers are free
+                reservation = await reserve(
+                    engine, settings.billing, principal.user.id, base_url=settings.server.base_url
+                )
+                # Read before the question's transaction opens: the model copies are files.
+                request = await _with_images(self._tickets, ticket, request)
             first = not any(m.role == "assistant" for m in ticket.messages)
-            # Read before the question's transaction opens: the model copies are files (and only a model sees them).
-            request = await _input(self._tickets, ticket, question, images=self._chat is not None)
-            embedder = await configured_embedder(settings.embeddings, settings.ai)
-            resolver = Resolver(engine=engine, embedder=embedder, chat=self._chat)
-            found = resolver.find_passages(request)  # searching while the question is stored and the stream opens
             if question is not None:
                 await self._tickets.append_message(ticket, role="user", content=question, author_id=principal.user.id)
             await self._tickets.db.commit()  # the question is stored; the request's connection goes back to the pool
             stream = self._runs.start(resolver, request, RunTarget(ticket.id, first), reservation, found=found)
         except BaseException:
-            if found is not None:
-                found.cancel()
+            found.cancel()
             if reservation is not None:
                 await reservation.release()
             raise

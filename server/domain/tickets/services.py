@@ -29,7 +29,7 @@ import structlog
 from advanced_alchemy.mixins.uuid import uuid7  # type: ignore[attr-defined]
 from sqlalchemy import ColumnElement, Select, Table, Text, bindparam, func, insert, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import raiseload, selectinload
 
 from server.db.models import (
     Actor,
@@ -107,8 +107,13 @@ def _blob_lock_id(key: str) -> int:
     return int.from_bytes(bytes.fromhex(key)[:4], "big", signed=True)
 
 
-def _loaded(query: Select[Ticket]) -> Select[Ticket]:
-    return query.options(selectinload(Ticket.messages), selectinload(Ticket.screenshots), selectinload(Ticket.history))
+def _loaded(query: Select[Ticket], *, history: bool = True) -> Select[Ticket]:
+    # Without history, reading it raises instead of loading it lazily (which async sessions cannot do anyway).
+    return query.options(
+        selectinload(Ticket.messages),
+        selectinload(Ticket.screenshots),
+        selectinload(Ticket.history) if history else raiseload(Ticket.history),
+    )
 
 
 def screenshot_count() -> ColumnElement[int]:
@@ -313,8 +318,9 @@ class TicketService:
         return Ticket(**row, messages=[], screenshots=screenshots, history=[born])
 
     # ------------------------------------------------------------------------------------------ reading
-    async def _load(self, ticket_id: uuid.UUID, *, lock: bool = False) -> Ticket:
-        query = _loaded(select(Ticket).where(Ticket.id == ticket_id)).execution_options(populate_existing=True)
+    async def _load(self, ticket_id: uuid.UUID, *, lock: bool = False, history: bool = True) -> Ticket:
+        query = _loaded(select(Ticket).where(Ticket.id == ticket_id), history=history)
+        query = query.execution_options(populate_existing=True)
         if lock:  # changes of one ticket queue up behind each other until the caller commits
             query = query.with_for_update(of=Ticket)
         ticket: Ticket | None = (await self.db.execute(query)).scalar_one_or_none()
@@ -323,12 +329,18 @@ class TicketService:
         return ticket
 
     async def get(
-        self, ticket_id: uuid.UUID, viewer: User, *, staff_may_see: bool = False, lock: bool = False
+        self,
+        ticket_id: uuid.UUID,
+        viewer: User,
+        *,
+        staff_may_see: bool = False,
+        lock: bool = False,
+        history: bool = True,
     ) -> Ticket:
-        """The ticket with messages, screenshots and history if ``viewer`` owns it (or, with ``staff_may_see``, is
-        an agent or admin); otherwise the same 404 as for a ticket that does not exist.
+        """The ticket with messages, screenshots and (unless ``history=False``) history if ``viewer`` owns it (or,
+        with ``staff_may_see``, is an agent or admin); otherwise the same 404 as for a ticket that does not exist.
         """
-        ticket = await self._load(ticket_id, lock=lock)
+        ticket = await self._load(ticket_id, lock=lock, history=history)
         allowed = ticket.owner_id == viewer.id or (staff_may_see and viewer.role in STAFF_ROLES)
         if not allowed:
             raise NotFound("There is no such ticket.", code="ticket_not_found")
