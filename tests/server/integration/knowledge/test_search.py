@@ -66,7 +66,6 @@ async def test_plain_language_finds_articles_by_meaning(kb_engine: AsyncEngine) 
     assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
 
 
-@pytest.mark.slow
 class EmbedderWaitingForKeywords(RecordingEmbedder):
     """The local model, answering only once the keyword search has reached the database."""
 
@@ -97,6 +96,7 @@ async def test_the_query_is_embedded_while_the_keyword_search_runs(kb_engine: As
     assert any("print" in hit.title.lower() for hit in hits[:5])
 
 
+@pytest.mark.slow
 async def test_dev_queries_reach_the_quality_targets(kb_engine: AsyncEngine) -> None:
     scores, _, _ = await evaluate(kb_engine, load_queries(DEV_QUERIES), get_embedder("local"))
 
