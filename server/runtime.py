@@ -11,9 +11,9 @@ import gc
 import os
 import socket
 import stat
-from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import structlog
 import uvicorn
@@ -23,6 +23,9 @@ from server.db.embedded import EmbeddedPostgres
 from server.db.migrate import upgrade
 from server.lib.crypto import load_or_create_secret_key
 from server.settings import Secret, Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 __all__ = ["bind_socket", "database", "freeze_startup_heap", "prepare", "serve"]
 
@@ -46,7 +49,11 @@ def prepare(settings: Settings) -> Settings:
 
 @contextmanager
 def database(settings: Settings) -> Iterator[Settings]:
-    """Yield settings whose database is up and migrated; an embedded one is started here and stopped after."""
+    """Yield settings whose database is up and migrated.
+
+    An embedded one is started here and stopped after; when another process (a serving ``techpal-server run``)
+    already runs it, it is attached to and left running (see :mod:`server.db.embedded`).
+    """
     embedded = EmbeddedPostgres(settings.data_dir / "postgres") if settings.db.embedded else None
     try:
         if embedded is not None:
@@ -55,7 +62,9 @@ def database(settings: Settings) -> Iterator[Settings]:
             settings = settings.replace(db=replace(settings.db, url=Secret(embedded.url)), kb_seed=True)
         assert settings.db.url is not None
         upgrade(settings.db.url.get_secret_value())
-        logger.info("database_ready", embedded=embedded is not None)
+        logger.info(
+            "database_ready", embedded=embedded is not None, attached=embedded is not None and embedded.attached
+        )
         yield settings
     finally:
         if embedded is not None:

@@ -22,7 +22,7 @@ lives and dies with it:
 
 * A normal user runs the binaries straight from the wheel, as itself::
 
-      <root>/            0700   password, postgres.log, supervisor.lock (0600)
+      <root>/            0700   password, postgres.log, supervisor.lock, owner.lock (0600)
           pgdata/        0700   PGDATA
           run/           0700   the socket (.s.PGSQL.5432)
 
@@ -32,7 +32,7 @@ lives and dies with it:
 * root: PostgreSQL refuses to run as root, so it runs as the system user ``techpal-pg`` (made with
   ``useradd --system`` when missing; no home, no login shell)::
 
-      <root>/            root:techpal-pg 0710   password, postgres.log, supervisor.lock (root 0600)
+      <root>/            root:techpal-pg 0710   password, postgres.log, supervisor.lock, owner.lock (root 0600)
           pgdata/        techpal-pg 0700        PGDATA
           run/           techpal-pg 0700        the socket
       /var/lib/techpal-pg/                      root:techpal-pg 0710 (``system_dir``)
@@ -54,10 +54,16 @@ lives and dies with it:
   The log stays in ``root``, root's own: PostgreSQL writes it through a file descriptor opened for it.
   :meth:`EmbeddedPostgres.destroy` stops the cluster and removes ``root``.
 
-Lifetime is the caller's: no atexit hooks. A postmaster left running by a previous, killed run of the same root is
-stopped (fast shutdown) and started afresh by :meth:`EmbeddedPostgres.start`, so it always runs with the current
-settings; a stale ``postmaster.pid`` (its process gone, or its pid reused by another program) is removed. One
-server process per root is expected.
+Lifetime is the caller's: no atexit hooks. The process whose :meth:`EmbeddedPostgres.start` started the postmaster
+owns the cluster: it holds an exclusive ``flock`` on ``owner.lock`` until its :meth:`EmbeddedPostgres.stop`, and only
+it stops the cluster. Any other process (a CLI command beside a serving ``techpal-server run``) finds the live
+postmaster and the lock held, and attaches: it reads the socket dir from ``postmaster.pid`` (checked to be a private
+0700 directory of ours) and the password from ``<root>/password``, as the owner does, and its ``stop()`` leaves the
+cluster running. ``supervisor.lock`` serialises every start, attach and stop of a root, so of two concurrent starters
+one starts and the other waits, then attaches (or, if the first failed, starts). A postmaster whose owner died
+without stopping it (the lock is released with the process) is stopped (fast shutdown) and started afresh, so it
+always runs with the current settings; a stale ``postmaster.pid`` (its process gone, or its pid reused by another
+program) is removed.
 """
 
 from server.db.embedded._common import DB_SYSTEM_USER, DEFAULT_SYSTEM_DIR, PORT, EmbeddedPostgresError

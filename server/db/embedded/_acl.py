@@ -124,8 +124,10 @@ def _with_traverse_entry(entries: list[_AclEntry], uid: int) -> list[_AclEntry]:
 
 
 def _lookup_dirs(path: Path) -> list[Path]:
-    """The directories a lookup of ``path`` searches, top down: its parents and, where one is a symlink, the
-    directories its target leads through."""
+    """The directories a lookup of ``path`` searches, top down.
+
+    They are its parents and, where one is a symlink, the directories its target leads through.
+    """
     dirs: dict[Path, None] = {}
     for prefix in reversed(path.parents):
         real = Path(os.path.realpath(prefix))

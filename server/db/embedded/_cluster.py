@@ -1,4 +1,4 @@
-"""The process side of the supervisor: the lock, the log, initdb, pg_ctl, the bootstrap and the shutdown."""
+"""The process side of the supervisor: the lock, the log, initdb, pg_ctl, the bootstrap, attaching, the shutdown."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import os
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -27,6 +27,11 @@ from server.db.embedded._fs import (
     _socket_dir_usable,
     _write_private_file,
 )
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
+    from server.db.embedded._owner import _OwnerLock
 
 _LOG_ROTATE_BYTES: Final = 8 * 1024 * 1024
 # Run by psql as the superuser on every start; psql quotes the :dbname variable.
@@ -48,6 +53,8 @@ class _Cluster:
     _socket_dir: Path | None
     _pid: int | None
     _started: bool
+    _attached: bool
+    _owner: _OwnerLock
 
     if TYPE_CHECKING:  # public members, defined by EmbeddedPostgres
 
@@ -57,7 +64,12 @@ class _Cluster:
         @property
         def data_dir(self) -> Path: ...
 
+        @property
+        def password(self) -> str: ...
+
         def is_running(self) -> bool: ...
+
+        def _prepare_binaries(self, account: _Account | None, deadline: _Deadline) -> Path: ...
 
     def _run(
         self,
@@ -273,6 +285,39 @@ class _Cluster:
         if result.returncode != 0:
             raise self._error(f"setting up the database failed: {result.stderr.strip()}")
 
+    def _attach(self, running: tuple[int, Path | None] | None, account: _Account | None, deadline: _Deadline) -> None:
+        """Use the cluster another live process owns, through its socket and our password file; never stop it."""
+        socket_dir = running[1] if running is not None else None
+        if running is None or socket_dir is None:
+            raise EmbeddedPostgresError(
+                f"the embedded PostgreSQL in {self._root} belongs to {self._owner_name()}, which is running but its "
+                "database is not: restart that process"
+            )
+        pid = running[0]
+        st = os.lstat(socket_dir)
+        owners = {os.geteuid(), account.uid if account else os.geteuid()}
+        if not stat.S_ISDIR(st.st_mode) or stat.S_IMODE(st.st_mode) != 0o700 or st.st_uid not in owners:
+            raise EmbeddedPostgresError(f"the socket directory {socket_dir} is not a private one of ours; not using it")
+        password = self.password
+        self._bootstrap(self._prepare_binaries(account, deadline), socket_dir, password, deadline)
+        self._socket_dir, self._pid, self._started, self._attached = socket_dir, pid, True, True
+        logger.info(
+            "Attached to the embedded PostgreSQL of %s (pid %d, socket %s); it stays running when we stop",
+            self._owner_name(),
+            pid,
+            socket_dir,
+        )
+
+    def _owner_name(self) -> str:
+        holder = self._owner.holder()
+        return f"process {holder}" if holder else "another process"
+
+    def _forget_cluster(self) -> None:
+        self._started = False
+        self._attached = False
+        self._socket_dir = None
+        self._pid = None
+
     def _stop_locked(self, data_dir: Path, deadline: _Deadline) -> None:
         info = _read_postmaster_pid(data_dir)
         cluster = data_dir.parent
@@ -286,9 +331,7 @@ class _Cluster:
         _remove_socket_files(cluster / "run")
         if self._socket_dir is not None:
             self._remove_fallback_socket_dir(self._socket_dir, cluster)
-        self._started = False
-        self._socket_dir = None
-        self._pid = None
+        self._forget_cluster()
 
     def _signal_until_gone(self, pid: int, data_dir: Path, deadline: _Deadline) -> None:
         """SIGINT (fast shutdown, what ``pg_ctl stop -m fast`` sends), then SIGQUIT (immediate), then SIGKILL."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-# One logger for the whole package, named as it was before the package was split into modules.
+# One logger for the whole package, named after it.
 logger: Final = logging.getLogger("server.db.embedded")
 
 DB_SYSTEM_USER: Final = "techpal-pg"

@@ -8,11 +8,13 @@ import re
 import secrets
 import stat
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from server.db.embedded._common import PORT, EmbeddedPostgresError, _Account
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 # sun_path is 108 bytes including the terminating NUL.
 _MAX_SOCKET_PATH: Final = 107

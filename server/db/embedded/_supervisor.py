@@ -9,10 +9,8 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import Mapping
 from pathlib import Path
-from types import TracebackType
-from typing import Final, Self
+from typing import TYPE_CHECKING, Final, Self
 from urllib.parse import quote
 
 from server.db.embedded._acl import _grant_traverse
@@ -27,6 +25,11 @@ from server.db.embedded._common import (
     logger,
 )
 from server.db.embedded._fs import _ensure_dir, _make_private_dirs, _write_private_file
+from server.db.embedded._owner import _OwnerLock
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from types import TracebackType
 
 _NAME_RE: Final = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _SETTING_RE: Final = re.compile(r"[a-z_][a-z0-9_.]{0,62}")
@@ -116,6 +119,8 @@ class EmbeddedPostgres(_Cluster):
         self._socket_dir: Path | None = None
         self._pid: int | None = None
         self._started = False
+        self._attached = False
+        self._owner = _OwnerLock(self._root)
 
     # ------------------------------------------------------------------------------------------------ public
     @property
@@ -177,15 +182,23 @@ class EmbeddedPostgres(_Cluster):
         host = quote(os.fspath(self.socket_dir), safe="/")
         return f"postgresql+asyncpg://{self._user}:{quote(self.password, safe='')}@/{self._database}?host={host}"
 
+    @property
+    def attached(self) -> bool:
+        """Whether :meth:`start` attached to a cluster another live process owns (:meth:`stop` leaves it running)."""
+        return self._attached
+
     def is_running(self) -> bool:
         """Whether a postmaster of this root's cluster is alive (whoever started it)."""
         return self._running_postmaster() is not None
 
     def start(self, timeout: float = 60) -> None:
-        """Initialise the cluster on first use, start it and wait until it is ready.
+        """Initialise the cluster on first use, start it and wait until it is ready; or attach to it.
 
         Also creates the database and ``CREATE EXTENSION IF NOT EXISTS vector`` in it. Idempotent while this
-        object's server runs; a postmaster left by an earlier run of the same root is stopped and started afresh.
+        object's server runs. When another live process owns the running cluster (it started it: see
+        ``_owner.py``), this one attaches to it instead, through the same socket and password file, and
+        :meth:`stop` will leave it running. A postmaster left by a process that died without stopping it is
+        stopped and started afresh.
 
         Args:
             timeout: Seconds for the whole start, initdb included.
@@ -204,50 +217,77 @@ class EmbeddedPostgres(_Cluster):
             if self._started and running is not None and running[0] == self._pid:
                 return
             self._started = False
-            cluster = self._root
-            if account is not None:
-                _grant_traverse(cluster, account)
-            bin_dir = self._prepare_binaries(account, deadline)
-            data_dir = cluster / "pgdata"
-            password = self._ensure_password(data_dir)
-            self._initdb(bin_dir, cluster, password, account, deadline)
-            _write_private_file(data_dir / "pg_hba.conf", _HBA_CONF, owner=account)
-            self._stop_leftover(data_dir, deadline)
-            socket_dir = self._make_socket_dir(cluster, account)
+            self._attached = False
+            if not self._owner.try_acquire():
+                self._attach(running, account, deadline)
+                return
             try:
-                self._pg_ctl_start(bin_dir, data_dir, socket_dir, account, deadline)
-                self._socket_dir = socket_dir
-                self._bootstrap(bin_dir, socket_dir, password, deadline)
+                self._start_owned(account, deadline)
             except BaseException:
-                with contextlib.suppress(Exception):
-                    self._stop_locked(data_dir, _Deadline(10))
-                self._remove_fallback_socket_dir(socket_dir, cluster)
-                self._socket_dir = None
+                self._owner.release()
                 raise
-            running = self._running_postmaster()
-            self._pid = running[0] if running else None
-            self._started = True
-            logger.info("Embedded PostgreSQL ready (data %s, socket %s)", data_dir, socket_dir)
+
+    def _start_owned(self, account: _Account | None, deadline: _Deadline) -> None:
+        """Start the cluster as its owner (the caller holds both locks)."""
+        cluster = self._root
+        if account is not None:
+            _grant_traverse(cluster, account)
+        bin_dir = self._prepare_binaries(account, deadline)
+        data_dir = cluster / "pgdata"
+        password = self._ensure_password(data_dir)
+        self._initdb(bin_dir, cluster, password, account, deadline)
+        _write_private_file(data_dir / "pg_hba.conf", _HBA_CONF, owner=account)
+        self._stop_leftover(data_dir, deadline)
+        socket_dir = self._make_socket_dir(cluster, account)
+        try:
+            self._pg_ctl_start(bin_dir, data_dir, socket_dir, account, deadline)
+            self._socket_dir = socket_dir
+            self._bootstrap(bin_dir, socket_dir, password, deadline)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._stop_locked(data_dir, _Deadline(10))
+            self._remove_fallback_socket_dir(socket_dir, cluster)
+            self._socket_dir = None
+            raise
+        running = self._running_postmaster()
+        self._pid = running[0] if running else None
+        self._started = True
+        logger.info("Embedded PostgreSQL ready (data %s, socket %s)", data_dir, socket_dir)
 
     def stop(self, timeout: float = 30) -> None:
-        """Fast shutdown (like ``pg_ctl stop -m fast``) of this root's cluster, whichever process started it.
+        """Fast shutdown (like ``pg_ctl stop -m fast``) of this root's cluster, unless another process owns it.
 
-        Idempotent. Escalates to an immediate shutdown, then SIGKILL, if the server does not go in time.
+        Stops what this object started, or a postmaster whose owner died without stopping it; leaves running (and
+        detaches from) a cluster another live process owns. Idempotent. Escalates to an immediate shutdown, then
+        SIGKILL, if the server does not go in time.
 
         Raises:
             EmbeddedPostgresError: The server is still running after ``timeout``.
         """
         deadline = _Deadline(timeout)
         if not self._root.is_dir():
-            self._started = False
-            self._socket_dir = None
+            self._forget_cluster()
             return
         with self._lock(deadline):
-            self._stop_locked(self.data_dir, deadline)
+            if self._attached or not self._owner.try_acquire():
+                if self.is_running():
+                    logger.info("Leaving the embedded PostgreSQL in %s running for %s", self._root, self._owner_name())
+                self._forget_cluster()
+                return
+            try:
+                self._stop_locked(self.data_dir, deadline)
+            finally:
+                self._owner.release()
 
     def destroy(self, timeout: float = 30) -> None:
-        """Stop the server and delete ``root``, the cluster with it, for good. For tests and uninstalling."""
+        """Stop the server and delete ``root``, the cluster with it, for good. For tests and uninstalling.
+
+        Raises:
+            EmbeddedPostgresError: Another live process owns the running cluster; nothing is deleted.
+        """
         self.stop(timeout)
+        if self.is_running():
+            raise EmbeddedPostgresError(f"{self._root} is in use by {self._owner_name()}: stop it first")
         if self._root.exists():
             shutil.rmtree(self._root)
         logger.info("Embedded PostgreSQL in %s destroyed", self._root)

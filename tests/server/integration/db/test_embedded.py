@@ -25,9 +25,9 @@ import struct
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import psutil
@@ -41,6 +41,9 @@ from server.db.embedded._acl import _AclEntry, _can_traverse, _with_traverse_ent
 from server.db.embedded._binaries import _pginstall_dir
 from server.db.embedded._fs import _fallback_socket_parents, _socket_dir_usable
 from server.db.embedded._supervisor import _db_user_for
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 pytestmark = pytest.mark.slow
 
@@ -118,7 +121,7 @@ def _rwx(perm: int) -> str:
 
 
 def effective(path: Path) -> dict[str, int]:
-    """What each entry really grants (the group class limited by the mask), keyed ``user::``, ``group:adm:``, …"""
+    """What each entry really grants (the group class limited by the mask), keyed ``user::``, ``group:adm:``, etc."""
     acl = acl_of(path)
     mask = next((e.perm for e in acl if e.tag == MASK), 7)
     return {
@@ -521,7 +524,7 @@ def test_files_and_directories_are_private(pg: EmbeddedPostgres) -> None:
         assert stat.S_IMODE(st.st_mode) == 0o700, directory
         assert st.st_uid == db_uid, directory
     assert stat.S_IMODE((pg.socket_dir / f".s.PGSQL.{PORT}").stat().st_mode) == 0o700
-    for file in (pg.password_file, pg.log_file, pg.root / "supervisor.lock"):
+    for file in (pg.password_file, pg.log_file, pg.root / "supervisor.lock", pg.root / "owner.lock"):
         st = file.stat()
         assert (stat.S_IMODE(st.st_mode), st.st_uid) == (0o600, os.geteuid()), file
 
@@ -556,7 +559,8 @@ def test_as_root_the_cluster_lives_under_root_for_techpal_pg_only(pg: EmbeddedPo
     assert pg.data_dir == pg.root / "pgdata"
     assert pg.socket_dir == pg.root / "run"
     assert os.path.realpath(f"/proc/{postmaster(pg).pid}/cwd") == os.path.realpath(pg.root / "pgdata")
-    assert sorted(p.name for p in pg.root.iterdir()) == ["password", "pgdata", "postgres.log", "run", "supervisor.lock"]
+    names = ["owner.lock", "password", "pgdata", "postgres.log", "run", "supervisor.lock"]
+    assert sorted(p.name for p in pg.root.iterdir()) == names
     assert [p.name for p in system_dir.iterdir()] == ["dist"]  # nothing of the cluster lives there
 
     # techpal-pg reaches its data, and can list nothing on the way there, nor read root's files.
@@ -677,14 +681,14 @@ def test_as_root_each_closed_parent_gets_one_traverse_only_acl_entry(tree: Tree,
 @root_only
 def test_as_root_starting_again_over_granted_parents_adds_nothing(tree: Tree, system_dir: Path) -> None:
     first = EmbeddedPostgres(tree.root, extra_settings=FAST, system_dir=system_dir)
+    # A new server process over the same root, and another root under the same parents.
+    second = EmbeddedPostgres(tree.root, extra_settings=FAST, system_dir=system_dir)
     sibling = EmbeddedPostgres(tree.made / "sibling", extra_settings=FAST, system_dir=system_dir)
     granted = [tree.closed, tree.grouped, tree.shared, tree.made]
     try:
         first.start()
         blobs = {path: os.getxattr(path, "system.posix_acl_access") for path in granted}
         first.stop()
-        # A new server process over the same root, and another root under the same parents.
-        second = EmbeddedPostgres(tree.root, extra_settings=FAST, system_dir=system_dir)
         second.start()
         sibling.start()
         assert sql(second.url, "SELECT 1") == sql(sibling.url, "SELECT 1") == [(1,)]
@@ -703,6 +707,7 @@ def test_as_root_starting_again_over_granted_parents_adds_nothing(tree: Tree, sy
             assert [e.id for e in acl_of(path) if e.tag == USER].count(pwd.getpwnam(DB_SYSTEM_USER).pw_uid) == 1
     finally:
         sibling.destroy()
+        second.stop()
         first.destroy()
 
 
@@ -759,23 +764,6 @@ def test_a_pid_file_naming_an_unrelated_live_process_does_not_block_start_or_kil
             assert bystander.poll() is None
         finally:
             bystander.kill()
-
-
-def test_a_postmaster_left_by_a_killed_run_is_replaced_and_another_instance_can_stop_it(
-    pg: EmbeddedPostgres, system_dir: Path
-) -> None:
-    old = postmaster(pg)
-    # A new server process after the old one was SIGKILLed: a fresh supervisor for the same root.
-    successor = EmbeddedPostgres(pg.root, extra_settings=FAST, system_dir=system_dir)
-    assert successor.is_running()
-    successor.start()
-    assert gone(old)
-    assert sql(successor.url, "SELECT 1") == [(1,)]
-    assert successor.url == pg.url
-
-    EmbeddedPostgres(pg.root, system_dir=system_dir).stop()  # e.g. a CLI cleaning up after a crash
-    assert not successor.is_running()
-    assert not pg.is_running()
 
 
 # ------------------------------------------------------------------------------------------------ 6, 7. more
