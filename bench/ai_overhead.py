@@ -43,7 +43,7 @@ import httpx  # noqa: E402
 import openai  # noqa: E402
 from sqlalchemy.ext.asyncio import create_async_engine  # noqa: E402
 
-from server.domain.knowledge.embeddings import get_embedder  # noqa: E402
+from server.domain.knowledge.embeddings import build_embedder  # noqa: E402
 from server.domain.knowledge.seed import SEED_CORPUS  # noqa: E402
 from server.domain.knowledge.services import import_file  # noqa: E402
 from server.domain.resolution.engine import Resolver  # noqa: E402
@@ -123,7 +123,7 @@ async def bare_first_token(client: openai.AsyncOpenAI, body: dict[str, Any]) -> 
 async def breakdown(url: str, queries: list[str], rounds: int = 3) -> None:
     """The retrieval part alone, back to back in this process: the query embedding, search + passages."""
     engine = create_async_engine(url, pool_size=2)
-    embedder = get_embedder("local")
+    embedder = build_embedder("local")
     resolver = Resolver(engine=engine, embedder=embedder, chat=None)
     parts: dict[str, list[float]] = {"query embedding": [], "search + passages": []}
     for _ in range(rounds):

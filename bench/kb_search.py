@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine  # noqa: E402
 
-from server.domain.knowledge.embeddings import LOCAL_MODEL_NAME, get_embedder  # noqa: E402
+from server.domain.knowledge.embeddings import LOCAL_MODEL_NAME, build_embedder  # noqa: E402
 from server.domain.knowledge.evaluation import load_queries  # noqa: E402
 from server.domain.knowledge.search import clean_query, fuse, gather  # noqa: E402
 from server.domain.knowledge.seed import SEED_CORPUS  # noqa: E402
@@ -60,7 +60,7 @@ async def load_matrix(engine: AsyncEngine) -> tuple[np.ndarray, np.ndarray]:
 
 
 async def measure(engine: AsyncEngine, label: str, queries: list[str], vectors: np.ndarray) -> None:
-    embedder = get_embedder("local")
+    embedder = build_embedder("local")
     ids, matrix = await load_matrix(engine)
     # numpy brute force: exact top-10 chunk ids, and its latency
     exact, brute = [], []
@@ -158,7 +158,7 @@ async def run(url: str, chunks: int, do_import: bool) -> None:
         print(f"seed import: {time.perf_counter() - started:.1f} s", flush=True)
     labelled = load_queries(QUERIES)
     queries = [clean_query(q.query) for q in labelled]
-    embedder = get_embedder("local")
+    embedder = build_embedder("local")
     timings = []
     for q in queries[:100]:
         t = time.perf_counter()

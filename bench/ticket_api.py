@@ -5,7 +5,7 @@
 
 Without ``--url`` it starts a throwaway embedded PostgreSQL (migrated). Then it starts two server processes with
 the same uvicorn config (one worker, loopback, access log off, log level warning), the same database and the same
-SQLAlchemy engine settings (``DatabaseSettings(pool_size=20).get_config()``):
+SQLAlchemy engine settings (``create_engine(DatabaseSettings(pool_size=20))`` in ``server.db.engine``):
 
 - ``ours``: ``create_app(settings)`` with test-like settings (cheap argon2, registration limit raised), 50 users
   signed up through the API (register, verify from the outbox mail, login), one per client;
@@ -55,8 +55,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
-from typing import Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, cast
 from urllib.parse import urlencode
 
 import numpy as np
@@ -83,6 +82,9 @@ from server.settings import (  # noqa: E402
     TicketSettings,
 )
 
+if TYPE_CHECKING:
+    from types import FrameType
+
 DESCRIPTION = (
     "Since this morning Outlook keeps asking for my password every few minutes. I type it in and it accepts it, "
     "then the prompt comes back. Webmail works fine in the browser and Teams is signed in. I restarted the laptop "
@@ -105,8 +107,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def bench_settings(url: str, data_dir: Path) -> Settings:
-    """Test-like settings: cheap argon2, registration and hourly ticket limits out of the way (still counted on every
-    create, as in production), a pool for 50 clients, quiet logs."""
+    """Test-like settings: cheap argon2, limits out of the way, a pool for 50 clients, quiet logs.
+
+    The registration and hourly ticket limits are out of the way but still counted on every create, as in production.
+    """
     return Settings(
         data_dir=data_dir,
         secret_key=Secret(SECRET_KEY),
@@ -123,8 +127,10 @@ def bare_app(settings: Settings) -> Litestar:
     from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin  # noqa: PLC0415
     from advanced_alchemy.mixins.uuid import uuid7  # type: ignore[attr-defined]  # noqa: PLC0415
 
+    from server.db.engine import create_engine  # noqa: PLC0415
     from server.db.models import Ticket, TicketHistory  # noqa: PLC0415
-    from server.lib.ratelimit import utcnow  # noqa: PLC0415
+    from server.db.transactions import request_sessions  # noqa: PLC0415
+    from server.lib.clock import utcnow  # noqa: PLC0415
 
     ticket_table = cast("Table", Ticket.__table__)
     history_table = cast("Table", TicketHistory.__table__)
@@ -182,7 +188,7 @@ def bare_app(settings: Settings) -> Litestar:
 
     return Litestar(
         route_handlers=[create_ticket, create_ticket_orm],
-        plugins=[SQLAlchemyPlugin(config=settings.db.get_config())],
+        plugins=[SQLAlchemyPlugin(config=request_sessions(create_engine(settings.db)))],
         debug=False,
         logging_config=None,
     )
@@ -229,8 +235,10 @@ def serve(kind: str, url: str, data_dir: Path, profile: Path | None) -> None:
 
 
 class StackSampler:
-    """A small CPU-time sampling profiler (py-spy is not installed): SIGPROF per millisecond of process CPU (the
-    kernel rounds up to its tick, ~4 ms here), and the handler counts the interrupted main-thread Python stack.
+    """A small CPU-time sampling profiler (py-spy is not installed).
+
+    SIGPROF fires per millisecond of process CPU (the kernel rounds up to its tick, ~4 ms here), and the handler
+    counts the interrupted main-thread Python stack.
 
     Neither cProfile (each coroutine resumption counts as a call; time inside greenlet switches lands on the
     caller) nor a sampling thread (it only gets the GIL where the main thread releases it: socket writes) says
@@ -484,8 +492,10 @@ async def load(
     meters: Meters,
     retry_busy: bool = False,
 ) -> Result:
-    """``clients`` keep-alive connections issue ``total`` requests between them, closed loop; client ``i`` sends the
-    requests of ``payloads[i]`` in turn. Only 201s count towards the rate and the latencies."""
+    """Closed-loop load: ``clients`` keep-alive connections issue ``total`` requests between them.
+
+    Client ``i`` sends the requests of ``payloads[i]`` in turn. Only 201s count towards the rate and the latencies.
+    """
     counter = itertools.count()
     result = Result(label, total, 0.0, 0.0)
 

@@ -1,0 +1,1 @@
+"""Tech Pal's server: the Litestar backend."""

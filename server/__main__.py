@@ -1,17 +1,19 @@
-"""``techpal-server``: run the server, migrate its database, and (in later slices) manage users and the KB."""
+"""``techpal-server``: run the server, migrate its database, manage users' roles and the knowledge base."""
 
 from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterator
 from contextlib import contextmanager
-from types import FrameType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 
 from server.settings import Settings, SettingsError, get_settings
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from types import FrameType
 
 __all__ = ["cli", "main"]
 
@@ -51,7 +53,7 @@ def _fail(message: str) -> NoReturn:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def cli() -> None:
-    """Tech Pal server. Configure it with TECHPAL_* environment variables (see the README)."""
+    """Tech Pal server. Configure it with TECHPAL_* environment variables (see docs/configuration.md)."""
 
 
 @cli.command()

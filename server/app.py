@@ -2,69 +2,67 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from advanced_alchemy.extensions.litestar import SQLAlchemyPlugin
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
-from litestar.datastructures import State
-from litestar.di import Provide
 
-from server.db.pool import ping_when_idle
+from server.context import AppContext, Models, build_context, running
+from server.db.transactions import request_sessions
 from server.domain.accounts.controllers import AuthController, MeController, PagesController
-from server.domain.accounts.deps import accounts_state
 from server.domain.billing.controllers import BillingController, BillingPagesController, BillingWebhookController
-from server.domain.billing.deps import billing_lifespan, billing_state
 from server.domain.knowledge.controllers import KnowledgeController
-from server.domain.knowledge.services import seed_lifespan
-from server.domain.resolution.controllers import ResolutionController, chat_model_lifespan
-from server.domain.resolution.runs import runs_lifespan
+from server.domain.resolution.controllers import ResolutionController
 from server.domain.system.controllers import SystemController
-from server.domain.tickets.agents import AgentTicketController
-from server.domain.tickets.controllers import TicketController
-from server.domain.tickets.deps import STORAGE_KEY, tickets_lifespan, tickets_state
-from server.domain.tickets.events import EventsController, events_lifespan
+from server.domain.tickets.controllers import AgentTicketController, EventsController, TicketController
 from server.lib.errors import to_problem_response
 from server.lib.log import configure_logging
-from server.lib.mail import build_mailer
 from server.lib.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from server.lib.openapi import create_openapi_config
 from server.settings import Settings, get_settings
 from server.version import __version__
 
-__all__ = ["JSON_BODY_LIMIT", "create_app"]
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+__all__ = ["JSON_BODY_LIMIT", "TechPalApp", "create_app"]
 
 # JSON routes take small bodies; routes that accept uploads state their own, larger limit.
 JSON_BODY_LIMIT = 64 * 1024
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
-    """Build the Litestar app for ``settings`` (default: read from the environment).
+class TechPalApp(Litestar):
+    """The Litestar app with its typed :class:`~server.context.AppContext` (for the CLI, tests and operators)."""
+
+    context: AppContext
+
+
+def create_app(
+    settings: Settings | None = None, *, context: AppContext | None = None, models: Models | None = None
+) -> TechPalApp:
+    """Build the app for ``settings`` (default: read from the environment), or around a prepared ``context``.
 
     The database URL must be known: with the embedded default, ``techpal-server run`` starts the database first.
+    ``models`` shares loaded models between apps (the tests load them once per run).
     """
-    settings = settings or get_settings()
-    configure_logging(settings.log)
-
-    def provide_settings() -> Settings:
-        return settings
-
-    db_config = settings.db.get_config()
+    if context is None:
+        settings = settings or get_settings()
+        configure_logging(settings.log)
+        context = build_context(settings, models=models)
+    else:
+        settings = context.settings
+        configure_logging(settings.log)
+    ctx = context
 
     @asynccontextmanager
-    async def engine_lifespan(_: Litestar) -> AsyncIterator[None]:
-        ping_when_idle(db_config.get_engine())
-        # advanced-alchemy 1.12 renames its state keys for every further app in a process (tests build many) and
-        # then skips disposing the engine; disposing twice is harmless.
-        try:
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        async with running(ctx):
             yield
-        finally:
-            await db_config.get_engine().dispose()
 
-    tickets = tickets_state(settings)
     cors = CORSConfig(allow_origins=list(settings.server.cors_origins)) if settings.server.cors_origins else None
-    app = Litestar(
+    app = TechPalApp(
         route_handlers=[
             SystemController,
             KnowledgeController,
@@ -79,29 +77,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             AgentTicketController,
             EventsController,
         ],
-        plugins=[SQLAlchemyPlugin(config=db_config)],
-        lifespan=[
-            engine_lifespan,
-            billing_lifespan(db_config.get_engine),
-            tickets_lifespan(tickets),
-            chat_model_lifespan(settings),
-            runs_lifespan(db_config.get_engine, tickets[STORAGE_KEY]),
-            events_lifespan(db_config.connection_string or ""),
-            *(
-                [seed_lifespan(db_config.connection_string or "", settings.embeddings, settings.ai)]
-                if settings.kb_seed
-                else []
-            ),
-        ],
-        dependencies={"settings": Provide(provide_settings, sync_to_thread=False)},
-        state=State(
-            {
-                "mailer": (mailer := build_mailer(settings)),
-                **accounts_state(settings),
-                **billing_state(settings, mailer),
-                **tickets,
-            }
-        ),
+        plugins=[SQLAlchemyPlugin(config=request_sessions(ctx.engine))],
+        lifespan=[lifespan],
+        dependencies=ctx.dependencies(),
         exception_handlers={Exception: to_problem_response},
         openapi_config=create_openapi_config(__version__),
         cors_config=cors,
@@ -109,6 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         debug=False,
         logging_config=None,
     )
+    app.context = ctx
     # Wrapped around Litestar's whole handler, not added as route middleware: that would skip the responses
     # Litestar makes before routing (404, 405), and every response must carry the request id and headers.
     app.asgi_handler = SecurityHeadersMiddleware(

@@ -14,14 +14,16 @@ import email.utils
 import json
 import random
 import time
-from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import openai
 import structlog
 
-from server.settings import AISettings
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
+
+    from server.settings import AISettings
 
 __all__ = ["ChatModel", "ChatModelError", "Message", "OpenAIChatModel", "TokenUsage"]
 
@@ -36,8 +38,11 @@ BACKOFF_CAP_S = 8.0
 
 
 class ChatModelError(Exception):
-    """The chat model could not give an answer: ``code`` is stable (``ai_timeout``, ``ai_unavailable``,
-    ``ai_rate_limited``, ``ai_rejected``, ``ai_bad_response``), ``message`` is safe to show a user."""
+    """The chat model could not give an answer.
+
+    ``code`` is stable (``ai_timeout``, ``ai_unavailable``, ``ai_rate_limited``, ``ai_rejected``,
+    ``ai_bad_response``), ``message`` is safe to show a user.
+    """
 
     def __init__(self, code: str, message: str) -> None:
         self.code = code
@@ -77,6 +82,10 @@ class ChatModel(Protocol):
         self, messages: Sequence[Message], schema: dict[str, Any], name: str, *, usage: TokenUsage | None = None
     ) -> dict[str, Any]:
         """A JSON object matching ``schema`` (strict structured output), not streamed."""
+        ...
+
+    async def aclose(self) -> None:
+        """Close the client's connections."""
         ...
 
 
@@ -141,6 +150,7 @@ class OpenAIChatModel:
 
     @property
     def model_name(self) -> str:
+        """The configured model name."""
         return self._model
 
     async def aclose(self) -> None:
@@ -161,6 +171,10 @@ class OpenAIChatModel:
         await asyncio.sleep(wait)
 
     async def stream(self, messages: Sequence[Message], *, usage: TokenUsage | None = None) -> AsyncIterator[str]:
+        """Stream the answer to ``messages`` as text pieces, filling ``usage`` as the provider reports it.
+
+        A failed attempt is retried within the time budget only until the first piece is out.
+        """
         deadline = time.monotonic() + self._timeout
         attempt = 0
         while True:
@@ -202,6 +216,7 @@ class OpenAIChatModel:
     async def structured(
         self, messages: Sequence[Message], schema: dict[str, Any], name: str, *, usage: TokenUsage | None = None
     ) -> dict[str, Any]:
+        """A JSON object matching ``schema`` (strict structured output), retried within the time budget."""
         deadline = time.monotonic() + self._timeout
         attempt = 0
         wire: Any = list(messages)

@@ -9,14 +9,16 @@ SDK objects are not dicts in SDK 16, so this module hands out plain values (ids,
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import stripe
 import structlog
 
 from server.lib.exceptions import ClientError, ServiceUnavailable
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Mapping
 
 __all__ = ["InvalidSignature", "StripeGateway", "StripeUnavailable"]
 

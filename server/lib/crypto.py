@@ -14,9 +14,12 @@ import os
 import secrets
 import struct
 import uuid
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.settings import Secret
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["SECRET_KEY_FILE", "AccessTokenSigner", "digest_token", "load_or_create_secret_key", "new_token"]
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from server.settings import LogSettings
+if TYPE_CHECKING:
+    from collections.abc import MutableMapping
+
+    from server.settings import LogSettings
 
 __all__ = ["SENSITIVE_KEY", "configure_logging", "redact_secrets"]
 
@@ -34,7 +36,7 @@ def _scrub_text(text: str) -> str:
 
 
 def redact_secrets(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-    """structlog processor: mask secret-named fields and credentials inside strings."""
+    """Structlog processor: mask secret-named fields and credentials inside strings."""
     for key, value in list(event_dict.items()):
         if SENSITIVE_KEY.search(key):
             event_dict[key] = _MASK

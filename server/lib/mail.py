@@ -14,13 +14,15 @@ import ssl
 import uuid
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import anyio.to_thread
 import structlog
 
-from server.settings import MailSettings, Settings
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from server.settings import MailSettings, Settings
 
 __all__ = ["Mailer", "OutboxMailer", "SmtpMailer", "build_mailer", "compose"]
 

@@ -5,15 +5,19 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from litestar.enums import ScopeType
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.lib.network import resolve_client_ip
-from server.settings import ProxyNetwork
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+    from server.settings import ProxyNetwork
 
 __all__ = ["API_CSP", "PAGE_CSP", "RequestContextMiddleware", "SecurityHeadersMiddleware"]
 
@@ -40,6 +44,7 @@ class RequestContextMiddleware:
         self.trusted_proxies = tuple(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI call: an HTTP request gets its id, client address and access line; others pass through."""
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
@@ -85,6 +90,7 @@ class SecurityHeadersMiddleware:
         self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one ASGI call, adding the missing security headers to an HTTP response; others pass through."""
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
-from server.settings import ProxyNetwork
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from server.settings import ProxyNetwork
 
 __all__ = ["resolve_client_ip"]
 

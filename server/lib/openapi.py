@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from litestar import Request, Router
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import OpenAPIRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
+
+if TYPE_CHECKING:
+    from litestar import Request, Router
 
 __all__ = ["STATIC_DIR", "create_openapi_config"]
 

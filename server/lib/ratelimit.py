@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from sqlalchemy import Interval, bindparam, case, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.db.models import rate_counters
+from server.db.transactions import autocommit_connection
+from server.lib.clock import Clock, utcnow
 from server.lib.exceptions import TooManyRequests
 
-__all__ = ["RateLimiter", "Rule", "utcnow"]
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+__all__ = ["RateLimiter", "Rule"]
 
 MAX_BLOCK = datetime.timedelta(hours=24)
 _MAX_DOUBLINGS = 16
@@ -64,11 +67,6 @@ _FORGIVE = update(rate_counters).where(_THIS_KEY).values(count=func.greatest(_co
 _RESET = delete(rate_counters).where(_THIS_KEY)
 
 
-def utcnow() -> datetime.datetime:
-    """The current time, timezone-aware."""
-    return datetime.datetime.now(datetime.UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class Rule:
     """At most ``limit`` hits per ``window`` for one key of this ``kind``."""
@@ -87,7 +85,7 @@ def _key(raw: str) -> str:
 class RateLimiter:
     """Counts hits per (rule, key) in ``rate_counters``."""
 
-    def __init__(self, engine: AsyncEngine, clock: Callable[[], datetime.datetime] = utcnow) -> None:
+    def __init__(self, engine: AsyncEngine, clock: Clock = utcnow) -> None:
         self.engine = engine
         self.clock = clock
 
@@ -102,8 +100,7 @@ class RateLimiter:
                 raise ValueError("a backoff rule counts in a transaction of its own")
             await self._hit(connection, rule, _key(key))
             return
-        async with self.engine.connect() as own:
-            await own.execution_options(isolation_level="AUTOCOMMIT")
+        async with autocommit_connection(self.engine) as own:
             await self._hit(own, rule, _key(key))
 
     async def _hit(self, conn: AsyncConnection, rule: Rule, key: str) -> None:
@@ -124,8 +121,7 @@ class RateLimiter:
 
     async def forgive(self, rule: Rule, key: str, *, reset: bool = False) -> None:
         """Undo one hit (a success, not an abuse), or with ``reset`` forget the key altogether."""
-        async with self.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        async with autocommit_connection(self.engine) as conn:
             await conn.execute(_RESET if reset else _FORGIVE, {"rule_kind": rule.kind, "digest": _key(key)})
 
     @classmethod

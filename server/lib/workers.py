@@ -17,10 +17,12 @@ import contextlib
 import functools
 import math
 import time
-from collections.abc import Callable
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from server.lib.exceptions import ServiceUnavailable
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["BoundedExecutor"]
 

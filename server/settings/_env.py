@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.settings._parsers import (
     Parser,
@@ -39,7 +38,11 @@ from server.settings._sections import (
 )
 from server.settings.plans import DEFAULT_PLANS_FILE, load_catalogue
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 __all__ = ["ENV_VARS", "EnvVar", "get_settings"]
+
 
 @dataclass(frozen=True, slots=True)
 class EnvVar:
@@ -207,7 +210,7 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "billing.plans_file",
         _plans_file,
         "TOML plan catalogue (names, prices shown, monthly AI answers, Stripe Price lookup keys), checked at start. "
-        "Default: the shipped `server/domain/billing/plans.toml` (`free` 20, `pro` 500).",
+        "Default: the shipped `server/settings/plans.toml` (`free` 20, `pro` 500).",
         str(DEFAULT_PLANS_FILE),
     ),
     EnvVar(

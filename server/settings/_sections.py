@@ -106,32 +106,6 @@ class DatabaseSettings:
         """Whether the server runs its own PostgreSQL under the data dir."""
         return self.url is None
 
-    def get_config(self) -> SQLAlchemyAsyncConfig:
-        """The advanced-alchemy plugin config; ``url`` must be known (the embedded database started) by now."""
-        from advanced_alchemy.extensions.litestar import (  # noqa: PLC0415 - keep settings import light
-            AsyncSessionConfig,
-            EngineConfig,
-            SQLAlchemyAsyncConfig,
-        )
-
-        if self.url is None:
-            raise RuntimeError("the database URL is not known yet: start the embedded database first")
-        return SQLAlchemyAsyncConfig(
-            connection_string=self.url.get_secret_value(),
-            engine_config=EngineConfig(
-                pool_size=self.pool_size,
-                max_overflow=self.pool_size,
-                pool_pre_ping=False,  # ping_when_idle (server.db.pool) instead: no round trips on a busy pool
-                pool_use_lifo=True,
-                echo=self.echo,
-                # A database that does not answer must fail fast (health turns 503) rather than hang requests.
-                connect_args={"timeout": 5, "command_timeout": 60},
-            ),
-            session_config=AsyncSessionConfig(expire_on_commit=False),
-            before_send_handler="autocommit",
-            create_all=False,
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class LogSettings:

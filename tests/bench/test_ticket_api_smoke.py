@@ -1,5 +1,7 @@
-"""``bench/ticket_api.py`` still runs end to end: a tiny run (no screenshots) on this test's database prints both
-cases, each round's ratio and their median."""
+"""``bench/ticket_api.py`` still runs end to end.
+
+A tiny run (no screenshots) on this test's database prints both cases, each round's ratio and their median.
+"""
 
 from __future__ import annotations
 

@@ -1,1 +1,19 @@
-"""Accounts: registration, verification, sign-in sessions, profile, password reset, roles."""
+"""Accounts: registration, verification, sign-in sessions, profile, password reset, roles.
+
+Other slices use what is exported here: the caller (:class:`Principal`), the route guards and the providers.
+"""
+
+from server.domain.accounts.deps import AUTH_DEPENDENCIES, provide_principal_before_transaction
+from server.domain.accounts.guards import BEARER, bearer_required, bearer_token, require_role
+from server.domain.accounts.services import AccountService, Principal
+
+__all__ = [
+    "AUTH_DEPENDENCIES",
+    "BEARER",
+    "AccountService",
+    "Principal",
+    "bearer_required",
+    "bearer_token",
+    "provide_principal_before_transaction",
+    "require_role",
+]

@@ -1,4 +1,4 @@
-"""``techpal-server users``: grant and revoke roles from the command line (there is no admin UI yet)."""
+"""``techpal-server users``: grant and revoke roles from the command line."""
 
 from __future__ import annotations
 
@@ -31,10 +31,11 @@ async def change_role(url: str, email: str, role: str, *, grant: bool) -> str:
     from sqlalchemy.pool import NullPool  # noqa: PLC0415
 
     from server.db.models import User  # noqa: PLC0415
+    from server.db.transactions import transaction_of_its_own  # noqa: PLC0415
 
     engine = create_async_engine(url, poolclass=NullPool)
     try:
-        async with engine.begin() as conn:
+        async with transaction_of_its_own(engine) as conn:
             found = (
                 await conn.execute(select(User.id, User.role).where(func.lower(User.email) == email.strip().lower()))
             ).one_or_none()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import html
 import uuid
-from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
@@ -32,6 +31,9 @@ from server.domain.accounts.schemas import (
 from server.domain.accounts.services import AccountService, Principal
 from server.lib.exceptions import TechPalError
 from server.lib.schema import RequestBody
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 __all__ = ["AuthController", "MeController", "PagesController"]
 

@@ -2,45 +2,34 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 import structlog
 from litestar import Request
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from server.db.transactions import autocommit_session
 from server.domain.accounts.guards import bearer_token
 from server.domain.accounts.passwords import PasswordHasher
 from server.domain.accounts.services import AccountService, Principal
+from server.lib.clock import Clock
 from server.lib.crypto import AccessTokenSigner
 from server.lib.mail import Mailer
 from server.lib.ratelimit import RateLimiter
-from server.settings import Secret, Settings
+from server.settings import Settings
 
 __all__ = [
     "AUTH_DEPENDENCIES",
-    "accounts_state",
     "client_ip",
     "device_name",
     "provide_accounts",
     "provide_principal",
+    "provide_principal_before_transaction",
 ]
 
 logger = structlog.get_logger(__name__)
-
-
-def accounts_state(settings: Settings) -> dict[str, Any]:
-    """What the accounts slice keeps on ``app.state`` for the app's lifetime: the hasher and the token signer."""
-    key = settings.secret_key
-    if key is None:
-        # `techpal-server run` always fills the key; an app built without one (a bare factory call) still works,
-        # but its tokens die with the process.
-        logger.warning("secret_key_missing", consequence="access tokens do not survive a restart")
-        key = Secret(secrets.token_urlsafe(48))
-    return {"passwords": PasswordHasher(settings.auth.argon2), "signer": AccessTokenSigner(key)}
 
 
 def client_ip(request: Request[Any, Any, Any]) -> str:
@@ -56,20 +45,24 @@ def device_name(request: Request[Any, Any, Any], given: str | None) -> str:
 
 
 async def provide_accounts(
+    *,
     db_session: NamedDependency[AsyncSession],
     db_engine: NamedDependency[AsyncEngine],
     settings: NamedDependency[SkipValidation[Settings]],
-    state: State,
+    mailer: NamedDependency[SkipValidation[Mailer]],
+    passwords: NamedDependency[SkipValidation[PasswordHasher]],
+    signer: NamedDependency[SkipValidation[AccessTokenSigner]],
+    clock: NamedDependency[SkipValidation[Clock]],
 ) -> AccountService:
     """The accounts service bound to this request's database session."""
-    mailer: Mailer = state["mailer"]
     return AccountService(
         db_session,
         settings=settings,
-        passwords=state["passwords"],
+        passwords=passwords,
         mailer=mailer,
-        limiter=RateLimiter(db_engine),
-        signer=state["signer"],
+        limiter=RateLimiter(db_engine, clock),
+        signer=signer,
+        clock=clock,
     )
 
 
@@ -78,6 +71,21 @@ async def provide_principal(
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <access token>``; 401 without a live session."""
     return await accounts.authenticate(bearer_token(request))
+
+
+async def provide_principal_before_transaction(
+    request: Request[Any, Any, Any],
+    accounts: NamedDependency[SkipValidation[AccountService]],
+    db_engine: NamedDependency[AsyncEngine],
+) -> Principal:
+    """The caller, looked up in autocommit before the request's transaction begins.
+
+    For routes that take other pooled connections before they write (answers: the limit, the quota, the search):
+    the request then holds no connection while waiting for those, so a busy pool cannot starve. The user object is
+    detached: such routes must not change it.
+    """
+    async with autocommit_session(db_engine) as db:
+        return await accounts.authenticate(bearer_token(request), db=db)
 
 
 AUTH_DEPENDENCIES = {

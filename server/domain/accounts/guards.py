@@ -34,7 +34,8 @@ def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 async def bearer_required(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Refuse requests without ``Authorization: Bearer …`` before any body parsing or database work.
 
-    Async although it awaits nothing: Litestar runs a synchronous guard in a worker thread, on every request."""
+    Async although it awaits nothing: Litestar runs a synchronous guard in a worker thread, on every request.
+    """
     bearer_token(connection)
 
 

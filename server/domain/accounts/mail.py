@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from typing import TYPE_CHECKING
 from urllib.parse import urlencode
 
 from server.lib.mail import compose
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 __all__ = ["reset_mail", "verification_mail"]
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 import functools
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import anyio.to_thread
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from server.settings import Argon2Params
+if TYPE_CHECKING:
+    from server.settings import Argon2Params
 
 __all__ = ["MIN_LENGTH", "PasswordHasher", "password_problem"]
 

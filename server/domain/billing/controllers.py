@@ -1,5 +1,7 @@
-"""``/api/v1/billing``: plans, the caller's subscription, Checkout, Portal, and the Stripe webhook; plus the pages
-Stripe sends the browser back to."""
+"""``/api/v1/billing``: plans, the caller's subscription, Checkout, Portal, and the Stripe webhook.
+
+Also the pages Stripe sends the browser back to.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +10,12 @@ from typing import Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.enums import MediaType
 from litestar.params import JSONBody, SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.accounts.deps import AUTH_DEPENDENCIES
-from server.domain.accounts.guards import BEARER, bearer_required
-from server.domain.accounts.services import Principal
+from server.domain.accounts import AUTH_DEPENDENCIES, BEARER, Principal, bearer_required
 from server.domain.billing.schemas import CheckoutRequest, PlanOut, Plans, RedirectUrl, Subscription
 from server.domain.billing.services import BillingContext, checkout_url, portal_url, standing_and_usage
 from server.domain.billing.webhooks import apply_event, receive
@@ -25,11 +24,6 @@ __all__ = ["WEBHOOK_BODY_LIMIT", "BillingController", "BillingPagesController", 
 
 # Stripe events are a few KB; anything near this is not one.
 WEBHOOK_BODY_LIMIT = 256 * 1024
-
-
-def _billing(state: State) -> BillingContext:
-    ctx: BillingContext = state["billing"]
-    return ctx
 
 
 class BillingController(Controller):
@@ -42,12 +36,16 @@ class BillingController(Controller):
     guards = [bearer_required]
 
     @get("/plans", summary="The plans on offer", request_max_body_size=0)
-    async def plans(self, principal: NamedDependency[SkipValidation[Principal]], state: State) -> Plans:
+    async def plans(
+        self,
+        principal: NamedDependency[SkipValidation[Principal]],
+        billing: NamedDependency[SkipValidation[BillingContext]],
+    ) -> Plans:
         """Every plan of the catalogue (none sold when billing is off)."""
-        billing = _billing(state).settings
+        config = billing.settings
         return Plans(
-            billing_enabled=billing.enabled,
-            plans=[PlanOut(p.key, p.name, p.price, p.quota, p.paid) for p in billing.plans.plans],
+            billing_enabled=config.enabled,
+            plans=[PlanOut(p.key, p.name, p.price, p.quota, p.paid) for p in config.plans.plans],
         )
 
     @get("/subscription", summary="The caller's plan and usage", request_max_body_size=0)
@@ -55,11 +53,11 @@ class BillingController(Controller):
         self,
         principal: NamedDependency[SkipValidation[Principal]],
         db_engine: NamedDependency[AsyncEngine],
-        state: State,
+        billing: NamedDependency[SkipValidation[BillingContext]],
     ) -> Subscription:
         """Plan, status, period end, pending cancellation, answers used this period and the quota."""
-        billing = _billing(state).settings
-        standing, used = await standing_and_usage(db_engine, billing, principal.user.id)
+        config = billing.settings
+        standing, used = await standing_and_usage(db_engine, config, principal.user.id)
         return Subscription(
             plan=standing.plan.key,
             plan_name=standing.plan.name,
@@ -69,7 +67,7 @@ class BillingController(Controller):
             usage=used,
             quota=standing.plan.quota,
             resets_at=standing.period_end if standing.plan.quota is not None else None,
-            billing_enabled=billing.enabled,
+            billing_enabled=config.enabled,
         )
 
     @post("/checkout", summary="Start a subscription (Stripe Checkout)", status_code=200)
@@ -77,13 +75,13 @@ class BillingController(Controller):
         self,
         principal: NamedDependency[SkipValidation[Principal]],
         db_engine: NamedDependency[AsyncEngine],
-        state: State,
+        billing: NamedDependency[SkipValidation[BillingContext]],
         data: JSONBody[CheckoutRequest],
     ) -> RedirectUrl:
         """The Checkout URL for ``plan``; a user who already subscribes gets the Portal instead."""
         user = principal.user
         url = await checkout_url(
-            db_engine, _billing(state), user_id=user.id, email=user.email, name=user.name, plan_key=data.plan
+            db_engine, billing, user_id=user.id, email=user.email, name=user.name, plan_key=data.plan
         )
         return RedirectUrl(url=url)
 
@@ -92,13 +90,11 @@ class BillingController(Controller):
         self,
         principal: NamedDependency[SkipValidation[Principal]],
         db_engine: NamedDependency[AsyncEngine],
-        state: State,
+        billing: NamedDependency[SkipValidation[BillingContext]],
     ) -> RedirectUrl:
         """The Customer Portal URL: change plan, card, or cancel (at period end)."""
         user = principal.user
-        return RedirectUrl(
-            url=await portal_url(db_engine, _billing(state), user_id=user.id, email=user.email, name=user.name)
-        )
+        return RedirectUrl(url=await portal_url(db_engine, billing, user_id=user.id, email=user.email, name=user.name))
 
 
 class BillingWebhookController(Controller):
@@ -115,12 +111,14 @@ class BillingWebhookController(Controller):
         include_in_schema=True,
     )
     async def webhook(
-        self, request: Request[Any, Any, Any], db_engine: NamedDependency[AsyncEngine], state: State
+        self,
+        request: Request[Any, Any, Any],
+        db_engine: NamedDependency[AsyncEngine],
+        billing: NamedDependency[SkipValidation[BillingContext]],
     ) -> Response[dict[str, bool]]:
         """Verify and store the event, answer at once, apply it right after the answer."""
-        ctx = _billing(state)
-        event_id = await receive(db_engine, ctx, await request.body(), request.headers.get("stripe-signature"))
-        background = BackgroundTask(apply_event, db_engine, ctx, event_id) if event_id else None
+        event_id = await receive(db_engine, billing, await request.body(), request.headers.get("stripe-signature"))
+        background = BackgroundTask(apply_event, db_engine, billing, event_id) if event_id else None
         return Response({"received": True}, status_code=200, background=background)
 
 

@@ -1,7 +1,7 @@
 """The entitlement check before every AI call: reserve one answer of the caller's quota, then commit or release.
 
 Usage: ``reservation = await reserve(engine, settings.billing, user_id, base_url=...)`` before calling the model
-(raises 402 ``quota_exceeded``); ``await reservation.commit()`` when the answer reached ``done`` with a model
+(raises 402 ``quota_exceeded``); ``await reservation.keep()`` when the answer reached ``done`` with a model
 configured; ``await reservation.release()`` otherwise (retrieval-only answer, provider failure, fallback). Counting
 is one atomic upsert (``… SET used = used + 1 WHERE used < quota``), so N concurrent requests at quota-1 let exactly
 one through; release gives the unit back. ``self_hosted`` (billing off) and unlimited plans write nothing.
@@ -9,17 +9,23 @@ one through; release gives the unit back. ``self_hosted`` (billing off) and unli
 
 from __future__ import annotations
 
-import datetime
-import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.db.transactions import transaction_of_its_own
 from server.domain.billing.standing import current_standing
 from server.lib.exceptions import PaymentRequired
-from server.settings import BillingSettings
+
+if TYPE_CHECKING:
+    import datetime
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from server.settings import BillingSettings
 
 __all__ = ["CHECKOUT_PATH", "Reservation", "reserve"]
 
@@ -38,7 +44,7 @@ class Reservation:
     counted: bool
     settled: bool = False
 
-    async def commit(self) -> None:
+    async def keep(self) -> None:
         """The answer reached ``done`` with a model: the unit stays used."""
         self.settled = True
 
@@ -49,7 +55,7 @@ class Reservation:
         self.settled = True
         if not self.counted:
             return
-        async with self.engine.begin() as connection:
+        async with transaction_of_its_own(self.engine) as connection:
             await connection.execute(
                 text(
                     "UPDATE billing_usage SET used = used - 1 "
@@ -68,7 +74,7 @@ async def reserve(
         PaymentRequired: ``quota_exceeded``, with ``plan``, ``quota``, ``used``, ``resets_at``, ``upgrade_url`` and
             ``upgrade_plans`` (paid plans with a larger quota) in the response body.
     """
-    async with engine.begin() as connection:
+    async with transaction_of_its_own(engine) as connection:
         standing = await current_standing(connection, billing, user_id)
         quota = standing.plan.quota
         if quota is None or standing.period_start is None:

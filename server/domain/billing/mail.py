@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from server.lib.mail import compose
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
 
 __all__ = ["payment_failed_mail", "payment_received_mail"]
 

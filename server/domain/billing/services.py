@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import datetime
-import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.db.transactions import transaction_of_its_own
 from server.domain.billing.standing import Standing, current_standing
-from server.integrations.stripe import StripeGateway
 from server.lib.exceptions import Conflict, FieldError, ValidationFailed
-from server.lib.mail import Mailer
-from server.settings import BillingSettings
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from server.integrations.stripe import StripeGateway
+    from server.lib.mail import Mailer
+    from server.settings import BillingSettings
 
 __all__ = ["BillingContext", "BillingDisabled", "checkout_url", "portal_url", "standing_and_usage"]
 
@@ -46,7 +52,7 @@ class BillingContext:
 
 async def standing_and_usage(engine: AsyncEngine, billing: BillingSettings, user_id: uuid.UUID) -> tuple[Standing, int]:
     """The user's plan now and the answers used in its current period."""
-    async with engine.connect() as connection:
+    async with transaction_of_its_own(engine) as connection:
         standing = await current_standing(connection, billing, user_id)
         if standing.period_start is None:
             return standing, 0
@@ -62,12 +68,12 @@ async def standing_and_usage(engine: AsyncEngine, billing: BillingSettings, user
 async def _customer_id(engine: AsyncEngine, gateway: StripeGateway, user_id: uuid.UUID, email: str, name: str) -> str:
     """The user's Stripe customer, created on first need. Concurrent first calls share one (idempotency key)."""
     query = text("SELECT stripe_customer_id FROM billing_customers WHERE user_id = :user_id")
-    async with engine.connect() as connection:
+    async with transaction_of_its_own(engine) as connection:
         found = (await connection.execute(query, {"user_id": user_id})).scalar()
     if found:
         return str(found)
     created = await gateway.create_customer(user_id, email, name)
-    async with engine.begin() as connection:
+    async with transaction_of_its_own(engine) as connection:
         await connection.execute(
             text(
                 "INSERT INTO billing_customers (user_id, stripe_customer_id, created_at) "

@@ -7,14 +7,19 @@ with calendar months (UTC); with billing off everyone is ``self_hosted``, unlimi
 from __future__ import annotations
 
 import datetime
-import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from server.domain.billing.plans import SELF_HOSTED, Plan
-from server.settings import BillingSettings
+from server.settings.plans import SELF_HOSTED, Plan
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
+    from server.settings import BillingSettings
 
 __all__ = ["LIVE_STATUSES", "Standing", "current_standing", "month_period"]
 

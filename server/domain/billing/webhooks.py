@@ -10,20 +10,26 @@ recorded on the event and logged; failures of ours (mail, database, Stripe) leav
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
-import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.db.transactions import transaction_of_its_own
 from server.domain.billing.mail import payment_failed_mail, payment_received_mail
-from server.domain.billing.services import BillingContext
 from server.lib.exceptions import ClientError
 
-__all__ = ["HANDLED_EVENT_TYPES", "apply_event", "apply_pending_events", "receive"]
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+    from server.domain.billing.services import BillingContext
+
+__all__ = ["HANDLED_EVENT_TYPES", "apply_event", "apply_pending_events", "keep_applying_pending", "receive"]
 
 logger = structlog.get_logger(__name__)
 
@@ -59,7 +65,7 @@ async def receive(engine: AsyncEngine, ctx: BillingContext, payload: bytes, sign
         return None
     if not isinstance(created, int) or not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise _malformed("The event lacks `created` or `data.object`.")
-    async with engine.begin() as connection:
+    async with transaction_of_its_own(engine) as connection:
         stored = (
             await connection.execute(
                 text(
@@ -83,7 +89,7 @@ async def receive(engine: AsyncEngine, ctx: BillingContext, payload: bytes, sign
 async def apply_event(engine: AsyncEngine, ctx: BillingContext, event_id: str) -> None:
     """Apply one stored event if nobody has yet; never raises (errors are recorded and logged)."""
     try:
-        async with engine.begin() as connection:
+        async with transaction_of_its_own(engine) as connection:
             row = (
                 await connection.execute(
                     text(
@@ -108,7 +114,7 @@ async def apply_event(engine: AsyncEngine, ctx: BillingContext, event_id: str) -
             )
     except Exception as exc:  # after the answer: record it for the next start instead of losing it
         logger.warning("stripe_event_apply_failed", event_id=event_id, error=type(exc).__name__, exc_info=exc)
-        async with engine.begin() as connection:
+        async with transaction_of_its_own(engine) as connection:
             await connection.execute(
                 text("UPDATE stripe_events SET error = :error WHERE event_id = :id AND applied_at IS NULL"),
                 {"error": f"{type(exc).__name__}: {exc}"[:2000], "id": event_id},
@@ -117,7 +123,7 @@ async def apply_event(engine: AsyncEngine, ctx: BillingContext, event_id: str) -
 
 async def apply_pending_events(engine: AsyncEngine, ctx: BillingContext) -> int:
     """Apply every stored-but-unapplied event, oldest first (after a crash); return how many were tried."""
-    async with engine.connect() as connection:
+    async with transaction_of_its_own(engine) as connection:
         pending = (
             await connection.execute(
                 text("SELECT event_id FROM stripe_events WHERE applied_at IS NULL ORDER BY created, received_at")
@@ -129,6 +135,20 @@ async def apply_pending_events(engine: AsyncEngine, ctx: BillingContext) -> int:
     if event_ids:
         logger.info("stripe_events_replayed", count=len(event_ids))
     return len(event_ids)
+
+
+async def keep_applying_pending(engine: AsyncEngine, ctx: BillingContext) -> None:
+    """Apply stored-but-unapplied events now (a crash may have left some) and then every ``retry_interval``.
+
+    Stripe does not redeliver an event we answered 2xx, so one that failed to apply (Stripe or SMTP down) is
+    tried again until it applies. Runs until cancelled.
+    """
+    while True:
+        try:
+            await apply_pending_events(engine, ctx)
+        except Exception:  # the database may be away for a moment; the next round tries again
+            logger.warning("stripe_events_retry_failed", exc_info=True)
+        await asyncio.sleep(ctx.retry_interval)
 
 
 # ------------------------------------------------------------------------------------------------ applying

@@ -1,17 +1,19 @@
 """``techpal-server kb …``: import articles, re-embed after a model switch, evaluate search quality.
 
-With the embedded default these start the embedded database themselves, so run them while the server is stopped;
-with ``TECHPAL_DATABASE_URL`` they work against the running database.
+With the embedded default they use the running server's embedded database (and leave it running), or start it
+for the command when no server runs; with ``TECHPAL_DATABASE_URL`` they work against that database.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
 
 __all__ = ["kb"]
 
@@ -83,12 +85,12 @@ def import_command(file: Path, origin: str) -> None:
 @kb.command()
 def reembed() -> None:
     """Re-embed every chunk with the model TECHPAL_EMBEDDINGS selects (after switching it). Resumable."""
-    from server.domain.knowledge.embeddings import EmbeddingError, get_embedder  # noqa: PLC0415
+    from server.domain.knowledge.embeddings import EmbeddingError, build_embedder  # noqa: PLC0415
     from server.domain.knowledge.services import reembed as run_reembed  # noqa: PLC0415
 
     async def work(ctx: Any) -> int:
         engine, settings = ctx
-        embedder = get_embedder(settings.embeddings, settings.ai)
+        embedder = build_embedder(settings.embeddings, settings.ai)
         with click.progressbar(length=1, label="Re-embedding", show_pos=True) as bar:
 
             def progress(done: int, total: int) -> None:
@@ -108,14 +110,14 @@ def reembed() -> None:
 @click.argument("queries", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def eval_command(queries: Path) -> None:
     """Print recall@1/5/10 and MRR per query set of QUERIES (JSONL: query, gold_id, alt_gold_ids, set)."""
-    from server.domain.knowledge.embeddings import EmbeddingError, get_embedder  # noqa: PLC0415
+    from server.domain.knowledge.embeddings import EmbeddingError, build_embedder  # noqa: PLC0415
     from server.domain.knowledge.evaluation import evaluate, load_queries  # noqa: PLC0415
 
     labelled = load_queries(queries)
 
     async def work(ctx: Any) -> Any:
         engine, settings = ctx
-        scores, _, _ = await evaluate(engine, labelled, get_embedder(settings.embeddings, settings.ai))
+        scores, _, _ = await evaluate(engine, labelled, build_embedder(settings.embeddings, settings.ai))
         return scores
 
     try:

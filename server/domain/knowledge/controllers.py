@@ -10,11 +10,10 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.accounts.deps import AUTH_DEPENDENCIES
-from server.domain.accounts.guards import BEARER, bearer_required, require_role
-from server.domain.accounts.services import Principal
+from server.db.transactions import transaction_of_its_own
+from server.domain.accounts import AUTH_DEPENDENCIES, BEARER, Principal, bearer_required, require_role
 from server.domain.knowledge import review
-from server.domain.knowledge.embeddings import configured_embedder
+from server.domain.knowledge.embeddings import Embedders
 from server.domain.knowledge.schemas import Article, ArticleUpdate, ReviewPage, SearchResults
 from server.domain.knowledge.search import MAX_QUERY_CHARS, clean_query, search
 from server.lib.exceptions import FieldError, NotFound, ValidationFailed
@@ -47,9 +46,11 @@ class KnowledgeController(Controller):
     )
     async def search_articles(
         self,
+        *,
         principal: NamedDependency[SkipValidation[Principal]],  # resolving it authenticates the caller
         db_engine: NamedDependency[AsyncEngine],
         settings: NamedDependency[SkipValidation[Settings]],
+        embedders: NamedDependency[SkipValidation[Embedders]],
         q: Annotated[str, QueryParameter(description="What is wrong, in any words; error codes match exactly.")],
         limit: Annotated[int, QueryParameter(ge=1, le=50, description="How many articles to return.")] = 10,
     ) -> SearchResults:
@@ -61,7 +62,7 @@ class KnowledgeController(Controller):
             )
         if not clean_query(q):
             raise ValidationFailed("q is empty", errors=[FieldError("q", "must not be empty", "query")])
-        hits = await search(db_engine, q, await configured_embedder(settings.embeddings, settings.ai), limit=limit)
+        hits = await search(db_engine, q, await embedders.configured(settings.embeddings, settings.ai), limit=limit)
         return SearchResults(results=hits)
 
     @get("/articles/{article_id:uuid}", summary="Read an article", request_max_body_size=0)
@@ -72,7 +73,7 @@ class KnowledgeController(Controller):
         article_id: FromPath[uuid.UUID],
     ) -> Article:
         """The whole published article with its source attribution (staff see pending ones in the review list)."""
-        async with db_engine.connect() as connection:
+        async with transaction_of_its_own(db_engine) as connection:
             article = await review.read_article(connection, article_id, published_only=True)
         if article is None:
             raise NotFound("No such article.")
@@ -92,9 +93,11 @@ class KnowledgeController(Controller):
     @patch("/articles/{article_id:uuid}", summary="Approve, unpublish or edit an article")
     async def update_article(
         self,
+        *,
         staff: NamedDependency[SkipValidation[Principal]],
         db_engine: NamedDependency[AsyncEngine],
         settings: NamedDependency[SkipValidation[Settings]],
+        embedders: NamedDependency[SkipValidation[Embedders]],
         article_id: FromPath[uuid.UUID],
         data: JSONBody[ArticleUpdate],
     ) -> Article:
@@ -105,7 +108,7 @@ class KnowledgeController(Controller):
                 errors=[FieldError("body", "give at least one of " + ", ".join(data.__struct_fields__))],
             )
         needs_embedder = any(getattr(data, name) is not None for name in review.TEXT_FIELDS)
-        embedder = await configured_embedder(settings.embeddings, settings.ai) if needs_embedder else None
+        embedder = await embedders.configured(settings.embeddings, settings.ai) if needs_embedder else None
         return await review.update_article(db_engine, article_id, data, embedder)
 
     @post("/review/{item_id:uuid}/approve", status_code=200, summary="Approve a review item", request_max_body_size=0)
@@ -114,6 +117,7 @@ class KnowledgeController(Controller):
         staff: NamedDependency[SkipValidation[Principal]],
         db_engine: NamedDependency[AsyncEngine],
         settings: NamedDependency[SkipValidation[Settings]],
+        embedders: NamedDependency[SkipValidation[Embedders]],
         item_id: FromPath[uuid.UUID],
     ) -> Article:
         """Publish a pending article, or append a proposed fix to its article; answers the article."""
@@ -121,7 +125,7 @@ class KnowledgeController(Controller):
             db_engine,
             item_id,
             reviewer_id=staff.user.id,
-            embedder=await configured_embedder(settings.embeddings, settings.ai),
+            embedder=await embedders.configured(settings.embeddings, settings.ai),
         )
 
     @post("/review/{item_id:uuid}/reject", status_code=204, summary="Reject a review item", request_max_body_size=0)

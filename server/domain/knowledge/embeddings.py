@@ -7,9 +7,9 @@ are never mixed: switching ``TECHPAL_EMBEDDINGS`` asks for ``techpal-server kb r
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import threading
-from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -17,6 +17,8 @@ import numpy as np
 import numpy.typing as npt
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
     from server.settings import AISettings
 
 __all__ = [
@@ -26,11 +28,11 @@ __all__ = [
     "MODEL_SHA256",
     "OPENAI_MODEL_NAME",
     "Embedder",
+    "Embedders",
     "EmbeddingError",
     "LocalOnnxEmbedder",
     "OpenAIEmbedder",
-    "configured_embedder",
-    "get_embedder",
+    "build_embedder",
     "vector_literal",
 ]
 
@@ -76,6 +78,29 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _verify(path: Path, expected: str) -> None:
+    if not path.is_file():
+        raise EmbeddingError(f"embedding model file missing: {path}")
+    if _sha256(path) != expected:
+        raise EmbeddingError(f"embedding model file {path} does not match its sha256; reinstall the server")
+
+
+@functools.cache
+def _onnx_session(model_path: Path, threads: int | None) -> Any:
+    """The model file, checked and loaded once per process (0.35 s); sessions are safe to run from many threads."""
+    import onnxruntime  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy, load only when needed
+
+    _verify(model_path, MODEL_SHA256)
+    options = onnxruntime.SessionOptions()
+    # Idle worker threads sleep instead of spinning: on a server the cores they would spin on are the event
+    # loop's and PostgreSQL's. Measured on 2 cores between answers: query embedding p95 30 → 17 ms.
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads:
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+    return onnxruntime.InferenceSession(str(model_path), sess_options=options, providers=["CPUExecutionProvider"])
+
+
 class LocalOnnxEmbedder:
     """all-MiniLM-L6-v2 (int8 ONNX) shipped with the server: no torch, no download.
 
@@ -84,41 +109,30 @@ class LocalOnnxEmbedder:
     """
 
     def __init__(self, model_dir: Path = MODEL_DIR, *, threads: int | None = None, batch_size: int = 32) -> None:
-        import onnxruntime  # type: ignore[import-untyped]  # noqa: PLC0415 - heavy, load only when needed
-        from tokenizers import Tokenizer  # noqa: PLC0415
+        from tokenizers import Tokenizer  # noqa: PLC0415 - load only when needed
 
-        model_path, tokenizer_path = model_dir / "model.onnx", model_dir / "tokenizer.json"
-        for path, expected in ((model_path, MODEL_SHA256), (tokenizer_path, TOKENIZER_SHA256)):
-            if not path.is_file():
-                raise EmbeddingError(f"embedding model file missing: {path}")
-            if _sha256(path) != expected:
-                raise EmbeddingError(f"embedding model file {path} does not match its sha256; reinstall the server")
+        self._session = _onnx_session(model_dir / "model.onnx", threads)
+        tokenizer_path = model_dir / "tokenizer.json"
+        _verify(tokenizer_path, TOKENIZER_SHA256)
         tokenizer = Tokenizer.from_file(str(tokenizer_path))
         tokenizer.enable_truncation(max_length=MAX_TOKENS)
         tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")  # noqa: S106 - a token, not a password
         self._tokenizer = tokenizer
-        options = onnxruntime.SessionOptions()
-        # Idle worker threads sleep instead of spinning: on a server the cores they would spin on are the event
-        # loop's and PostgreSQL's. Measured on 2 cores between answers: query embedding p95 30 → 17 ms.
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if threads:
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-        self._session = onnxruntime.InferenceSession(
-            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
         self._batch_size = batch_size
         self._lock = threading.Lock()
 
     @property
     def model_name(self) -> str:
+        """The shipped model's name, :data:`LOCAL_MODEL_NAME`."""
         return LOCAL_MODEL_NAME
 
     @property
     def dimension(self) -> int:
+        """The length of every vector, :data:`DIMENSION`."""
         return DIMENSION
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        """Embed ``texts`` in length-sorted batches into a normalised ``[len(texts), DIMENSION]`` array (blocking)."""
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), self._batch_size):
@@ -159,13 +173,19 @@ class OpenAIEmbedder:
 
     @property
     def model_name(self) -> str:
+        """``openai:`` and the model's name."""
         return f"openai:{self._model}"
 
     @property
     def dimension(self) -> int:
+        """The length of every vector, :data:`DIMENSION`."""
         return DIMENSION
 
     def embed(self, texts: Sequence[str]) -> Vectors:
+        """Embed ``texts`` through the API in batches into a normalised ``[len(texts), DIMENSION]`` array (blocking).
+
+        Raises :class:`EmbeddingError` when the call fails or answers the wrong number or width of vectors.
+        """
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         for start in range(0, len(texts), self._batch_size):
             batch = [t if t.strip() else "." for t in texts[start : start + self._batch_size]]
@@ -185,12 +205,6 @@ class OpenAIEmbedder:
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         result: Vectors = (out / np.clip(norms, 1e-12, None)).astype(np.float32)
         return result
-
-
-_lock = threading.Lock()
-# Built embedders, keyed by everything that configures them: the local model is loaded once per process, and an
-# OpenAI client (with its connection pool) is reused per endpoint and key rather than built for every search.
-_cache: dict[tuple[str, ...], Embedder] = {}
 
 
 def _openai_embedder(ai: AISettings | None) -> tuple[tuple[str, ...], Callable[[], Embedder]]:
@@ -213,39 +227,50 @@ def _openai_embedder(ai: AISettings | None) -> tuple[tuple[str, ...], Callable[[
     return ("openai", base_url or "", api_key or "", str(timeout)), build
 
 
-def _local_embedder() -> Embedder:
-    return LocalOnnxEmbedder()
-
-
 def _recipe(kind: str, ai: AISettings | None) -> tuple[tuple[str, ...], Callable[[], Embedder]]:
     if kind == "local":
-        return ("local",), _local_embedder
+        return ("local",), LocalOnnxEmbedder
     if kind == "openai":
         return _openai_embedder(ai)
     raise EmbeddingError(f"unknown embeddings kind {kind!r}")
 
 
-def get_embedder(kind: str = "local", ai: AISettings | None = None) -> Embedder:
-    """The embedder of ``kind`` (``local`` or ``openai``; ``settings.embeddings``), built on first use.
+def build_embedder(kind: str = "local", ai: AISettings | None = None) -> Embedder:
+    """A new embedder of ``kind`` (``local`` or ``openai``; ``settings.embeddings``), for one-off work (the CLI).
 
     ``openai`` is configured by ``ai`` (``settings.ai``): ``embeddings_base_url`` or ``base_url`` and ``api_key``.
-    Raises :class:`EmbeddingError` when the embedder cannot be built (callers fall back to keyword search).
+    Raises :class:`EmbeddingError` when the embedder cannot be built.
     """
-    key, build = _recipe(kind, ai)
-    with _lock:
-        if key not in _cache:
-            _cache[key] = build()
-        return _cache[key]
+    return _recipe(kind, ai)[1]()
 
 
-async def configured_embedder(kind: str, ai: AISettings | None = None) -> Embedder | None:
-    """:func:`get_embedder` off the event loop, or ``None`` when it cannot be built (search then uses keywords)."""
-    try:
-        if (built := _cache.get(_recipe(kind, ai)[0])) is not None:
-            return built  # no worker thread needed once built (the common case: every answer asks)
-        return await asyncio.to_thread(get_embedder, kind, ai)
-    except EmbeddingError:
-        return None
+class Embedders:
+    """The app's built embedders, keyed by everything that configures them, each built once on first use.
+
+    The local model is loaded once (0.35 s, ~90 MB); an OpenAI client (with its connection pool) is reused per
+    endpoint and key rather than built for every search. Thread-safe: the seed import builds from its own thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._built: dict[tuple[str, ...], Embedder] = {}
+
+    def get(self, kind: str = "local", ai: AISettings | None = None) -> Embedder:
+        """The embedder of ``kind``, built on first use (see :func:`build_embedder`); raises :class:`EmbeddingError`."""
+        key, build = _recipe(kind, ai)
+        with self._lock:
+            if key not in self._built:
+                self._built[key] = build()
+            return self._built[key]
+
+    async def configured(self, kind: str, ai: AISettings | None = None) -> Embedder | None:
+        """:meth:`get` off the event loop, or ``None`` when it cannot be built (search then uses keywords)."""
+        try:
+            if (built := self._built.get(_recipe(kind, ai)[0])) is not None:
+                return built  # no worker thread once built: every answer asks
+            return await asyncio.to_thread(self.get, kind, ai)
+        except EmbeddingError:
+            return None
 
 
 def vector_literal(vector: Any) -> str:

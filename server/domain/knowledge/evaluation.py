@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.knowledge.embeddings import Embedder
+from server.db.transactions import transaction_of_its_own
 from server.domain.knowledge.search import Candidates, classify, clean_query, fuse, gather
+
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Callable
+    from pathlib import Path
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from server.domain.knowledge.embeddings import Embedder
 
 __all__ = ["EvalQuery", "SetScores", "evaluate", "load_queries", "score"]
 
@@ -35,6 +41,7 @@ class SetScores:
     rr: float = 0.0
 
     def add(self, rank: int | None) -> None:
+        """Count one query: ``rank`` is the 1-based rank of its first gold hit, ``None`` if none is in the top 10."""
         self.n += 1
         if rank is not None:
             for k in self.hits:
@@ -42,6 +49,7 @@ class SetScores:
             self.rr += 1.0 / rank if rank <= 10 else 0.0
 
     def row(self) -> dict[str, float]:
+        """``R@1``, ``R@5``, ``R@10`` and ``MRR`` averaged over the queries counted."""
         n = max(self.n, 1)
         return {"R@1": self.hits[1] / n, "R@5": self.hits[5] / n, "R@10": self.hits[10] / n, "MRR": self.rr / n}
 
@@ -76,7 +84,7 @@ async def evaluate(
     engine: AsyncEngine, queries: list[EvalQuery], embedder: Embedder | None
 ) -> tuple[dict[str, SetScores], list[Candidates], dict[uuid.UUID, str]]:
     """Run every query against the database and score the fused rankings."""
-    async with engine.connect() as connection:
+    async with transaction_of_its_own(engine) as connection:
         rows = await connection.execute(text("SELECT id, source_id FROM kb_articles WHERE source_id IS NOT NULL"))
         source_ids = {row.id: row.source_id for row in rows}
     vectors = embedder.embed([clean_query(q.query) for q in queries]) if embedder is not None else None

@@ -22,11 +22,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.db.transactions import transaction_of_its_own
 from server.domain.knowledge.anonymizer import anonymize
 from server.domain.knowledge.chunking import chunk_article
 from server.domain.knowledge.embeddings import Embedder, vector_literal
@@ -38,6 +38,9 @@ from server.domain.knowledge.importer import (
     store_articles,
 )
 from server.domain.knowledge.seed import SeedVectors
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 __all__ = ["MERGE_THRESHOLD", "ResolutionOutcome", "add_resolution", "article_record", "lock_writes", "with_addition"]
 
@@ -138,7 +141,7 @@ async def add_resolution(
         raise ValueError("a resolution needs a title and symptoms or a resolution")
     summary = chunk_article(title, symptoms, "")[0]
     vector = (await asyncio.to_thread(embedder.embed, [summary.text]))[0]
-    async with engine.begin() as connection:
+    async with transaction_of_its_own(engine) as connection:
         await lock_writes(connection)
         await connection.execute(text("SET LOCAL hnsw.ef_search = 200"))
         nearest = (

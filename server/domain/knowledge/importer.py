@@ -12,17 +12,22 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.db.transactions import autocommit_connection, transaction_of_its_own
 from server.domain.knowledge.chunking import Chunk, chunk_article
 from server.domain.knowledge.embeddings import Embedder, vector_literal
-from server.domain.knowledge.seed import SeedVectors
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+    from server.domain.knowledge.seed import SeedVectors
 
 __all__ = [
     "ATTRIBUTION",
@@ -208,7 +213,7 @@ async def prepare_articles(
     hashes = {source_id: _article_hash(record) for source_id, record in batch.items()}
     current: dict[str, str] = {}
     if not force:
-        async with engine.connect() as connection:
+        async with transaction_of_its_own(engine) as connection:
             rows = await connection.execute(
                 text(
                     "SELECT a.source_id, a.content_hash, "
@@ -329,7 +334,7 @@ async def _import_batch(
     )
     if not prepared.articles:
         return 0
-    async with engine.begin() as connection:
+    async with transaction_of_its_own(engine) as connection:
         await store_articles(connection, prepared, published=published)
     return len(prepared.articles)
 
@@ -361,7 +366,7 @@ async def refresh_statistics(engine: AsyncEngine, model_name: str | None = None)
 
     Serialized by an advisory lock: two refreshes at once would both re-insert every term and one would fail.
     """
-    async with engine.begin() as connection:
+    async with transaction_of_its_own(engine) as connection:
         await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STATS_LOCK})
         await connection.execute(text("DELETE FROM kb_terms"))
         await connection.execute(
@@ -377,8 +382,7 @@ async def refresh_statistics(engine: AsyncEngine, model_name: str | None = None)
             {"model": model_name},
         )
     # Fresh planner statistics: without them the BM25 query plans nested loops over thousands of postings.
-    async with engine.connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
+    async with autocommit_connection(engine) as connection:
         for table in ("kb_articles", "kb_chunks", "kb_postings", "kb_terms", "kb_meta"):
             # VACUUM also sets the visibility map, so the postings are read by index-only scans.
             await connection.execute(text(f"VACUUM (ANALYZE) {table}"))

@@ -13,12 +13,11 @@ and manual articles are edited verbatim.
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.db.transactions import transaction_of_its_own
 from server.domain.knowledge.anonymizer import anonymize
 from server.domain.knowledge.embeddings import Embedder, EmbeddingError
 from server.domain.knowledge.growth import article_record, lock_writes, with_addition
@@ -31,6 +30,11 @@ from server.domain.knowledge.importer import (
 )
 from server.domain.knowledge.schemas import Article, ArticleUpdate, ReviewItem, ReviewPage
 from server.lib.exceptions import Conflict, FieldError, NotFound, ServiceUnavailable, ValidationFailed
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 __all__ = ["approve", "pending_reviews", "read_article", "reject", "update_article"]
 
@@ -66,7 +70,7 @@ async def read_article(connection: AsyncConnection, article_id: uuid.UUID, *, pu
 
 async def pending_reviews(engine: AsyncEngine, *, limit: int, offset: int) -> ReviewPage:
     """One page of the review queue, newest first."""
-    async with engine.connect() as connection:
+    async with transaction_of_its_own(engine) as connection:
         total = (await connection.execute(text(f"SELECT count(*) FROM ({_QUEUE}) q"))).scalar_one()  # noqa: S608
         rows = await connection.execute(
             text(f"SELECT * FROM ({_QUEUE}) q ORDER BY created_at DESC, id DESC LIMIT :limit OFFSET :offset"),  # noqa: S608
@@ -160,7 +164,7 @@ async def update_article(
     engine: AsyncEngine, article_id: uuid.UUID, update: ArticleUpdate, embedder: Embedder | None
 ) -> Article:
     """Apply an agent's change to an article: approve/unpublish (``published``) and/or corrected text."""
-    async with engine.begin() as connection:
+    async with transaction_of_its_own(engine) as connection:
         row = await _locked_article(connection, article_id)
         if row is None:
             raise NotFound("No such article.")
@@ -186,7 +190,7 @@ async def approve(
     engine: AsyncEngine, item_id: uuid.UUID, *, reviewer_id: uuid.UUID, embedder: Embedder | None
 ) -> Article:
     """Approve a review item: publish a pending article, or append a pending fix to its article."""
-    async with engine.begin() as connection:
+    async with transaction_of_its_own(engine) as connection:
         await lock_writes(connection)
         contribution = await _contribution(connection, item_id)
         if contribution is not None:
@@ -206,7 +210,7 @@ async def approve(
 
 async def reject(engine: AsyncEngine, item_id: uuid.UUID, *, reviewer_id: uuid.UUID) -> None:
     """Reject a review item: a pending fix is marked rejected; a pending article is deleted with its chunks."""
-    async with engine.begin() as connection:
+    async with transaction_of_its_own(engine) as connection:
         await lock_writes(connection)
         if await _contribution(connection, item_id) is not None:
             await _decide(connection, item_id, "rejected", reviewer_id)

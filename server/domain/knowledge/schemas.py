@@ -78,9 +78,11 @@ class ArticleUpdate(RequestBody, frozen=True, omit_defaults=True):
 
 
 class ReviewItem(ResponseBody, frozen=True):
-    """Something waiting for review: a new article grown from a fix (``kind: article``, ``id`` is the article), or
-    a fix to append to a published article (``kind: merge``, ``id`` is the contribution, ``article_id`` the
-    target and ``proposed_text`` what approval appends). The text fields are the article's current ones.
+    """Something waiting for review: a new article grown from a fix, or a fix to append to a published article.
+
+    A new article has ``kind: article`` and ``id`` is the article; a fix to append has ``kind: merge``, ``id`` is the
+    contribution, ``article_id`` the target and ``proposed_text`` what approval appends. The text fields are the
+    article's current ones.
     """
 
     id: uuid.UUID

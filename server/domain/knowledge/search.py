@@ -14,17 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import structlog
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from server.db.transactions import transaction_of_its_own
 from server.domain.knowledge.embeddings import Embedder, EmbeddingError, Vectors, vector_literal
 from server.domain.knowledge.schemas import SearchResult
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 __all__ = [
     "FUSION",
@@ -42,10 +46,9 @@ __all__ = [
 
 logger = structlog.get_logger(__name__)
 QueryKind = Literal["error", "technical", "plain"]
-# BM25 as the fusion was tuned: k1 = 1 and no length normalisation (b = 0). The first version meant Okapi's 1.2 and
-# 0.75, but PostgreSQL typed those parameters as integers (from `p.tf + :k1 * …`), so 1 and 0 were what ran and what
-# the fusion's thresholds fit. Measured on the dev queries, true Okapi (1.2, 0.75) with the same fusion: standard
-# R@1 0.916 / R@5 0.991, plain 0.611 / 0.889, error_text 0.949 / 0.987 — no better overall, so the tuned ranking stays.
+# BM25 with k1 = 1 and no length normalisation (b = 0): the parameters the fusion's thresholds are tuned for. On the
+# dev queries, Okapi's usual 1.2 and 0.75 with the same fusion rank no better overall (standard R@1 0.916 / R@5 0.991,
+# plain 0.611 / 0.889, error_text 0.949 / 0.987); see ADR 6.
 K1, B = 1.0, 0.0
 # Coverage is the best score over Σ idf × COVERAGE_NORM; 2.2 is what the fusion's cov_low/cov_high were tuned with.
 COVERAGE_NORM = 2.2
@@ -75,11 +78,11 @@ _CAMEL = re.compile(r"\b[A-Z][a-z]+[A-Z][A-Za-z]+\b")
 class Fusion:
     """How much each retriever counts, as a function of the query's BM25 *coverage*.
 
-    Coverage is the best BM25 score over the highest score the query's terms could reach (each term's IDF times
-    ``k1 + 1``). A pasted error message is found almost word for word (coverage ≳ 0.6): trust BM25 and the exact
-    matches. Plain language shares few rare words with any article (coverage ≲ 0.45): trust the vectors. Between
+    Coverage is the best BM25 score over the query's terms' IDF sum times :data:`COVERAGE_NORM`. A pasted error
+    message is found almost word for word (coverage ≳ ``cov_high``): trust BM25 and the exact
+    matches. Plain language shares few rare words with any article (coverage ≲ ``cov_low``): trust the vectors. Between
     the two the weights slide linearly. Error codes and quoted strings (:func:`classify` says ``error``) lift the
-    BM25 share to at least ``literal_floor``. Tuned on the dev queries (see the README's knowledge-base section).
+    BM25 share to at least ``literal_floor``. Tuned on the dev queries (ADR 6; figures in bench/README.md).
     """
 
     cov_low: float = 0.45
@@ -231,8 +234,11 @@ QueryVector = tuple[Sequence[float] | None, Embedder | None]
 def _start_embedding(
     query: str, embedder: Embedder | None, vector: Sequence[float] | None = None
 ) -> asyncio.Future[QueryVector]:
-    """The query's embedding, handed to a worker thread before this returns, so the database can run the keyword
-    retrievers meanwhile (``vector`` instead, when the caller has it; no vector search when the embedder fails)."""
+    """The query's embedding, handed to a worker thread before this returns.
+
+    The database can run the keyword retrievers meanwhile (``vector`` instead, when the caller has it; no vector
+    search when the embedder fails).
+    """
     loop = asyncio.get_running_loop()
     if vector is not None or embedder is None:
         known: asyncio.Future[QueryVector] = loop.create_future()
@@ -263,7 +269,7 @@ async def gather(
     """
     embedding = _start_embedding(query, embedder, vector)
     try:
-        async with engine.connect() as connection:
+        async with transaction_of_its_own(engine) as connection:
             return await _collect(connection, query, embedding, kind or classify(query))
     finally:
         embedding.cancel()  # a no-op once done; a failed search leaves nothing running
@@ -275,8 +281,10 @@ async def _collect(
     embedding: asyncio.Future[QueryVector],
     kind: QueryKind,
 ) -> Candidates:
-    """The retrievers' ranked lists, on one connection (the dense search leaves sequential scans off); the dense
-    search waits for ``embedding`` only after the keyword retrievers are done."""
+    """The retrievers' ranked lists, on one connection (the dense search leaves sequential scans off).
+
+    The dense search waits for ``embedding`` only after the keyword retrievers are done.
+    """
     candidates = Candidates(kind=kind)
     params = {"q": query, "k1": K1, "b": B, "depth": DEPTH, "max_df": MAX_DF}
     rows = (await connection.execute(_BM25_SQL, params)).all()
@@ -306,8 +314,10 @@ async def search(engine: AsyncEngine, raw_query: str, embedder: Embedder | None,
 
 
 def start_query_embedding(raw_query: str, embedder: Embedder | None) -> asyncio.Future[QueryVector]:
-    """:func:`find_articles`' embedding of ``raw_query``, handed to a worker thread now: pass it on (``embedding=``)
-    and whatever the caller does before the search overlaps it."""
+    """:func:`find_articles`' embedding of ``raw_query``, handed to a worker thread now.
+
+    Pass it on (``embedding=``) and whatever the caller does before the search overlaps it.
+    """
     return _start_embedding(clean_query(raw_query), embedder)
 
 
@@ -319,16 +329,18 @@ async def find_articles(
     *,
     embedding: asyncio.Future[QueryVector] | None = None,
 ) -> list[ArticleHit]:
-    """:func:`search` with each article's symptoms, resolution and product group: the retrievers and the read of the
-    found articles (with their best chunks) share one pooled connection. ``embedding``: from
-    :func:`start_query_embedding` for the same query."""
+    """:func:`search` with each article's symptoms, resolution and product group.
+
+    The retrievers and the read of the found articles (with their best chunks) share one pooled connection.
+    ``embedding``: from :func:`start_query_embedding` for the same query.
+    """
     query = clean_query(raw_query)
     if not query:
         return []
     if embedding is None:
         embedding = _start_embedding(query, embedder)
     try:
-        async with engine.connect() as connection:
+        async with transaction_of_its_own(engine) as connection:
             candidates = await _collect(connection, query, embedding, classify(raw_query[:MAX_QUERY_CHARS]))
             ranked = fuse(candidates)[:limit]
             if not ranked:

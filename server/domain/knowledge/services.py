@@ -5,38 +5,38 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import structlog
-from litestar import Litestar
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from server.db.transactions import transaction_of_its_own
 from server.domain.knowledge.embeddings import (
     LOCAL_MODEL_NAME,
     OPENAI_MODEL_NAME,
     Embedder,
-    get_embedder,
+    Embedders,
+    build_embedder,
     vector_literal,
 )
 from server.domain.knowledge.importer import ImportReport, import_records, read_jsonl, refresh_statistics
 from server.domain.knowledge.seed import SEED_CORPUS, load_seed_vectors
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from server.settings import AISettings
 
 __all__ = [
-    "STATUS",
     "KbStatus",
     "ModelMismatchError",
+    "SeedImport",
     "import_file",
     "model_name_for",
     "reembed",
-    "seed_lifespan",
     "stored_model",
 ]
 
@@ -54,9 +54,6 @@ class KbStatus:
     total: int = 0
 
 
-STATUS = KbStatus()
-
-
 class ModelMismatchError(RuntimeError):
     """The stored vectors belong to another embedding model than the configured one."""
 
@@ -68,7 +65,7 @@ def model_name_for(kind: str) -> str:
 
 async def stored_model(engine: AsyncEngine) -> str | None:
     """The embedding model the stored vectors belong to (``None`` before the first import)."""
-    async with engine.connect() as connection:
+    async with transaction_of_its_own(engine) as connection:
         return (await connection.execute(text("SELECT embedding_model FROM kb_meta WHERE id = 1"))).scalar()
 
 
@@ -90,14 +87,18 @@ async def import_file(
     origin: str = "manual",
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    embedders: Embedders | None = None,
 ) -> ImportReport:
-    """Import a JSONL file of articles (idempotent: upsert by source id)."""
+    """Import a JSONL file of articles (idempotent: upsert by source id).
+
+    The embedder comes from ``embedders`` (the app's, built once) or, without it, is built for this import.
+    """
     model = model_name_for(kind)
     await _check_model(engine, model)
     return await import_records(
         engine,
         await asyncio.to_thread(lambda: list(read_jsonl(path))),
-        embedder=lambda: get_embedder(kind, ai),
+        embedder=(lambda: embedders.get(kind, ai)) if embedders is not None else (lambda: build_embedder(kind, ai)),
         model_name=model,
         seed_vectors=await asyncio.to_thread(load_seed_vectors),
         origin=origin,
@@ -113,13 +114,15 @@ def _digest(path: Path) -> str:
 async def import_seed(
     engine: AsyncEngine,
     kind: str,
-    status: KbStatus = STATUS,
+    status: KbStatus,
+    *,
     should_stop: Callable[[], bool] | None = None,
     ai: AISettings | None = None,
+    embedders: Embedders | None = None,
 ) -> None:
     """Import the shipped seed corpus unless this exact corpus was fully imported already."""
     digest = await asyncio.to_thread(_digest, SEED_CORPUS)
-    async with engine.connect() as connection:
+    async with transaction_of_its_own(engine) as connection:
         done = (await connection.execute(text("SELECT seed_digest FROM kb_meta WHERE id = 1"))).scalar()
     if done == digest:
         return
@@ -130,60 +133,73 @@ async def import_seed(
     status.state = "importing"
     try:
         report = await import_file(
-            engine, SEED_CORPUS, kind=kind, ai=ai, origin="seed", progress=progress, should_stop=should_stop
+            engine,
+            SEED_CORPUS,
+            kind=kind,
+            ai=ai,
+            origin="seed",
+            progress=progress,
+            should_stop=should_stop,
+            embedders=embedders,
         )
         if report.stopped:
             return
-        async with engine.begin() as connection:
+        async with transaction_of_its_own(engine) as connection:
             await connection.execute(text("UPDATE kb_meta SET seed_digest = :d WHERE id = 1"), {"d": digest})
         logger.info("kb_seed_imported", written=report.written, unchanged=report.unchanged, bad=len(report.bad_lines))
     finally:
         status.state = "ready"
 
 
-def seed_lifespan(
-    url: str, kind: str, ai: AISettings | None = None
-) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """A lifespan that imports the seed once the server is up, in a thread of its own, and stops it on shutdown.
+class SeedImport:
+    """The seed import of a starting server, in a thread of its own, stopped at shutdown.
 
     The import runs on its own event loop and connection pool, so its CPU work (chunking, hashing, vector literals)
     never stalls requests, and shutdown only has to raise a flag: the import stops before its next batch (every
     batch is one transaction, so nothing is left half-written) and resumes on the next start.
     """
 
-    @asynccontextmanager
-    async def lifespan(_: Litestar) -> AsyncIterator[None]:
-        stop = threading.Event()
+    def __init__(self, url: str, kind: str, ai: AISettings | None, status: KbStatus, embedders: Embedders) -> None:
+        self._url, self._kind, self._ai, self._status, self._embedders = url, kind, ai, status, embedders
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="kb-seed-import", daemon=True)
 
-        def run() -> None:
-            async def main() -> None:
-                engine = create_async_engine(url, pool_size=1, max_overflow=0)
-                try:
-                    await import_seed(engine, kind, should_stop=stop.is_set, ai=ai)
-                finally:
-                    await engine.dispose()
+    def start(self) -> None:
+        """Begin importing in the background; returns at once."""
+        self._thread.start()
 
+    async def stop(self) -> None:
+        """Ask the import to stop before its next batch and wait a moment for it."""
+        self._stop.set()
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join, SEED_STOP_TIMEOUT_S)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            engine = create_async_engine(self._url, pool_size=1, max_overflow=0)
             try:
-                asyncio.run(main())
-            except ModelMismatchError as exc:
-                logger.error("kb_seed_skipped", reason=str(exc))
-            except Exception:
-                logger.exception("kb_seed_failed")
+                await import_seed(
+                    engine,
+                    self._kind,
+                    self._status,
+                    should_stop=self._stop.is_set,
+                    ai=self._ai,
+                    embedders=self._embedders,
+                )
+            finally:
+                await engine.dispose()
 
-        thread = threading.Thread(target=run, name="kb-seed-import", daemon=True)
-        thread.start()
         try:
-            yield
-        finally:
-            stop.set()
-            await asyncio.to_thread(thread.join, SEED_STOP_TIMEOUT_S)
-
-    return lifespan
+            asyncio.run(main())
+        except ModelMismatchError as exc:
+            logger.error("kb_seed_skipped", reason=str(exc))
+        except Exception:
+            logger.exception("kb_seed_failed")
 
 
 async def reembed(engine: AsyncEngine, embedder: Embedder, progress: Progress | None = None, batch: int = 256) -> int:
     """Re-embed every chunk whose vector belongs to another model, then record the model. Resumable."""
-    async with engine.connect() as connection:
+    async with transaction_of_its_own(engine) as connection:
         total = (
             await connection.execute(
                 text("SELECT count(*) FROM kb_chunks WHERE embedding_model IS DISTINCT FROM :m"),
@@ -192,7 +208,7 @@ async def reembed(engine: AsyncEngine, embedder: Embedder, progress: Progress | 
         ).scalar_one()
     done = 0
     while True:
-        async with engine.connect() as connection:
+        async with transaction_of_its_own(engine) as connection:
             rows = (
                 await connection.execute(
                     text(
@@ -204,7 +220,7 @@ async def reembed(engine: AsyncEngine, embedder: Embedder, progress: Progress | 
         if not rows:
             break
         vectors = await asyncio.to_thread(embedder.embed, [row.text for row in rows])
-        async with engine.begin() as connection:
+        async with transaction_of_its_own(engine) as connection:
             await connection.execute(
                 text("UPDATE kb_chunks SET embedding = CAST(:v AS vector), embedding_model = :m WHERE id = :id"),
                 [
@@ -219,7 +235,7 @@ async def reembed(engine: AsyncEngine, embedder: Embedder, progress: Progress | 
         done += len(rows)
         if progress is not None:
             progress(done, total)
-    async with engine.begin() as connection:
+    async with transaction_of_its_own(engine) as connection:
         await connection.execute(
             text("UPDATE kb_meta SET embedding_model = :m WHERE id = 1"), {"m": embedder.model_name}
         )

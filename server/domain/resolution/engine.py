@@ -10,20 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.knowledge.embeddings import Embedder
-from server.domain.knowledge.search import QueryVector, find_articles, start_query_embedding
-from server.domain.resolution.events import Delta, Event, Failure, Outcome, Triage, Usage
+from server.domain.knowledge import Embedder, QueryVector, find_articles, start_query_embedding
 from server.domain.resolution.prompt import Passage, build_messages
 from server.domain.resolution.query import build_query
 from server.domain.resolution.retrieval_only import ANSWER_ARTICLES, retrieval_only_answer
+from server.domain.resolution.schemas import Delta, Event, Failure, Outcome, Triage, Usage
 from server.domain.resolution.triage import ai_triage, decide, rule_category, rule_priority
 from server.integrations.openai import ChatModel, ChatModelError, TokenUsage
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["MODEL_PASSAGES", "ResolutionInput", "Resolver", "ScreenshotInput"]
 
@@ -63,8 +66,10 @@ class Resolver:
         self._chat = chat
 
     def find_passages(self, request: ResolutionInput) -> asyncio.Task[list[Passage]]:
-        """Start the knowledge-base search for ``request`` now and hand the task to :meth:`run`: whatever the caller
-        does meanwhile (storing the question, opening the stream) overlaps the search."""
+        """Start the knowledge-base search for ``request`` now and hand the task to :meth:`run`.
+
+        Whatever the caller does meanwhile (storing the question, opening the stream) overlaps the search.
+        """
         query = _query(request)
         embedding = start_query_embedding(query, self._embedder)  # in a worker thread from now on
         return asyncio.create_task(self.passages(query, self._passage_limit, embedding=embedding))
@@ -121,7 +126,8 @@ class Resolver:
     ) -> AsyncIterator[Event]:
         """Yield the run's events (see the module docstring); the last one is always the :class:`Outcome`.
 
-        ``found``: the search :meth:`find_passages` started for this request, else the run searches first."""
+        ``found``: the search :meth:`find_passages` started for this request, else the run searches first.
+        """
         started = time.perf_counter()
         chat = self._chat
         query = _query(request)

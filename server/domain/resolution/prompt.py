@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import base64
 import re
-import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from server.domain.resolution.events import Citation
+from server.domain.resolution.schemas import Citation
 
 if TYPE_CHECKING:
+    import uuid
+    from collections.abc import Sequence
+
     from server.domain.resolution.engine import ResolutionInput
 
 __all__ = ["SYSTEM_PROMPT", "Passage", "build_messages", "escape", "excerpt", "passage_block"]

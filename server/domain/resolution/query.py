@@ -11,7 +11,10 @@ wrapped text, whose next line starts in lower case).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 __all__ = ["MAX_QUERY_CHARS", "build_query", "error_lines"]
 

@@ -5,9 +5,12 @@ Used when no model is configured (the embedded default) and after a model failur
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from server.domain.resolution.prompt import Passage, excerpt
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
 
 __all__ = ["ANSWER_ARTICLES", "NO_MATCH", "NO_MODEL_NOTE", "retrieval_only_answer"]
 

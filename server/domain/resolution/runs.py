@@ -9,31 +9,32 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
-from litestar import Litestar
 from litestar.response import ServerSentEventMessage
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from server.domain.billing.entitlements import Reservation
-from server.domain.resolution.engine import ResolutionInput, Resolver
-from server.domain.resolution.events import EVENT_NAMES, Outcome
-from server.domain.resolution.prompt import Passage
-from server.domain.tickets.services import MessageUsage, TicketService
-from server.domain.tickets.storage import BlobStorage
+from server.db.transactions import session_of_its_own
+from server.domain.resolution.schemas import EVENT_NAMES, Outcome
+from server.domain.tickets import BlobStorage, MessageUsage, TicketService
 from server.lib.exceptions import Conflict
 
-__all__ = ["RUNS_KEY", "ResolutionRuns", "RunTarget", "runs_lifespan"]
+if TYPE_CHECKING:
+    import uuid
+    from collections.abc import AsyncIterator
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from server.domain.billing import Reservation
+    from server.domain.resolution.engine import ResolutionInput, Resolver
+    from server.domain.resolution.prompt import Passage
+
+__all__ = ["ResolutionRuns", "RunTarget"]
 
 logger = structlog.get_logger(__name__)
 
-RUNS_KEY = "resolution_runs"
 SHUTDOWN_GRACE_SECONDS = 30.0
 RETRIEVAL_ONLY = "retrieval-only"  # the model recorded on answers made without a chat model
 _END = object()
@@ -69,8 +70,10 @@ class ResolutionRuns:
         *,
         found: asyncio.Task[list[Passage]] | None = None,
     ) -> AsyncIterator[ServerSentEventMessage]:
-        """Start the run (on the search ``found`` if one is under way) and return its event stream (``409
-        resolution_in_progress`` if one is running)."""
+        """Start the run (on the search ``found`` if one is under way) and return its event stream.
+
+        409 ``resolution_in_progress`` if one is running.
+        """
         self.ensure_idle(target.ticket_id)
         queue: asyncio.Queue[Any] = asyncio.Queue()
         task = asyncio.create_task(self._run(resolver, request, target, reservation, queue, found=found))
@@ -94,7 +97,7 @@ class ResolutionRuns:
                 if isinstance(item, Outcome):
                     message_id = await self._store(target, item)
                     if reservation is not None and item.model_answered:
-                        await reservation.commit()
+                        await reservation.keep()
                         counted = True
                     queue.put_nowait(_message("done", {"message_id": str(message_id)}))
                 else:
@@ -111,7 +114,7 @@ class ResolutionRuns:
 
     async def _store(self, target: RunTarget, outcome: Outcome) -> uuid.UUID:
         """Store the answer (and the triage of a first answer) in one transaction; the ticket becomes answered."""
-        async with AsyncSession(self._engine, expire_on_commit=False) as db:
+        async with session_of_its_own(self._engine) as db:  # the run outlives its request
             tickets = TicketService(db, storage=self._storage)
             ticket = await tickets.get_for_staff(target.ticket_id, lock=True)
             usage = outcome.usage
@@ -131,8 +134,7 @@ class ResolutionRuns:
                 )
             if ticket.status in {"open", "resolved"}:
                 await tickets.change(ticket, actor="ai", status="answered")
-            await db.commit()
-            return message.id
+        return message.id
 
     async def close(self) -> None:
         """Let running answers finish (they are stored), then cancel what is left."""
@@ -153,20 +155,3 @@ async def _drain(queue: asyncio.Queue[Any]) -> AsyncIterator[ServerSentEventMess
     """The SSE side of a run: stops when the run ends; if the client leaves, only this generator is cancelled."""
     while (item := await queue.get()) is not _END:
         yield item
-
-
-def runs_lifespan(
-    engine_getter: Callable[[], AsyncEngine], storage: BlobStorage
-) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """Put the process's :class:`ResolutionRuns` on ``app.state`` and let running answers finish at shutdown."""
-
-    @asynccontextmanager
-    async def keep_runs(app: Litestar) -> AsyncIterator[None]:
-        runs = ResolutionRuns(engine_getter(), storage)
-        app.state[RUNS_KEY] = runs
-        try:
-            yield
-        finally:
-            await runs.close()
-
-    return keep_runs

@@ -1,7 +1,8 @@
-"""What a resolution run yields, in order: ``Triage``, ``Citation`` s, ``Delta`` s (maybe a ``Failure``), ``Outcome``.
+"""The wire schema of an answer's events: what a resolution run yields, in order.
 
-Each struct but :class:`Outcome` and :class:`Usage` is one Server-Sent Event whose name is :data:`EVENT_NAMES`' entry
-and whose data is the struct as JSON (``msgspec.json.encode``).
+``Triage``, ``Citation`` s, ``Delta`` s (maybe a ``Failure``), then ``Outcome``. Each struct but :class:`Outcome`
+and :class:`Usage` is one Server-Sent Event whose name is :data:`EVENT_NAMES`' entry and whose data is the struct as
+JSON (``msgspec.json.encode``).
 """
 
 from __future__ import annotations

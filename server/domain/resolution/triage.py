@@ -8,13 +8,16 @@ unless the text says otherwise. The user's own choice always wins over both.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from server.db.models import CATEGORIES, PRIORITIES
-from server.domain.resolution.events import Triage
 from server.domain.resolution.prompt import SYSTEM_PROMPT, escape
-from server.integrations.openai import ChatModel, Message, TokenUsage
+from server.domain.resolution.schemas import Triage
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from server.integrations.openai import ChatModel, Message, TokenUsage
 
 __all__ = ["CATEGORIES", "PRIORITIES", "TRIAGE_SCHEMA", "ai_triage", "decide", "rule_category", "rule_priority"]
 
@@ -264,8 +267,10 @@ def decide(
     *,
     by_ai: bool = True,
 ) -> Triage:
-    """The user's own choice wins; the suggestion (the model's, or with ``by_ai=False`` the rules') fills only what
-    they left empty, and ``*_by_ai`` says which fields the model chose."""
+    """The triage to keep: the user's own choice wins; the suggestion fills only what they left empty.
+
+    The suggestion is the model's, or with ``by_ai=False`` the rules'; ``*_by_ai`` says which fields the model chose.
+    """
     return Triage(
         category=user_category or suggested_category,
         priority=user_priority or suggested_priority,

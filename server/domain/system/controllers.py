@@ -5,10 +5,10 @@ from __future__ import annotations
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
+from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.knowledge.schemas import KbHealth
-from server.domain.knowledge.services import STATUS as KB_STATUS
+from server.domain.knowledge import KbHealth, KbStatus
 from server.domain.system.schemas import Health
 from server.domain.system.services import check_database
 from server.version import __version__
@@ -29,11 +29,13 @@ class SystemController(Controller):
         cache_control=None,
         request_max_body_size=0,
     )
-    async def health(self, db_engine: NamedDependency[AsyncEngine]) -> Response[Health]:
+    async def health(
+        self, db_engine: NamedDependency[AsyncEngine], kb_status: NamedDependency[SkipValidation[KbStatus]]
+    ) -> Response[Health]:
         """Report the state of each component."""
         database = await check_database(db_engine)
         components = {"database": database}
         healthy = all(c.state == "ok" for c in components.values())
-        kb = KbHealth(state=KB_STATUS.state, done=KB_STATUS.done, total=KB_STATUS.total)
+        kb = KbHealth(state=kb_status.state, done=kb_status.done, total=kb_status.total)
         body = Health(status="ok" if healthy else "unavailable", version=__version__, components=components, kb=kb)
         return Response(body, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from server.domain.knowledge.schemas import KbHealth
+from server.domain.knowledge import KbHealth
 from server.lib.schema import ResponseBody
 
 __all__ = ["ComponentHealth", "Health"]

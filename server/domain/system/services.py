@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.db.transactions import autocommit_connection
 from server.domain.system.schemas import ComponentHealth
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
 
 __all__ = ["check_database"]
 
@@ -21,7 +25,7 @@ async def check_database(engine: AsyncEngine) -> ComponentHealth:
     """Run ``SELECT 1``; a database that does not answer within a few seconds counts as down."""
     started = time.perf_counter()
     try:
-        async with asyncio.timeout(DATABASE_TIMEOUT_S), engine.connect() as connection:
+        async with asyncio.timeout(DATABASE_TIMEOUT_S), autocommit_connection(engine) as connection:
             await connection.execute(text("SELECT 1"))
     except (TimeoutError, OSError, Exception) as exc:
         logger.warning("database_unhealthy", error=type(exc).__name__)

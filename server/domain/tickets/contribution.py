@@ -9,17 +9,22 @@ from __future__ import annotations
 
 import asyncio
 import re
-import uuid
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import selectinload
 
 from server.db.models import Ticket, User
-from server.domain.knowledge.embeddings import get_embedder
-from server.domain.knowledge.growth import add_resolution
-from server.settings import Settings
+from server.db.transactions import session_of_its_own
+from server.domain.knowledge import Embedders, add_resolution
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from server.settings import Settings
 
 __all__ = ["contribute_fix", "fix_title"]
 
@@ -38,9 +43,11 @@ def fix_title(description: str) -> str:
     return first[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"
 
 
-async def contribute_fix(engine: AsyncEngine, settings: Settings, ticket_id: uuid.UUID, comment: str | None) -> None:
+async def contribute_fix(
+    engine: AsyncEngine, settings: Settings, embedders: Embedders, ticket_id: uuid.UUID, comment: str | None
+) -> None:
     """Add the fix that resolved ``ticket_id`` to the knowledge base, unless its owner opted out."""
-    async with AsyncSession(engine, expire_on_commit=False) as db:
+    async with session_of_its_own(engine) as db:
         ticket = (
             await db.execute(select(Ticket).where(Ticket.id == ticket_id).options(selectinload(Ticket.messages)))
         ).scalar_one_or_none()
@@ -54,7 +61,7 @@ async def contribute_fix(engine: AsyncEngine, settings: Settings, ticket_id: uui
     if comment:
         fix += f"\n\nWhat the user said worked: {comment.strip()}"
     try:
-        embedder = await asyncio.to_thread(get_embedder, settings.embeddings, settings.ai)
+        embedder = await asyncio.to_thread(embedders.get, settings.embeddings, settings.ai)
         outcome = await add_resolution(
             engine,
             title=fix_title(ticket.description),

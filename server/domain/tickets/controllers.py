@@ -1,36 +1,54 @@
-"""``/api/v1/tickets``: create (multipart, idempotent), list, read, and serve screenshots.
+"""The tickets slice's routes: the owner's tickets, the agents' queue and live changes of the caller's tickets.
 
-Every route answers only the ticket's owner (screenshots also agents and admins); anyone else gets the same 404 as
-for a ticket that does not exist.
+``/api/v1/tickets`` (the owner's), ``/api/v1/agent/tickets`` (the agents' queue) and ``/api/v1/events`` (live
+changes of the caller's tickets, as Server-Sent Events).
+
+Owner routes answer only the ticket's owner (screenshots also agents and admins); anyone else gets the same 404 as
+for a ticket that does not exist. An agent's reply sets the ticket to ``answered``: the owner sees it on the ticket
+and in their event stream, and their feedback resolves the ticket or sends it back to the agents' queue.
 """
 
 from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
+from litestar.response import ServerSentEvent
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.accounts.guards import BEARER, bearer_required, bearer_token
-from server.domain.accounts.services import AccountService, Principal
+from server.db.models import STATUSES, Status
+from server.db.transactions import autocommit_session
+from server.domain.accounts import (
+    AUTH_DEPENDENCIES,
+    BEARER,
+    AccountService,
+    Principal,
+    bearer_required,
+    bearer_token,
+    require_role,
+)
+from server.domain.knowledge import Embedders
 from server.domain.tickets.contribution import contribute_fix
 from server.domain.tickets.deps import TICKET_DEPENDENCIES
+from server.domain.tickets.events import TicketEventHub, owner_events
 from server.domain.tickets.idempotency import clean_idempotency_key
 from server.domain.tickets.limits import count_ticket
-from server.domain.tickets.schemas import Feedback, TicketDetail, TicketPage
+from server.domain.tickets.schemas import AgentReply, Feedback, TicketDetail, TicketPage
 from server.domain.tickets.services import TicketService
 from server.domain.tickets.upload import CREATE_BODY_LIMIT, read_ticket_form
 from server.domain.tickets.views import ticket_detail, ticket_summary
-from server.lib.exceptions import FieldError, ValidationFailed
+from server.lib.exceptions import Conflict, FieldError, ValidationFailed
 from server.settings import Settings
 
-__all__ = ["REPLAY_HEADER", "TicketController"]
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+__all__ = ["REPLAY_HEADER", "AgentTicketController", "EventsController", "TicketController"]
 
 REPLAY_HEADER = "Idempotent-Replayed"
 # A description with device details fits many times over; one screenshot does not.
@@ -93,22 +111,20 @@ class TicketController(Controller):
         accounts: NamedDependency[SkipValidation[AccountService]],
         tickets: NamedDependency[SkipValidation[TicketService]],
         settings: NamedDependency[SkipValidation[Settings]],
+        db_engine: NamedDependency[AsyncEngine],
     ) -> Response[TicketDetail]:
         """201 with the ticket (also on an idempotent replay, marked by ``Idempotent-Replayed: true``).
 
         Authenticates itself rather than through the ``principal`` dependency, to order the work: a small form (no
-        screenshot) is buffered before any database work, so the sign-in lookup, the hourly count and the insert
-        share one pooled connection that no slow client can hold; a big one arrives after the count, with no
-        connection held. The lookup and the count are single statements run in autocommit: nothing to roll back.
+        screenshot) is buffered first; then the sign-in lookup and the hourly count run in autocommit, before the
+        request's transaction (the count stands, and no pooled connection is held while a big upload arrives).
         """
         key = clean_idempotency_key(request.headers.get("idempotency-key"))
         token = bearer_token(request)
         small_form = await request.body() if _declared_length(request) <= SMALL_FORM_BYTES else None
-        await tickets.db.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
-        principal = await accounts.authenticate(token)
-        await count_ticket(await tickets.db.connection(), settings, principal.user.id)
-        if small_form is None:
-            await tickets.db.commit()  # the connection goes back to the pool while the upload arrives
+        async with autocommit_session(db_engine) as db:
+            principal = await accounts.authenticate(token, db=db)
+            await count_ticket(db, settings, principal.user.id)
         stream = request.stream() if small_form is None else _chunks(small_form)
         draft = await read_ticket_form(request.headers.get("content-type", ""), stream)
         created = await tickets.create(principal.user, draft, idempotency_key=key)
@@ -176,12 +192,118 @@ class TicketController(Controller):
         tickets: NamedDependency[SkipValidation[TicketService]],
         db_engine: NamedDependency[AsyncEngine],
         settings: NamedDependency[SkipValidation[Settings]],
+        embedders: NamedDependency[SkipValidation[Embedders]],
     ) -> Response[TicketDetail]:
-        """``resolved: true`` → ``resolved``, and the fix goes to the knowledge base anonymized (unless the user opted
-        out); ``false`` → ``escalated``, in the agents' queue. 409 ``not_answered`` before any answer."""
+        """The owner's feedback on the answer: ``resolved: true`` → ``resolved``, ``false`` → ``escalated``.
+
+        On ``resolved`` the fix goes to the knowledge base anonymized (unless the user opted out); an ``escalated``
+        ticket is in the agents' queue. 409 ``not_answered`` before any answer.
+        """
         ticket = await tickets.get(ticket_id, principal.user, lock=True)
         comment = (data.comment or "").strip() or None
         resolved_now = await tickets.record_feedback(ticket, resolved=data.resolved, comment=comment)
-        await tickets.db.commit()
-        background = BackgroundTask(contribute_fix, db_engine, settings, ticket.id, comment) if resolved_now else None
+        # Background tasks run after the response, so after the request's transaction committed the feedback.
+        background = (
+            BackgroundTask(contribute_fix, db_engine, settings, embedders, ticket.id, comment) if resolved_now else None
+        )
         return Response(ticket_detail(await tickets.get(ticket_id, principal.user)), background=background)
+
+
+class AgentTicketController(Controller):
+    """Tickets waiting for a person (agents and admins only; 403 ``role_required`` for anyone else)."""
+
+    path = "/api/v1/agent/tickets"
+    tags = ["agents"]
+    dependencies = {**TICKET_DEPENDENCIES, "staff": Provide(require_role("agent", "admin"))}
+    security = BEARER
+    guards = [bearer_required]
+
+    @get("/", summary="The queue: tickets in a status, longest-waiting first", request_max_body_size=0)
+    async def queue(
+        self,
+        staff: NamedDependency[SkipValidation[Principal]],
+        tickets: NamedDependency[SkipValidation[TicketService]],
+        status: Annotated[str, QueryParameter(description=f"One of {', '.join(STATUSES)}.")] = "escalated",
+        limit: Annotated[int, QueryParameter(ge=1, le=100)] = 20,
+        offset: Annotated[int, QueryParameter(ge=0, le=1_000_000)] = 0,
+    ) -> TicketPage:
+        """Everyone's tickets in ``status`` (default ``escalated``)."""
+        if status not in STATUSES:
+            message = f"one of {', '.join(STATUSES)}"
+            raise ValidationFailed(f"status must be {message}", errors=[FieldError("status", message, "query")])
+        statuses: list[Status] = [s for s in STATUSES if s == status]
+        rows, total = await tickets.list_by_status(statuses, limit=limit, offset=offset)
+        return TicketPage(
+            items=[ticket_summary(ticket, count) for ticket, count in rows], total=total, limit=limit, offset=offset
+        )
+
+    @get("/{ticket_id:uuid}", summary="Any ticket with its conversation, screenshots and history")
+    async def read(
+        self,
+        ticket_id: FromPath[uuid.UUID],
+        staff: NamedDependency[SkipValidation[Principal]],
+        tickets: NamedDependency[SkipValidation[TicketService]],
+    ) -> TicketDetail:
+        """The whole ticket, for the agent working on it."""
+        return ticket_detail(await tickets.get_for_staff(ticket_id))
+
+    @post("/{ticket_id:uuid}/reply", summary="Answer the ticket's owner", status_code=201)
+    async def reply(
+        self,
+        ticket_id: FromPath[uuid.UUID],
+        data: JSONBody[AgentReply],
+        staff: NamedDependency[SkipValidation[Principal]],
+        tickets: NamedDependency[SkipValidation[TicketService]],
+    ) -> TicketDetail:
+        """Add the reply as an ``agent`` message; the ticket becomes ``answered``. 409 ``ticket_closed``."""
+        content = data.content.strip()
+        if not content:
+            raise ValidationFailed("content is empty", errors=[FieldError("content", "must not be blank")])
+        ticket = await tickets.get_for_staff(ticket_id, lock=True)
+        if ticket.status == "closed":
+            raise Conflict("This ticket is closed.", code="ticket_closed")
+        await tickets.append_message(ticket, role="agent", content=content, author_id=staff.user.id)
+        await tickets.change(ticket, actor="agent", actor_id=staff.user.id, status="answered")
+        return ticket_detail(await tickets.get_for_staff(ticket_id))
+
+    @post("/{ticket_id:uuid}/close", summary="Close the ticket", status_code=200, request_max_body_size=0)
+    async def close(
+        self,
+        ticket_id: FromPath[uuid.UUID],
+        staff: NamedDependency[SkipValidation[Principal]],
+        tickets: NamedDependency[SkipValidation[TicketService]],
+    ) -> TicketDetail:
+        """Status ``closed`` (closing twice changes nothing)."""
+        ticket = await tickets.get_for_staff(ticket_id, lock=True)
+        await tickets.change(ticket, actor="agent", actor_id=staff.user.id, status="closed")
+        return ticket_detail(await tickets.get_for_staff(ticket_id))
+
+
+class EventsController(Controller):
+    """Live ticket changes for desktop notifications."""
+
+    path = "/api/v1/events"
+    tags = ["tickets"]
+    dependencies = AUTH_DEPENDENCIES
+    security = BEARER
+    guards = [bearer_required]
+
+    @get(
+        "/",
+        summary="Live changes of my tickets (Server-Sent Events)",
+        description=(
+            "Events are named by kind: `created`, `changed` (data: `ticket_id`, `changes` [{field, from, to}]) and "
+            "`message` (data: `ticket_id`, `message_id`, `role`, `preview`). A comment every 15 s keeps the "
+            "connection open. After a reconnect, catch up with `GET /api/v1/tickets?updated_since=`."
+        ),
+        request_max_body_size=0,
+    )
+    async def stream_events(
+        self,
+        principal: NamedDependency[SkipValidation[Principal]],
+        db_engine: NamedDependency[AsyncEngine],
+        ticket_events: NamedDependency[SkipValidation[TicketEventHub]],
+    ) -> ServerSentEvent:
+        """The caller's ticket events until they disconnect or their session ends."""
+        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}  # proxies must not hold events back
+        return ServerSentEvent(owner_events(ticket_events, principal, db_engine), headers=headers)

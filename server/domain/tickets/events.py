@@ -1,4 +1,4 @@
-"""``GET /api/v1/events``: a Server-Sent Events stream of the signed-in user's ticket changes.
+"""The live ticket events behind ``GET /api/v1/events``: one ``LISTEN`` per process, fanned out per owner.
 
 :class:`TicketEventHub` holds one ``LISTEN ticket_events`` connection per process and fans each notification out
 to the streams of the ticket's owner. PostgreSQL delivers a ``NOTIFY`` only when its transaction commits, and to
@@ -13,32 +13,30 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs; one LISTEN connection
 import structlog
-from litestar import Controller, Litestar, get
-from litestar.datastructures import State
-from litestar.di import NamedDependency
-from litestar.params import SkipValidation
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEventMessage
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.accounts.deps import AUTH_DEPENDENCIES
-from server.domain.accounts.guards import BEARER, bearer_required
-from server.domain.accounts.services import Principal
+from server.db.transactions import autocommit_connection
 from server.domain.tickets.services import EVENTS_CHANNEL
 
-__all__ = ["EVENTS_HUB_KEY", "EventsController", "TicketEventHub", "events_lifespan"]
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from server.domain.accounts import Principal
+
+__all__ = ["TicketEventHub", "owner_events"]
 
 logger = structlog.get_logger(__name__)
 
-EVENTS_HUB_KEY = "ticket_event_hub"
 KEEPALIVE_SECONDS = 15.0  # well under the desktop's 120 s silence limit and common proxy idle timeouts
 SUBSCRIBER_BACKLOG = 256  # a client this far behind is dropped (it reconnects and catches up by updated_since)
 _RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
@@ -128,39 +126,26 @@ class TicketEventHub:
                 await self._listener
 
 
-def events_lifespan(database_url: str) -> Callable[[Litestar], AbstractAsyncContextManager[None]]:
-    """Create the hub on ``app.state`` at start-up (it connects lazily) and close it at shutdown."""
-
-    @asynccontextmanager
-    async def run_hub(app: Litestar) -> AsyncIterator[None]:
-        hub = TicketEventHub(database_url)
-        app.state[EVENTS_HUB_KEY] = hub
-        try:
-            yield
-        finally:
-            await hub.close()
-
-    return run_hub
-
-
 _SESSION_LIVE = text("SELECT 1 FROM user_sessions WHERE id = :id AND revoked_at IS NULL")
 
 
 async def _session_live(engine: AsyncEngine, session_id: uuid.UUID) -> bool:
     """Whether the session is still signed in; ``False`` too when the database cannot say (the client reconnects)."""
     try:
-        async with engine.connect() as connection:
+        async with autocommit_connection(engine) as connection:
             return (await connection.execute(_SESSION_LIVE, {"id": session_id})).first() is not None
     except (SQLAlchemyError, OSError):
         logger.warning("ticket_events_session_check_failed", exc_info=True)
         return False
 
 
-async def _stream(
+async def owner_events(
     hub: TicketEventHub, principal: Principal, engine: AsyncEngine
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """The owner's events; ends when the hub closes or the caller's session is signed out or revoked (checked at
-    every keep-alive, so a revoked device stops hearing within 15 s)."""
+    """The owner's events; ends when the hub closes or the caller's session is signed out or revoked.
+
+    The session is checked at every keep-alive, so a revoked device stops hearing within 15 s.
+    """
     async with hub.subscribe(principal.user.id) as queue:
         yield ServerSentEventMessage(comment="listening", data=None, retry=3000)
         while True:
@@ -174,34 +159,3 @@ async def _stream(
             if event is None:
                 return
             yield ServerSentEventMessage(event=str(event.get("kind", "changed")), data=json.dumps(event))
-
-
-class EventsController(Controller):
-    """Live ticket changes for desktop notifications."""
-
-    path = "/api/v1/events"
-    tags = ["tickets"]
-    dependencies = AUTH_DEPENDENCIES
-    security = BEARER
-    guards = [bearer_required]
-
-    @get(
-        "/",
-        summary="Live changes of my tickets (Server-Sent Events)",
-        description=(
-            "Events are named by kind: `created`, `changed` (data: `ticket_id`, `changes` [{field, from, to}]) and "
-            "`message` (data: `ticket_id`, `message_id`, `role`, `preview`). A comment every 15 s keeps the "
-            "connection open. After a reconnect, catch up with `GET /api/v1/tickets?updated_since=`."
-        ),
-        request_max_body_size=0,
-    )
-    async def stream_events(
-        self,
-        principal: NamedDependency[SkipValidation[Principal]],
-        db_engine: NamedDependency[AsyncEngine],
-        state: State,
-    ) -> ServerSentEvent:
-        """The caller's ticket events until they disconnect or their session ends."""
-        hub: TicketEventHub = state[EVENTS_HUB_KEY]
-        headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}  # proxies must not hold events back
-        return ServerSentEvent(_stream(hub, principal, db_engine), headers=headers)

@@ -9,15 +9,19 @@ its fingerprint differs, 422 ``idempotency_key_reused``. If the first rolls back
 from __future__ import annotations
 
 import datetime
-import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import IdempotencyKey
+from server.lib.clock import utcnow
 from server.lib.exceptions import FieldError, ValidationFailed
-from server.lib.ratelimit import utcnow
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = [
     "IDEMPOTENCY_TTL",

@@ -336,7 +336,7 @@ class ScreenshotProcessor:
     ``busy`` with ``Retry-After``.
     """
 
-    def __init__(self, *, workers: int = 2, max_waiting: int = 8, wait_timeout: float = 30.0, ocr: bool = True) -> None:
+    def __init__(self, *, ocr: Ocr | None, workers: int = 2, max_waiting: int = 8, wait_timeout: float = 30.0) -> None:
         self._pool = BoundedExecutor(
             workers=workers,
             max_waiting=max_waiting,
@@ -349,12 +349,7 @@ class ScreenshotProcessor:
     async def process(self, raw: bytes, *, index: int = 0) -> ProcessedImage:
         """Processes one upload in the pool; raises :class:`ImageRejected` or ``ServiceUnavailable(code="busy")``."""
         check_screenshot(raw, index=index)
-        ocr = None
-        if self._ocr:
-            from server.domain.tickets.ocr import get_ocr  # noqa: PLC0415 - keeps rapidocr out of plain imports
-
-            ocr = get_ocr()
-        return await self._pool.run(process_screenshot, raw, index=index, ocr=ocr)
+        return await self._pool.run(process_screenshot, raw, index=index, ocr=self._ocr)
 
     async def close(self) -> None:
         """Waits for running jobs, refuses new ones."""

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from PIL import Image
     from rapidocr import RapidOCR
 
-__all__ = ["Ocr", "RapidOcr", "get_ocr", "reading_order"]
+__all__ = ["Ocr", "RapidOcr", "reading_order"]
 
 logger = logging.getLogger(__name__)
 
@@ -102,16 +103,3 @@ class RapidOcr:
             return []
         lines = reading_order(list(boxes), [str(t) for t in texts])
         return [line.strip() for line in lines if line.strip()]
-
-
-_shared: RapidOcr | None = None
-_shared_lock = threading.Lock()
-
-
-def get_ocr() -> Ocr:
-    """The process-wide OCR engine, created on first call (its model loads on first :meth:`Ocr.read`)."""
-    global _shared  # noqa: PLW0603 - one model per process, built lazily, never at import
-    with _shared_lock:
-        if _shared is None:
-            _shared = RapidOcr()
-        return _shared

@@ -13,10 +13,12 @@ import hashlib
 import os
 import re
 import tempfile
-from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from server.lib.exceptions import NotFound
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["BlobStorage", "LocalBlobStorage", "blob_key"]
 

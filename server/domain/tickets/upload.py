@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
 
@@ -28,6 +27,9 @@ from server.db.models import CATEGORIES, PRIORITIES
 from server.domain.tickets.images import MAX_SCREENSHOT_BYTES, ScreenshotTooLarge
 from server.domain.tickets.schemas import MAX_DESCRIPTION_CHARS, Device
 from server.lib.exceptions import ClientError, FieldError, ValidationFailed
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 __all__ = [
     "CREATE_BODY_LIMIT",

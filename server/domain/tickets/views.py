@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from server.db.models import Ticket
+from typing import TYPE_CHECKING
+
 from server.domain.tickets.schemas import HistoryEntry, Message, Screenshot, TicketDetail, TicketSummary
+
+if TYPE_CHECKING:
+    from server.db.models import Ticket
 
 __all__ = ["screenshot_url", "ticket_detail", "ticket_summary"]
 

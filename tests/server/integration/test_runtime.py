@@ -8,7 +8,7 @@ import signal
 import stat
 import subprocess
 import time
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import psutil
@@ -16,6 +16,9 @@ import pytest
 
 from server.db.embedded import EmbeddedPostgres
 from tests.fixtures.server import ServerProcess, start_server_process, wait_for_health
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 pytestmark = pytest.mark.slow
 

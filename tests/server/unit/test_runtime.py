@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gc
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.runtime import freeze_startup_heap, prepare
 from server.settings import Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_a_loose_data_dir_is_made_private_and_gets_a_key(tmp_path: Path) -> None:

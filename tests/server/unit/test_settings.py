@@ -11,22 +11,22 @@ import pytest
 
 from server.settings import ENV_VARS, Secret, Settings, SettingsError, get_settings
 
-README = Path(__file__).resolve().parents[3] / "README.md"
+CONFIGURATION_DOC = Path(__file__).resolve().parents[3] / "docs" / "configuration.md"
 SECRET = "s" * 40
 
 
-def readme_variables() -> list[str]:
-    """The names in the README's configuration table (rows starting with a `TECHPAL_*` cell)."""
-    return re.findall(r"^\| `(TECHPAL_[A-Z0-9_]+)` \|", README.read_text(encoding="utf-8"), flags=re.M)
+def documented_variables() -> list[str]:
+    """The names in the configuration reference's tables (rows starting with a `TECHPAL_*` cell)."""
+    return re.findall(r"^\| `(TECHPAL_[A-Z0-9_]+)` \|", CONFIGURATION_DOC.read_text(encoding="utf-8"), flags=re.M)
 
 
-def test_readme_table_lists_exactly_the_variables_the_server_reads() -> None:
-    documented = readme_variables()
+def test_the_configuration_reference_lists_exactly_the_variables_the_server_reads() -> None:
+    documented = documented_variables()
     assert len(documented) == len(set(documented)), "a variable is listed twice"
     assert sorted(documented) == sorted(var.name for var in ENV_VARS)
 
 
-@pytest.mark.parametrize("name", readme_variables())
+@pytest.mark.parametrize("name", documented_variables())
 def test_each_documented_variable_changes_the_settings(name: str) -> None:
     var = next(v for v in ENV_VARS if v.name == name)
     env = {name: var.example}

@@ -1,8 +1,8 @@
 """Account use cases: register, verify, sign in, sessions, profile, password change and reset.
 
-Transactions: the request's session is committed by the plugin after a 2xx; where a side effect must survive the
-error we raise (revoking a session on refresh-token reuse) or must be visible before a mail goes out, we commit
-here explicitly. Throttle counters live in their own transactions (:mod:`server.lib.ratelimit`).
+Transactions follow ADR 9: these flush, and the request commits. The one side effect that must survive the error
+it ends in — revoking a session whose refresh token was replayed — runs in a transaction of its own, as do the
+throttle counters (:mod:`server.lib.ratelimit`).
 """
 
 from __future__ import annotations

@@ -5,18 +5,16 @@ from __future__ import annotations
 import datetime
 import re
 import smtplib
-import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.db.models import EmailToken, User, UserSession
 from server.domain.accounts.mail import verification_mail
-from server.domain.accounts.passwords import PasswordHasher
+from server.lib.clock import Clock, utcnow
 from server.lib.crypto import AccessTokenSigner, digest_token, new_token
 from server.lib.exceptions import (
     ClientError,
@@ -25,8 +23,16 @@ from server.lib.exceptions import (
     ValidationFailed,
 )
 from server.lib.mail import Mailer, OutboxMailer
-from server.lib.ratelimit import RateLimiter, Rule, utcnow
-from server.settings import Settings
+from server.lib.ratelimit import RateLimiter, Rule
+
+if TYPE_CHECKING:
+    import uuid
+    from email.message import EmailMessage
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from server.domain.accounts.passwords import PasswordHasher
+    from server.settings import Settings
 
 __all__ = [
     "AccountServiceBase",
@@ -110,8 +116,10 @@ class AccountServiceBase:
         mailer: Mailer,
         limiter: RateLimiter,
         signer: AccessTokenSigner,
+        clock: Clock = utcnow,
     ) -> None:
         self.db = db
+        self.clock = clock
         self.settings = settings
         self.passwords = passwords
         self.mailer = mailer
@@ -133,12 +141,11 @@ class AccountServiceBase:
         if username is not None and (other := await self._by_username(username)) is not None and other is not me:
             raise Conflict("This username is taken.", code="username_taken")
 
-    async def _commit_unique(self) -> None:
-        """Commit; a unique index that lost a race becomes the same 409 a pre-check gives."""
+    async def _flush_unique(self) -> None:
+        """Flush; a unique index that lost a race becomes the same 409 a pre-check gives (the request rolls back)."""
         try:
-            await self.db.commit()
+            await self.db.flush()
         except IntegrityError as exc:
-            await self.db.rollback()
             text = str(exc.orig)
             if "uq_users_email_lower" in text:
                 raise Conflict("An account with this e-mail address exists.", code="email_taken") from None
@@ -151,7 +158,11 @@ class AccountServiceBase:
         token = new_token()
         self.db.add(
             EmailToken(
-                user_id=user.id, purpose=purpose, email=email, token_hash=digest_token(token), expires_at=utcnow() + ttl
+                user_id=user.id,
+                purpose=purpose,
+                email=email,
+                token_hash=digest_token(token),
+                expires_at=self.clock() + ttl,
             )
         )
         return token
@@ -172,7 +183,7 @@ class AccountServiceBase:
 
     async def _verification_message(self, user: User, email: str, *, change: bool) -> EmailMessage:
         token = self._mail_token(user, "verify_email", email, VERIFY_TTL)
-        await self.db.commit()
+        await self.db.flush()
         base = self.settings.server.base_url
         return verification_mail(self.mailer.sender, email, user.name, base, token, change=change)
 
@@ -183,16 +194,16 @@ class AccountServiceBase:
             return None
         return message
 
-    async def _revoke(self, *where: object) -> None:
-        await self.db.execute(
+    async def _revoke(self, *where: object, db: AsyncSession | None = None) -> None:
+        await (db or self.db).execute(
             update(UserSession)
             .where(UserSession.revoked_at.is_(None), *where)  # type: ignore[arg-type]
-            .values(revoked_at=utcnow())
+            .values(revoked_at=self.clock())
         )
 
     async def _spend_reset_tokens(self, user: User) -> None:
         await self.db.execute(
             update(EmailToken)
             .where(EmailToken.user_id == user.id, EmailToken.purpose == "reset_password", EmailToken.used_at.is_(None))
-            .values(used_at=utcnow())
+            .values(used_at=self.clock())
         )

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from email.message import EmailMessage
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
 from server.db.models import EmailToken, User, UserSession
 from server.domain.accounts.mail import reset_mail
 from server.domain.accounts.passwords import password_problem
-from server.domain.accounts.schemas import Register
 from server.domain.accounts.services._base import (
     HOUR,
     MAIL_ADDRESS,
@@ -29,7 +28,12 @@ from server.lib.exceptions import (
     FieldError,
     ValidationFailed,
 )
-from server.lib.ratelimit import Rule, utcnow
+from server.lib.ratelimit import Rule
+
+if TYPE_CHECKING:
+    from email.message import EmailMessage
+
+    from server.domain.accounts.schemas import Register
 
 __all__ = ["MailFlows"]
 
@@ -50,7 +54,7 @@ class MailFlows(AccountServiceBase):
         if problem := password_problem(data.password, email=email, username=username):
             raise weak_password_error(problem, "password")
         await self._ensure_free(email=email, username=username)
-        now = utcnow()
+        now = self.clock()
         user = User(
             name=name,
             email=email,
@@ -60,7 +64,7 @@ class MailFlows(AccountServiceBase):
             age_confirmed_at=now,
         )
         self.db.add(user)
-        await self._commit_unique()
+        await self._flush_unique()
         logger.info("user_registered", user_id=str(user.id))
         await self._send_verification(user, email, change=False)
         return user
@@ -68,7 +72,7 @@ class MailFlows(AccountServiceBase):
     async def verify_email(self, token: str, client_ip: str) -> None:
         """Consume a verification token: the account (or its new address) is verified."""
         await self.limiter.hit(TOKEN_IP, client_ip)
-        now = utcnow()
+        now = self.clock()
         row = (
             await self.db.execute(
                 update(EmailToken)
@@ -89,7 +93,7 @@ class MailFlows(AccountServiceBase):
             await self._ensure_free(email=row.email, me=user)
             user.email = row.email
         user.email_verified_at = now
-        await self._commit_unique()
+        await self._flush_unique()
         await self.limiter.forgive(TOKEN_IP, client_ip)
         logger.info("email_verified", user_id=str(user.id))
 
@@ -118,14 +122,14 @@ class MailFlows(AccountServiceBase):
             logger.info("password_reset_unknown_address")
             return None
         token = self._mail_token(user, "reset_password", user.email, RESET_TTL)
-        await self.db.commit()
+        await self.db.flush()
         base = self.settings.server.base_url
         return await self._deliver_later(reset_mail(self.mailer.sender, user.email, user.name, base, token))
 
     async def confirm_password_reset(self, token: str, new_password: str, client_ip: str) -> None:
         """Set a new password with a reset token (single use) and end every session."""
         await self.limiter.hit(TOKEN_IP, client_ip)
-        now = utcnow()
+        now = self.clock()
         row = await self.db.scalar(
             select(EmailToken)
             .where(
@@ -148,5 +152,4 @@ class MailFlows(AccountServiceBase):
             user.email_verified_at = now  # the mail reached its owner: that is what verification proves
         await self._spend_reset_tokens(user)
         await self._revoke(UserSession.user_id == user.id)
-        await self.db.commit()
         logger.info("password_reset", user_id=str(user.id))

@@ -20,7 +20,6 @@ from server.domain.accounts.services._base import (
 from server.lib.exceptions import (
     PermissionDenied,
 )
-from server.lib.ratelimit import utcnow
 
 __all__ = ["ProfileFlows"]
 
@@ -36,7 +35,7 @@ class ProfileFlows(AccountServiceBase):
                 EmailToken.user_id == user.id,
                 EmailToken.purpose == "verify_email",
                 EmailToken.used_at.is_(None),
-                EmailToken.expires_at > utcnow(),
+                EmailToken.expires_at > self.clock(),
                 func.lower(EmailToken.email) != user.email.lower(),
             )
             .order_by(EmailToken.created_at.desc())
@@ -68,7 +67,7 @@ class ProfileFlows(AccountServiceBase):
             user.username = username
         if data.kb_contribution is not None:
             user.kb_contribution = data.kb_contribution
-        await self._commit_unique()
+        await self._flush_unique()
         if email is not None:
             await self._send_verification(user, email, change=True)
         return await self.profile(user)
@@ -86,5 +85,4 @@ class ProfileFlows(AccountServiceBase):
         user.password_hash = await self.passwords.hash(new)
         await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session_id)
         await self._spend_reset_tokens(user)
-        await self.db.commit()
         logger.info("password_changed", user_id=str(user.id))

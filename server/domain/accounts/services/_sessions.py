@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
-import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, select, update
 
 from server.db.models import RefreshToken, User, UserSession
+from server.db.transactions import session_of_its_own
 from server.domain.accounts.schemas import SessionInfo, TokenPair
 from server.domain.accounts.services._base import (
     LAST_USED_PRECISION,
@@ -23,7 +24,11 @@ from server.lib.exceptions import (
     NotFound,
     PermissionDenied,
 )
-from server.lib.ratelimit import utcnow
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["SessionFlows"]
 
@@ -65,12 +70,12 @@ class SessionFlows(AccountServiceBase):
             )
         if self.passwords.needs_rehash(user.password_hash):
             user.password_hash = await self.passwords.hash(password)
-        now = utcnow()
+        now = self.clock()
         session = UserSession(user_id=user.id, device_name=device_name[:200], last_used_at=now)
         self.db.add(session)
         await self.db.flush()
         pair = self._pair(session, now)
-        await self.db.commit()
+        await self.db.flush()
         logger.info("login", user_id=str(user.id), session_id=str(session.id))
         return pair
 
@@ -91,7 +96,7 @@ class SessionFlows(AccountServiceBase):
 
     async def refresh(self, token: str) -> TokenPair:
         """Rotate: spend ``token`` and return a new pair. A spent token presented again revokes its session."""
-        now = utcnow()
+        now = self.clock()
         digest = digest_token(token)
         row = (
             await self.db.execute(
@@ -104,9 +109,10 @@ class SessionFlows(AccountServiceBase):
         if row is None:
             spent = await self.db.scalar(select(RefreshToken).where(RefreshToken.token_hash == digest))
             if spent is not None:
-                # Someone holds a copy of a token that was already used: treat the whole session as stolen.
-                await self._revoke(UserSession.id == spent.session_id)
-                await self.db.commit()
+                # Someone holds a copy of a token that was already used: treat the whole session as stolen. The
+                # revocation must stand although this request fails.
+                async with session_of_its_own(self.limiter.engine) as own:
+                    await self._revoke(UserSession.id == spent.session_id, db=own)
                 logger.warning("refresh_token_reused", session_id=str(spent.session_id))
             raise NotAuthenticated("The refresh token is invalid; sign in again.", code="invalid_refresh_token")
         session = await self.db.get(UserSession, row.session_id)
@@ -114,21 +120,25 @@ class SessionFlows(AccountServiceBase):
             raise NotAuthenticated("The refresh token is invalid; sign in again.", code="invalid_refresh_token")
         session.last_used_at = now
         pair = self._pair(session, now)
-        await self.db.commit()
+        await self.db.flush()
         return pair
 
-    async def authenticate(self, access_token: str) -> Principal:
-        """The principal of a valid access token whose session is live; raises ``NotAuthenticated``."""
-        now = utcnow()
+    async def authenticate(self, access_token: str, *, db: AsyncSession | None = None) -> Principal:
+        """The principal of a valid access token whose session is live; raises ``NotAuthenticated``.
+
+        Looks the session up in the request's transaction, or in ``db`` when the caller must sign in before it.
+        """
+        db = db or self.db
+        now = self.clock()
         session_id = self.signer.read(access_token, int(now.timestamp()))
         if session_id is None:
             raise NotAuthenticated("The access token is invalid or expired.", code="invalid_token")
-        found = (await self.db.execute(_LIVE_SESSION, {"session_id": session_id})).one_or_none()
+        found = (await db.execute(_LIVE_SESSION, {"session_id": session_id})).one_or_none()
         if found is None:
             raise NotAuthenticated("This session has ended; sign in again.", code="session_revoked")
         user, last_used_at = found
         if now - last_used_at > LAST_USED_PRECISION:
-            await self.db.execute(_TOUCH_SESSION, {"session_id": session_id, "now": now})
+            await db.execute(_TOUCH_SESSION, {"session_id": session_id, "now": now})
         return Principal(user=user, session_id=session_id)
 
     async def logout(self, principal: Principal) -> None:
@@ -162,7 +172,7 @@ class SessionFlows(AccountServiceBase):
                 UserSession.user_id == principal.user.id,
                 UserSession.revoked_at.is_(None),
             )
-            .values(revoked_at=utcnow())
+            .values(revoked_at=self.clock())
             .returning(UserSession.id)
         )
         if result.one_or_none() is None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from server.settings import MailSettings, Settings
-from tests.fixtures.mail import SmtpCapture
+
+if TYPE_CHECKING:
+    from tests.fixtures.mail import SmtpCapture
 
 
 @pytest.fixture

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
-from tests.fixtures.auth import TestUser
 from tests.fixtures.db import connect
 from tests.fixtures.server import TEST_SECRET_KEY, server_environment
+
+if TYPE_CHECKING:
+    from tests.fixtures.auth import TestUser
 
 
 async def run_cli(db_url: str, tmp_path: object, *args: str) -> tuple[int, str]:

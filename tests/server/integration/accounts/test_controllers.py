@@ -522,7 +522,7 @@ async def test_the_eleventh_failure_is_throttled_before_any_hash(
 ) -> None:
     victim = await user_factory(sign_in=False)
     bystander = await user_factory(sign_in=False)
-    passwords = app.state["passwords"]
+    passwords = app.context.passwords
     for _ in range(10):
         assert (await login(client, victim.email, "wrong-password-000")).status_code == 401
     computed = passwords.computed

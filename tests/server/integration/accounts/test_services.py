@@ -1,5 +1,7 @@
-"""Accounts below HTTP: the production argon2id cost, hashing off the event loop, throttle counters shared by
-several processes, and what reaches the logs and the outbox."""
+"""Accounts below HTTP: the production argon2id cost, hashing off the event loop, throttles, logs and the outbox.
+
+Throttle counters are shared by several processes; the tests check what reaches the logs and the outbox.
+"""
 
 from __future__ import annotations
 
@@ -144,6 +146,6 @@ async def test_no_password_or_token_reaches_the_logs_and_the_outbox_names_its_fi
 async def test_app_state_mailer_follows_settings(settings: Settings) -> None:
     smtp_app = create_app(settings.replace(mail=MailSettings(smtp_host="mail.example.com")))
     outbox_app = create_app(settings.replace(mail=MailSettings()))
-    assert type(smtp_app.state["mailer"]).__name__ == "SmtpMailer"
-    assert type(outbox_app.state["mailer"]).__name__ == "OutboxMailer"
+    assert type(smtp_app.context.mailer).__name__ == "SmtpMailer"
+    assert type(outbox_app.context.mailer).__name__ == "OutboxMailer"
     assert isinstance(outbox_app, Litestar)

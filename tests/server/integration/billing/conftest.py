@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pytest
 
 from server.settings import BillingSettings, MailSettings, Secret, Settings
-from tests.fixtures.mail import SmtpCapture
 from tests.fixtures.stripe_api import WEBHOOK_SECRET, FakeStripe
+
+if TYPE_CHECKING:
+    from tests.fixtures.mail import SmtpCapture
 
 
 @pytest.fixture

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.domain.billing.entitlements import reserve
 from server.settings import BillingSettings, Settings
-from tests.fixtures.auth import TestUser
 from tests.fixtures.db import connect
 from tests.fixtures.stripe_api import FakeStripe, deliver
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from tests.fixtures.auth import TestUser
 
 
 @pytest.fixture
@@ -53,7 +57,7 @@ async def test_reservations_are_unlimited_and_write_nothing(signed_in_user: Test
     try:
         for _ in range(50):
             reservation = await reserve(engine, settings.billing, uuid.UUID(signed_in_user.id))
-            await reservation.commit()
+            await reservation.keep()
     finally:
         await engine.dispose()
     connection = await connect(settings.db.url.get_secret_value())

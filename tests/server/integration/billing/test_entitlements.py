@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from litestar import Litestar, get
@@ -18,8 +16,13 @@ from server.domain.billing.entitlements import Reservation, reserve
 from server.lib.errors import to_problem_response
 from server.lib.exceptions import PaymentRequired
 from server.settings import BillingSettings, Settings
-from tests.fixtures.auth import TestUser
 from tests.fixtures.stripe_api import FakeStripe, subscribe
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from tests.fixtures.auth import TestUser
 
 QUOTA = 5
 
@@ -33,7 +36,7 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
         '[plans.pro]\nname = "Pro"\nprice = "€9"\nmonthly_resolutions = 500\nlookup_key = "techpal_pro_monthly"\n',
         encoding="utf-8",
     )
-    from server.domain.billing.plans import load_catalogue
+    from server.settings.plans import load_catalogue
 
     billing = BillingSettings(
         secret_key=settings.billing.secret_key,
@@ -67,7 +70,7 @@ async def test_each_committed_answer_counts_and_the_quota_then_refuses(
     user_id = uuid.UUID(signed_in_user.id)
     for _ in range(QUOTA):
         reservation = await reserve(engine, settings.billing, user_id, base_url="http://app")
-        await reservation.commit()
+        await reservation.keep()
     assert (await usage(client, signed_in_user))["usage"] == QUOTA
     with pytest.raises(PaymentRequired) as refused:
         await reserve(engine, settings.billing, user_id, base_url="http://app")
@@ -92,7 +95,7 @@ async def test_answers_that_do_not_reach_done_are_not_counted(
         await reservation.release()  # settling twice changes nothing
     assert (await usage(client, signed_in_user))["usage"] == 0
     reservation = await reserve(engine, settings.billing, user_id)
-    await reservation.commit()
+    await reservation.keep()
     await reservation.release()  # already settled: the answer stays counted
     assert (await usage(client, signed_in_user))["usage"] == 1
 
@@ -102,7 +105,7 @@ async def test_twenty_concurrent_requests_at_quota_minus_one_let_exactly_one_thr
 ) -> None:
     user_id = uuid.UUID(signed_in_user.id)
     for _ in range(QUOTA - 1):
-        await (await reserve(engine, settings.billing, user_id)).commit()
+        await (await reserve(engine, settings.billing, user_id)).keep()
     results = await asyncio.gather(
         *[reserve(engine, settings.billing, user_id) for _ in range(20)], return_exceptions=True
     )
@@ -123,7 +126,7 @@ async def test_the_402_answer_tells_the_client_plan_reset_date_and_upgrade(
 ) -> None:
     user_id = uuid.UUID(signed_in_user.id)
     for _ in range(QUOTA):
-        await (await reserve(engine, settings.billing, user_id)).commit()
+        await (await reserve(engine, settings.billing, user_id)).keep()
 
     with pytest.raises(PaymentRequired) as refused:
         await reserve(engine, settings.billing, user_id, base_url="http://app")
@@ -156,7 +159,7 @@ async def test_a_subscriber_counts_in_the_stripe_billing_period(
     start = min(start, int(datetime.datetime.now(datetime.UTC).timestamp()) - 3600)
     await subscribe(client, stripe_api, signed_in_user, period_start=start)
     for _ in range(QUOTA + 1):  # beyond the free quota
-        await (await reserve(engine, settings.billing, uuid.UUID(signed_in_user.id))).commit()
+        await (await reserve(engine, settings.billing, uuid.UUID(signed_in_user.id))).keep()
     body = await usage(client, signed_in_user)
     assert body["plan"] == "pro"
     assert body["usage"] == QUOTA + 1

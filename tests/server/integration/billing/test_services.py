@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+from typing import TYPE_CHECKING
 
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
-from server.settings import Settings
-from tests.fixtures.auth import TestUser, UserFactory
 from tests.fixtures.db import connect
 from tests.fixtures.stripe_api import FakeStripe, deliver, subscribe
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from server.settings import Settings
+    from tests.fixtures.auth import TestUser, UserFactory
 
 
 async def test_plans_come_from_the_catalogue(client: AsyncTestClient[Litestar], signed_in_user: TestUser) -> None:

@@ -6,18 +6,22 @@ import asyncio
 import dataclasses
 import json
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
-from server.settings import Settings
-from tests.fixtures.auth import TestUser
+from server.context import Models, build_context
 from tests.fixtures.db import connect
-from tests.fixtures.mail import SmtpCapture
 from tests.fixtures.stripe_api import WEBHOOK_PATH, FakeStripe, deliver, subscribe
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from server.settings import Settings
+    from tests.fixtures.auth import TestUser
+    from tests.fixtures.mail import SmtpCapture
 
 
 async def query(settings: Settings, sql: str, *args: Any) -> list[Any]:
@@ -242,11 +246,11 @@ async def test_a_checkout_whose_subscription_stripe_cannot_return_is_retried_lat
 
 
 async def test_an_event_that_failed_to_apply_is_retried_without_a_redelivery(
-    signed_in_user: TestUser, stripe_api: FakeStripe, settings: Settings
+    signed_in_user: TestUser, stripe_api: FakeStripe, settings: Settings, models: Models
 ) -> None:
-    app = create_app(settings)  # a second server process, as it were, retrying every 0.2 s
-    app.state["billing"] = dataclasses.replace(app.state["billing"], retry_interval=0.2)
-    async with AsyncTestClient(app=app) as client:
+    context = build_context(settings, models=models)  # a second server process, as it were, retrying every 0.2 s
+    context = dataclasses.replace(context, billing=dataclasses.replace(context.billing, retry_interval=0.2))
+    async with AsyncTestClient(app=create_app(context=context)) as client:
         await client.post("/api/v1/billing/checkout", json={"plan": "pro"}, headers=signed_in_user.headers)
         customer = next(iter(stripe_api.customers))
         sub = stripe_api.add_subscription(customer)

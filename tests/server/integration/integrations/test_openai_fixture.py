@@ -70,7 +70,7 @@ async def test_hang_and_first_token_delay(openai_server: FakeOpenAI) -> None:
             async for chunk in stream:
                 if chunk.choices and chunk.choices[0].delta.content:
                     break
-        assert 0.3 <= time.perf_counter() - started < 2
+        assert time.perf_counter() - started >= 0.3
     openai_server.hang = True
     async with _client(openai_server, timeout=0.3) as client:
         with pytest.raises(openai.APITimeoutError):

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 import lzma
 import sys
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -16,16 +14,21 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from server.app import create_app
 from server.domain.accounts.cli import change_role
-from server.domain.knowledge.embeddings import EmbeddingError, get_embedder
+from server.domain.knowledge.embeddings import EmbeddingError, build_embedder
 from server.domain.knowledge.search import gather, search
 from server.domain.knowledge.seed import SEED_CORPUS
 from server.domain.knowledge.services import ModelMismatchError, import_file
 from server.settings import AISettings, Secret, Settings
 from tests.fixtures.auth import create_user
 from tests.fixtures.db import connect
-from tests.fixtures.mail import Mailbox
-from tests.fixtures.openai_api import FakeOpenAI
 from tests.fixtures.server import TEST_SECRET_KEY, server_environment
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from tests.fixtures.mail import Mailbox
+    from tests.fixtures.openai_api import FakeOpenAI
 
 OPENAI_MODEL = "openai:text-embedding-3-small"
 LOCAL_MODEL = "all-MiniLM-L6-v2-int8"
@@ -67,7 +70,7 @@ async def models_in(db_url: str) -> tuple[set[str], str | None]:
 
 
 def test_openai_embedder_sends_model_and_dimensions(openai_server: FakeOpenAI, ai: AISettings) -> None:
-    embedder = get_embedder("openai", ai)
+    embedder = build_embedder("openai", ai)
 
     vectors = embedder.embed(["Outlook keeps asking for the password", "printer offline"])
 
@@ -87,11 +90,11 @@ def test_openai_embedder_sends_model_and_dimensions(openai_server: FakeOpenAI, a
 @pytest.mark.parametrize("ai", [None, AISettings(), AISettings(model="gpt-4o")])
 def test_openai_without_key_or_url_is_a_clear_error(ai: AISettings | None) -> None:
     with pytest.raises(EmbeddingError, match="TECHPAL_AI_API_KEY"):
-        get_embedder("openai", ai)
+        build_embedder("openai", ai)
 
 
 def test_an_unreachable_server_is_an_embedding_error() -> None:
-    embedder = get_embedder("openai", AISettings(embeddings_base_url="http://127.0.0.1:9/v1", timeout=2))
+    embedder = build_embedder("openai", AISettings(embeddings_base_url="http://127.0.0.1:9/v1", timeout=2))
     with pytest.raises(EmbeddingError, match="OpenAI embeddings failed"):
         embedder.embed(["anything"])
 
@@ -106,7 +109,7 @@ async def test_import_with_openai_records_the_model_with_every_vector(
     requests = openai_server.requests_of("embeddings")
     assert requests
     assert {(r.body["model"], r.body["dimensions"]) for r in requests} == {("text-embedding-3-small", 384)}
-    hits = await search(engine, "azure ad management agent", get_embedder("openai", ai))
+    hits = await search(engine, "azure ad management agent", build_embedder("openai", ai))
     assert hits
 
 
@@ -114,7 +117,7 @@ async def test_switching_to_openai_never_mixes_until_reembed(
     engine: AsyncEngine, db_url: str, corpus: Path, openai_server: FakeOpenAI, ai: AISettings, *, tmp_path: Path
 ) -> None:
     await import_file(engine, corpus, kind="local")
-    openai = get_embedder("openai", ai)
+    openai = build_embedder("openai", ai)
 
     # importing with the other model is refused with the command that fixes it
     with pytest.raises(ModelMismatchError, match="kb reembed"):
@@ -133,7 +136,7 @@ async def test_switching_to_openai_never_mixes_until_reembed(
     candidates = await gather(engine, "azure ad management agent stops", openai)
     assert candidates.dense
     # and the local model's search now finds no vectors of its own, rather than comparing across models
-    assert (await gather(engine, "azure ad management agent stops", get_embedder("local"))).dense == []
+    assert (await gather(engine, "azure ad management agent stops", build_embedder("local"))).dense == []
 
 
 async def test_reembed_without_openai_configuration_is_a_clear_cli_error(

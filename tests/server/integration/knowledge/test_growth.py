@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import lzma
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from server.domain.knowledge.embeddings import get_embedder
+from server.domain.knowledge.embeddings import build_embedder
 from server.domain.knowledge.growth import add_resolution
 from server.domain.knowledge.importer import ArticleRecord, read_jsonl
 from server.domain.knowledge.search import search
@@ -19,6 +17,10 @@ from server.domain.knowledge.seed import SEED_CORPUS
 from server.domain.knowledge.services import import_file
 from tests.fixtures.db import connect
 from tests.fixtures.kb import RecordingEmbedder
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
 
 
 class User(TypedDict):
@@ -69,7 +71,7 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 def embedder() -> RecordingEmbedder:
-    return RecordingEmbedder(get_embedder("local"))
+    return RecordingEmbedder(build_embedder("local"))
 
 
 async def stored_text(db_url: str) -> str:

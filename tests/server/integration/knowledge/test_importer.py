@@ -8,8 +8,8 @@ import lzma
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +19,9 @@ from server.__main__ import cli
 from server.domain.knowledge.seed import SEED_CORPUS
 from server.domain.knowledge.services import import_file
 from tests.fixtures.db import connect
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
 
 ROOT = Path(__file__).resolve().parents[4]
 

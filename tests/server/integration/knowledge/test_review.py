@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import lzma
 import uuid
-from collections.abc import AsyncIterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from litestar import Litestar
@@ -14,13 +12,18 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from server.domain.accounts.cli import change_role
-from server.domain.knowledge.embeddings import get_embedder
+from server.domain.knowledge.embeddings import build_embedder
 from server.domain.knowledge.growth import ResolutionOutcome, add_resolution
 from server.domain.knowledge.importer import ArticleRecord, read_jsonl
 from server.domain.knowledge.seed import SEED_CORPUS
 from server.domain.knowledge.services import import_file
-from tests.fixtures.auth import TestUser, UserFactory
 from tests.fixtures.db import connect
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from tests.fixtures.auth import TestUser, UserFactory
 
 Client = AsyncTestClient[Litestar]
 AUTHOR = {"user_name": "Marguerite Okonkwo", "username": "mokonkwo", "email": "marguerite.okonkwo@fabrikam.com"}
@@ -73,7 +76,7 @@ async def grow(engine: AsyncEngine, *, title: str, symptoms: str, resolution: st
         user_name=AUTHOR["user_name"],
         username=AUTHOR["username"],
         email=AUTHOR["email"],
-        embedder=get_embedder("local"),
+        embedder=build_embedder("local"),
         auto_publish=False,
     )
 

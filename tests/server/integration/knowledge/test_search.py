@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from server.domain.knowledge.embeddings import Embedder, Vectors, get_embedder
+from server.domain.knowledge.embeddings import Embedder, Vectors, build_embedder
 from server.domain.knowledge.evaluation import evaluate, load_queries
 from server.domain.knowledge.search import search
 from tests.fixtures.db import connect
 from tests.fixtures.kb import RecordingEmbedder
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Sequence
 
 DEV_QUERIES = Path(__file__).resolve().parents[4] / "bench" / "data" / "dev_queries.jsonl"
 
@@ -51,7 +53,7 @@ async def article_text(url: str, source_id: str | None) -> str:
 async def test_error_codes_and_messages_are_matched_literally(
     kb_engine: AsyncEngine, kb_db_url: str, literal: str
 ) -> None:
-    hits = await search(kb_engine, f'"{literal}"' if " " in literal else literal, get_embedder("local"), limit=5)
+    hits = await search(kb_engine, f'"{literal}"' if " " in literal else literal, build_embedder("local"), limit=5)
 
     assert hits
     for hit in hits[:3]:
@@ -59,7 +61,7 @@ async def test_error_codes_and_messages_are_matched_literally(
 
 
 async def test_plain_language_finds_articles_by_meaning(kb_engine: AsyncEngine) -> None:
-    hits = await search(kb_engine, "i can't print anything, the printer just sits there", get_embedder("local"))
+    hits = await search(kb_engine, "i can't print anything, the printer just sits there", build_embedder("local"))
 
     assert any("print" in hit.title.lower() for hit in hits[:5])
     assert len({hit.article_id for hit in hits}) == len(hits)  # de-duplicated
@@ -88,7 +90,7 @@ async def test_the_query_is_embedded_while_the_keyword_search_runs(kb_engine: As
             keyword_search_sent.set()
 
     event.listen(kb_engine.sync_engine, "before_cursor_execute", note_keyword_search)
-    embedder = EmbedderWaitingForKeywords(get_embedder("local"), keyword_search_sent)
+    embedder = EmbedderWaitingForKeywords(build_embedder("local"), keyword_search_sent)
 
     hits = await search(kb_engine, "the printer just sits there and nothing comes out", embedder)
 
@@ -98,10 +100,10 @@ async def test_the_query_is_embedded_while_the_keyword_search_runs(kb_engine: As
 
 @pytest.mark.slow
 async def test_dev_queries_reach_the_quality_targets(kb_engine: AsyncEngine) -> None:
-    scores, _, _ = await evaluate(kb_engine, load_queries(DEV_QUERIES), get_embedder("local"))
+    scores, _, _ = await evaluate(kb_engine, load_queries(DEV_QUERIES), build_embedder("local"))
 
     rows = {name: s.row() for name, s in scores.items()}
-    # Measured values are in the report; these floors catch regressions.
+    # The measured values are in bench/README.md; these floors catch regressions.
     assert rows["standard"]["R@5"] >= 0.95
     assert rows["plain"]["R@5"] >= 0.75
     assert rows["error_text"]["R@1"] >= 0.90

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import lzma
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from litestar.testing import AsyncTestClient
@@ -12,8 +12,13 @@ from litestar.testing import AsyncTestClient
 from server.app import create_app
 from server.domain.knowledge import services
 from server.domain.knowledge.seed import SEED_CORPUS
-from server.settings import Settings
 from tests.fixtures.db import connect
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from server.context import Models
+    from server.settings import Settings
 
 
 @pytest.fixture
@@ -23,7 +28,6 @@ def small_seed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "seed.jsonl"
     path.write_text("".join(lines), encoding="utf-8")
     monkeypatch.setattr(services, "SEED_CORPUS", path)
-    services.STATUS.state, services.STATUS.done, services.STATUS.total = "ready", 0, 0
     return path
 
 
@@ -40,9 +44,9 @@ async def wait_until_ready(client: AsyncTestClient, total: int) -> list[dict[str
 
 
 async def test_first_start_imports_the_seed_in_the_background(
-    settings: Settings, db_url: str, small_seed: Path
+    settings: Settings, db_url: str, small_seed: Path, models: Models
 ) -> None:
-    async with AsyncTestClient(app=create_app(settings.replace(kb_seed=True))) as client:
+    async with AsyncTestClient(app=create_app(settings.replace(kb_seed=True), models=models)) as client:
         seen = await wait_until_ready(client, 40)
     assert seen[-1] == {"state": "ready", "done": 40, "total": 40}
 
@@ -54,7 +58,6 @@ async def test_first_start_imports_the_seed_in_the_background(
         await connection.close()
 
     # A second start finds the seed imported and does nothing.
-    services.STATUS.done = 0
-    async with AsyncTestClient(app=create_app(settings.replace(kb_seed=True))) as client:
+    async with AsyncTestClient(app=create_app(settings.replace(kb_seed=True), models=models)) as client:
         await asyncio.sleep(0.3)
         assert (await client.get("/health")).json()["kb"]["done"] == 0

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from server.lib.mail import OutboxMailer, SmtpMailer, build_mailer, compose
 from server.settings import MailSettings, Settings
 from tests.fixtures.mail import OutboxReader, SmtpCapture
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 async def test_smtp_mailer_delivers(smtp_server: SmtpCapture) -> None:

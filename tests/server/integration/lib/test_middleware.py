@@ -5,13 +5,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from typing import TYPE_CHECKING
 
 import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
-from server.settings import Settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from server.settings import Settings
 
 SECURITY_HEADERS = {
     "x-content-type-options": "nosniff",

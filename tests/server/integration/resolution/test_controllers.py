@@ -5,28 +5,32 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
-from server.domain.billing.plans import load_catalogue
 from server.domain.resolution.retrieval_only import NO_MODEL_NOTE
 from server.settings import AISettings, BillingSettings, Secret, Settings
+from server.settings.plans import load_catalogue
 from tests.fixtures.auth import UserFactory, create_user
 from tests.fixtures.db import connect
 from tests.fixtures.images import png_bytes
-from tests.fixtures.mail import Mailbox
-from tests.fixtures.openai_api import FakeOpenAI
 from tests.fixtures.screens import error_queries, render_desktop
 from tests.fixtures.server import LiveServer, serve
-from tests.fixtures.stripe_api import FakeStripe
 from tests.fixtures.tickets import create_ticket, parse_sse
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Iterator
+    from pathlib import Path
+
+    from litestar import Litestar
+
+    from tests.fixtures.mail import Mailbox
+    from tests.fixtures.openai_api import FakeOpenAI
+    from tests.fixtures.stripe_api import FakeStripe
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import asyncio
 import pytest
 
 from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
-from server.domain.resolution.events import Citation, Delta, Outcome
 from server.domain.resolution.retrieval_only import NO_MODEL_NOTE
+from server.domain.resolution.schemas import Citation, Delta, Outcome
 from tests.fixtures.screens import ErrorScreen, read_screen, render_desktop
 
 # The first four error queries were looked at while writing the OCR line filter; the measured screens skip them.

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
 from server.settings import Secret, Settings
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from litestar import Litestar
 
 
 async def test_health_is_green_when_the_database_answers(client: AsyncTestClient[Litestar]) -> None:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
-
-from tests.fixtures.auth import TestUser
 from tests.fixtures.db import connect
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from tests.fixtures.auth import TestUser
 
 
 async def test_contribution_defaults_on_and_can_be_turned_off(

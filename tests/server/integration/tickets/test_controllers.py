@@ -5,14 +5,18 @@ from __future__ import annotations
 import asyncio
 import datetime
 import uuid
+from typing import TYPE_CHECKING
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
-from tests.fixtures.auth import TestUser, UserFactory
 from tests.fixtures.db import connect
 from tests.fixtures.tickets import TicketFactory, create_ticket
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from tests.fixtures.auth import TestUser, UserFactory
 
 TICKET_FIELDS = {
     "id",

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
-
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
+from typing import TYPE_CHECKING, Any
 
 from server.domain.accounts.cli import change_role
 from server.domain.tickets.contribution import fix_title
-from tests.fixtures.auth import TestUser, UserFactory
 from tests.fixtures.db import connect
 from tests.fixtures.tickets import create_ticket, parse_sse
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from tests.fixtures.auth import TestUser, UserFactory
 
 
 async def answered_ticket(client: AsyncTestClient[Litestar], user: TestUser, description: str) -> dict[str, Any]:

@@ -1,19 +1,17 @@
-"""Screenshots through the ticket API: stored sanitised, served to the owner and agents only, hostile uploads and
-oversized bodies refused with nothing left behind (no rows, no blob files)."""
+"""Screenshots through the ticket API: stored sanitised, served to the owner and agents only, bad uploads refused.
+
+Hostile uploads and oversized bodies are refused with nothing left behind (no rows, no blob files).
+"""
 
 from __future__ import annotations
 
 import io
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from PIL import Image
 
 from server.domain.accounts.cli import change_role
-from server.settings import Settings
-from tests.fixtures.auth import TestUser, UserFactory
 from tests.fixtures.db import connect
 from tests.fixtures.images import (
     HOSTILE_UPLOADS,
@@ -24,6 +22,15 @@ from tests.fixtures.images import (
     webp_bytes,
 )
 from tests.fixtures.tickets import create_ticket
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from server.settings import Settings
+    from tests.fixtures.auth import TestUser, UserFactory
 
 MB = 1024 * 1024
 

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from server.domain.accounts.cli import change_role
-from server.domain.tickets.events import EVENTS_HUB_KEY
 from tests.fixtures.auth import create_user
-from tests.fixtures.mail import Mailbox
-from tests.fixtures.server import LiveServer
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+
+    from tests.fixtures.mail import Mailbox
+    from tests.fixtures.server import LiveServer
 
 
 async def events_of(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
@@ -76,7 +78,7 @@ async def test_the_owner_hears_an_agent_reply_and_nobody_else_does(
 
 
 async def test_signing_out_ends_the_stream(live_server: LiveServer, mailbox: Mailbox) -> None:
-    live_server.app.state[EVENTS_HUB_KEY].keepalive = 0.2
+    live_server.app.context.ticket_events.keepalive = 0.2
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as http:
         user = (await create_user(http, mailbox)).headers
 

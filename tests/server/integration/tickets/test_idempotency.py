@@ -1,20 +1,26 @@
-"""``Idempotency-Key`` on ticket create: retries and concurrent duplicates make one ticket; a reused key for a
-different request is refused; keys are per user and live 24 hours."""
+"""``Idempotency-Key`` on ticket create: retries and concurrent duplicates make one ticket.
+
+A reused key for a different request is refused; keys are per user and live 24 hours.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from server.domain.tickets.idempotency import purge_expired_keys
-from tests.fixtures.auth import TestUser, UserFactory
 from tests.fixtures.db import connect
 from tests.fixtures.images import png_bytes, webp_bytes
 from tests.fixtures.tickets import create_ticket
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from tests.fixtures.auth import TestUser, UserFactory
 
 REPLAYED = "idempotent-replayed"
 

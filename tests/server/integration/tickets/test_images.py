@@ -1,23 +1,32 @@
-"""The screenshot pipeline inside the running app: OCR in the pool never stalls other requests, blobs land under
-the data dir only for accepted screenshots."""
+"""The screenshot pipeline inside the running app.
+
+OCR in the pool never stalls other requests; blobs land under the data dir only for accepted screenshots.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
+from typing import TYPE_CHECKING
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from server.domain.tickets.images import ScreenshotProcessor
 from server.lib.exceptions import ServiceUnavailable
 from tests.fixtures.images import DIALOG_ERROR, desktop_screenshot
 
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from server.context import Models
+
 
 @pytest.mark.slow
-async def test_health_stays_green_while_ocr_saturates_the_pool(client: AsyncTestClient[Litestar]) -> None:
-    processor = ScreenshotProcessor(workers=1, max_waiting=0, ocr=True)
+async def test_health_stays_green_while_ocr_saturates_the_pool(
+    client: AsyncTestClient[Litestar], models: Models
+) -> None:
+    processor = ScreenshotProcessor(workers=1, max_waiting=0, ocr=models.ocr)
     try:
         job = asyncio.create_task(processor.process(desktop_screenshot()))
         await asyncio.sleep(0.05)

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
 from server.settings import Settings, TicketSettings
-from tests.fixtures.auth import UserFactory
 from tests.fixtures.db import connect
 from tests.fixtures.server import serve
 from tests.fixtures.tickets import create_ticket
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from tests.fixtures.auth import UserFactory
 
 
 @pytest.fixture

@@ -1,18 +1,18 @@
-"""The ticket services the AI, feedback and agent routes build on: changes with history and NOTIFY, messages with
-usage, triage that respects the user's choice, the agents' queue, model copies, and blob clean-up on failure."""
+"""The ticket services the AI, feedback and agent routes build on.
+
+Changes with history and NOTIFY, messages with usage, triage that respects the user's choice, the agents' queue,
+model copies, and blob clean-up on failure.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import uuid
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
@@ -24,10 +24,18 @@ from server.domain.tickets.storage import LocalBlobStorage
 from server.domain.tickets.upload import TicketDraft
 from server.domain.tickets.views import ticket_detail
 from server.lib.exceptions import NotFound
-from tests.fixtures.auth import TestUser, UserFactory
 from tests.fixtures.db import connect
 from tests.fixtures.images import jpeg_bytes, png_bytes
 from tests.fixtures.tickets import create_ticket
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator
+    from pathlib import Path
+
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from tests.fixtures.auth import TestUser, UserFactory
 
 
 @dataclass
@@ -41,7 +49,7 @@ class Services:
         return AsyncSession(self.engine, expire_on_commit=False)
 
     def tickets(self, session: AsyncSession) -> TicketService:
-        return TicketService(session, storage=self.storage, processor=self.processor)
+        return TicketService(session, storage=self.storage, processor=self.processor, engine=self.engine)
 
     def files(self) -> set[Path]:
         return {p for p in self.blobs.rglob("*") if p.is_file()} if self.blobs.exists() else set()
@@ -50,7 +58,7 @@ class Services:
 @pytest.fixture
 async def services(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     engine = create_async_engine(db_url)
-    processor = ScreenshotProcessor(ocr=False)
+    processor = ScreenshotProcessor(ocr=None)
     try:
         yield Services(engine, LocalBlobStorage(tmp_path / "blobs"), processor, tmp_path / "blobs")
     finally:
@@ -75,6 +83,7 @@ async def test_change_writes_history_bumps_updated_at_and_notifies_on_commit(
             tickets = services.tickets(session)
             owner = await _user(session, signed_in_user)
             created = await tickets.create(owner, TicketDraft("Email will not sync"))
+            await session.commit()  # as the request does: a description-only create is in its transaction
             assert (await asyncio.wait_for(heard.get(), 5))["kind"] == "created"
             ticket = await tickets.get(created.ticket.id, owner)
             # The answer built in memory is what was stored; only a loaded ticket may be changed.
@@ -230,7 +239,7 @@ async def test_failed_insert_leaves_no_new_blobs_but_keeps_shared_ones(
             await tickets.create(ghost, TicketDraft("fails", screenshots=[png_bytes(), jpeg_bytes(70, 50)]))
 
         assert services.files() == files_before  # the new JPEG's blobs are gone, the shared PNG's stayed
-        owner = await _user(session, signed_in_user)  # the failed create rolled back: reload
+        owner = await _user(session, signed_in_user)  # only the create's own transaction rolled back
         data, _ = await tickets.screenshot(await tickets.get(kept, owner), 0)
         assert data
 

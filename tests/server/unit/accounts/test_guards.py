@@ -1,4 +1,4 @@
-"""``require_role``: the dependency later slices use to admit only agents or admins."""
+"""``require_role``: the dependency that admits only agents or admins."""
 
 from __future__ import annotations
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from server.domain.billing.plans import DEFAULT_PLANS_FILE, load_catalogue
 from server.domain.billing.standing import month_period
 from server.settings import SettingsError, get_settings
+from server.settings.plans import DEFAULT_PLANS_FILE, load_catalogue
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_the_shipped_catalogue_has_free_20_and_pro_500() -> None:

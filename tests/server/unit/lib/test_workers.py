@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -12,6 +13,9 @@ from server.domain.tickets.images import ImageRejected, ProcessedImage, Screensh
 from server.lib.exceptions import ServiceUnavailable
 from server.lib.workers import BoundedExecutor
 from tests.fixtures.images import DIALOG_ERROR, decompression_bomb_png, desktop_screenshot, png_bytes
+
+if TYPE_CHECKING:
+    from server.context import Models
 
 
 async def _until(condition: object) -> None:
@@ -117,7 +121,7 @@ def test_nonsense_bounds_are_refused() -> None:
 
 
 async def test_rejections_happen_before_taking_a_worker() -> None:
-    processor = ScreenshotProcessor(workers=1, max_waiting=0, ocr=False)
+    processor = ScreenshotProcessor(workers=1, max_waiting=0, ocr=None)
     try:
         with pytest.raises(ImageRejected) as caught:
             await processor.process(decompression_bomb_png(), index=1)
@@ -130,8 +134,8 @@ async def test_rejections_happen_before_taking_a_worker() -> None:
 
 
 @pytest.mark.slow
-async def test_a_full_pool_answers_busy_while_the_event_loop_keeps_ticking() -> None:
-    processor = ScreenshotProcessor(workers=1, max_waiting=0, wait_timeout=30, ocr=True)
+async def test_a_full_pool_answers_busy_while_the_event_loop_keeps_ticking(models: Models) -> None:
+    processor = ScreenshotProcessor(workers=1, max_waiting=0, wait_timeout=30, ocr=models.ocr)
     gaps: list[float] = []
     ocr_running = True
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
@@ -32,6 +33,9 @@ from tests.fixtures.images import (
     png_with_text_chunks,
     webp_bytes,
 )
+
+if TYPE_CHECKING:
+    from server.context import Models
 
 RED, BLUE = (220, 30, 30), (30, 30, 220)
 
@@ -290,9 +294,7 @@ def test_an_ocr_failure_keeps_the_screenshot_without_text() -> None:
     assert (processed.width, processed.height) == (320, 200)
 
 
-def test_thin_strips_are_accepted_without_ocr() -> None:  # rapidocr raises on them instead of reading nothing
-    from server.domain.tickets.ocr import get_ocr
-
+def test_thin_strips_are_accepted_without_ocr(models: Models) -> None:  # rapidocr raises on them, reading nothing
     for width, height in ((2, 4000), (20000, 8)):
-        processed = process_screenshot(png_bytes(width, height), ocr=get_ocr())
+        processed = process_screenshot(png_bytes(width, height), ocr=models.ocr)
         assert (processed.width, processed.height, processed.ocr_text) == (width, height, "")

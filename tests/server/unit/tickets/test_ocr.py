@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import logging
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
 
 from server.domain.tickets.images import process_screenshot
-from server.domain.tickets.ocr import RapidOcr, get_ocr, reading_order
+from server.domain.tickets.ocr import RapidOcr, reading_order
 from tests.fixtures.images import DIALOG_ERROR, DIALOG_SENTENCE, desktop_screenshot, dialog_screenshot
+
+if TYPE_CHECKING:
+    from server.context import Models
 
 pytestmark = pytest.mark.slow  # each OCR takes 1–4 s
 
@@ -32,8 +36,8 @@ def test_ocr_reads_a_rendered_error_dialog(capfd: pytest.CaptureFixture[str], ca
     assert rapid.level == logging.WARNING
 
 
-def test_process_screenshot_puts_the_ocr_text_on_the_result() -> None:
-    processed = process_screenshot(desktop_screenshot(), ocr=get_ocr())
+def test_process_screenshot_puts_the_ocr_text_on_the_result(models: Models) -> None:
+    processed = process_screenshot(desktop_screenshot(), ocr=models.ocr)
 
     lines = processed.ocr_text.split("\n")
     assert DIALOG_ERROR in lines
@@ -42,15 +46,11 @@ def test_process_screenshot_puts_the_ocr_text_on_the_result() -> None:
     assert lines[-5:] == ["Start", "Edge", "File Explorer", "Outlook - Inbox", "Teams"]  # taskbar, left to right
 
 
-def test_blank_image_has_no_text(caplog: pytest.LogCaptureFixture) -> None:
+def test_blank_image_has_no_text(caplog: pytest.LogCaptureFixture, models: Models) -> None:
     caplog.set_level(logging.DEBUG)
 
-    assert get_ocr().read(Image.new("RGB", (300, 200), "white")) == []
+    assert models.ocr.read(Image.new("RGB", (300, 200), "white")) == []
     assert not [r for r in caplog.records if r.name == "RapidOCR"]  # "detection result is empty" is not news
-
-
-def test_get_ocr_is_one_shared_engine() -> None:
-    assert get_ocr() is get_ocr()
 
 
 def test_reading_order_is_rows_top_to_bottom_then_left_to_right() -> None:
@@ -63,11 +63,11 @@ def test_reading_order_is_rows_top_to_bottom_then_left_to_right() -> None:
     assert reading_order(boxes, texts) == ["row1", "row2-left", "row2-middle-taller", "row2-right", "row3"]
 
 
-def test_the_model_copy_keeps_dialog_text_readable() -> None:
+def test_the_model_copy_keeps_dialog_text_readable(models: Models) -> None:
     # The 1568 px JPEG q85 sent to vision models: if OCR can still read the dialog, so can a model.
     processed = process_screenshot(desktop_screenshot())
 
-    lines = get_ocr().read(Image.open(io.BytesIO(processed.model_copy)))
+    lines = models.ocr.read(Image.open(io.BytesIO(processed.model_copy)))
 
     assert DIALOG_ERROR in lines
     assert DIALOG_SENTENCE in lines

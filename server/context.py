@@ -1,0 +1,173 @@
+"""The app context: every object the server shares between requests, built once by ``create_app`` (ADR 10).
+
+One frozen dataclass, typed field by field, replaces string keys on ``app.state`` and module-level singletons.
+:func:`build_context` constructs it without I/O (the engine and clients connect lazily); :func:`running` is the
+app's one lifespan — it starts the background work and closes everything, in order, at shutdown. Route handlers
+receive the fields through Litestar's dependency injection, by field name (``mailer``, ``storage``, ``runs``, …).
+
+The loaded models (:class:`Models`) are the one part a caller may hand in: they are expensive to load and safe to
+share, so the tests load them once per run rather than once per app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import secrets
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import structlog
+from litestar.di import Provide
+
+from server.db.engine import create_engine
+from server.domain.accounts.passwords import PasswordHasher
+from server.domain.billing.services import BillingContext
+from server.domain.billing.webhooks import keep_applying_pending
+from server.domain.knowledge.embeddings import Embedders
+from server.domain.knowledge.services import KbStatus, SeedImport
+from server.domain.resolution.runs import ResolutionRuns
+from server.domain.tickets.events import TicketEventHub
+from server.domain.tickets.images import ScreenshotProcessor
+from server.domain.tickets.ocr import Ocr, RapidOcr
+from server.domain.tickets.storage import BlobStorage, LocalBlobStorage
+from server.integrations.openai import ChatModel, OpenAIChatModel
+from server.integrations.stripe import StripeGateway
+from server.lib.clock import Clock, utcnow
+from server.lib.crypto import AccessTokenSigner
+from server.lib.mail import Mailer, build_mailer
+from server.settings import Secret, Settings
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+__all__ = ["AppContext", "Models", "build_context", "running"]
+
+logger = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Models:
+    """The models the server loads: each loads lazily on first use, once, and is safe to share between apps."""
+
+    embedders: Embedders = field(default_factory=Embedders)
+    ocr: Ocr = field(default_factory=RapidOcr)
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    """What the app shares between requests. Field names are the dependency names handlers ask for."""
+
+    settings: Settings
+    engine: AsyncEngine
+    mailer: Mailer
+    passwords: PasswordHasher
+    signer: AccessTokenSigner
+    storage: BlobStorage
+    screenshots: ScreenshotProcessor
+    embedders: Embedders
+    chat_model: ChatModel | None
+    billing: BillingContext
+    ticket_events: TicketEventHub
+    runs: ResolutionRuns
+    kb_status: KbStatus
+    clock: Clock = utcnow
+
+    def dependencies(self) -> dict[str, Provide]:
+        """One Litestar provider per field (``engine`` is the SQLAlchemy plugin's ``db_engine``)."""
+        return {
+            item.name: Provide(_constant(getattr(self, item.name)), use_cache=True, sync_to_thread=False)
+            for item in dataclasses.fields(self)
+            if item.name != "engine"
+        }
+
+
+def _constant(value: object) -> Callable[[], object]:
+    def provide() -> object:
+        return value
+
+    return provide
+
+
+def _signing_key(settings: Settings) -> Secret:
+    if settings.secret_key is not None:
+        return settings.secret_key
+    # `techpal-server run` always fills the key; an app built without one still works, but its tokens die with it.
+    logger.warning("secret_key_missing", consequence="access tokens do not survive a restart")
+    return Secret(secrets.token_urlsafe(48))
+
+
+def _stripe_gateway(settings: Settings) -> StripeGateway | None:
+    billing = settings.billing
+    if billing.secret_key is None:
+        return None
+    gateway = StripeGateway(
+        billing.secret_key.get_secret_value(),
+        webhook_secret=billing.webhook_secret.get_secret_value() if billing.webhook_secret else None,
+        api_base=billing.api_base,
+    )
+    if not gateway.accepts_webhooks:
+        logger.warning("stripe_webhook_secret_missing", consequence="webhook events are refused")
+    return gateway
+
+
+def build_context(settings: Settings, *, models: Models | None = None) -> AppContext:
+    """Everything the app shares, for ``settings``; no connection is opened and no model loaded here."""
+    models = models or Models()
+    engine = create_engine(settings.db)
+    assert settings.db.url is not None  # create_engine refuses an unknown URL
+    mailer = build_mailer(settings)
+    storage = LocalBlobStorage(settings.data_dir / "blobs")
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        mailer=mailer,
+        passwords=PasswordHasher(settings.auth.argon2),
+        signer=AccessTokenSigner(_signing_key(settings)),
+        storage=storage,
+        screenshots=ScreenshotProcessor(ocr=models.ocr),
+        embedders=models.embedders,
+        chat_model=OpenAIChatModel(settings.ai) if settings.ai.configured else None,
+        billing=BillingContext(settings.billing, _stripe_gateway(settings), mailer, settings.server.base_url),
+        ticket_events=TicketEventHub(settings.db.url.get_secret_value()),
+        runs=ResolutionRuns(engine, storage),
+        kb_status=KbStatus(),
+    )
+
+
+@asynccontextmanager
+async def running(ctx: AppContext) -> AsyncIterator[None]:
+    """The app's lifespan: start the background work, then close everything in reverse order of need.
+
+    Background work: applying Stripe events a crash left unapplied (at start, then periodically) and, for the
+    embedded default, importing the seed knowledge base. Start-up waits for neither.
+    """
+    settings = ctx.settings
+    seed = None
+    if settings.kb_seed:
+        assert settings.db.url is not None
+        seed = SeedImport(settings.db.url.get_secret_value(), settings.embeddings, settings.ai, ctx.kb_status,
+                          ctx.embedders)  # fmt: skip
+        seed.start()
+    retrying = asyncio.create_task(keep_applying_pending(ctx.engine, ctx.billing)) if ctx.billing.gateway else None
+    try:
+        yield
+    finally:
+        if seed is not None:
+            await seed.stop()
+        await ctx.ticket_events.close()
+        await ctx.runs.close()  # running answers finish first: they need the chat model and the engine
+        if ctx.chat_model is not None:
+            await ctx.chat_model.aclose()
+        await ctx.screenshots.close()
+        if retrying is not None:
+            retrying.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await retrying
+        if ctx.billing.gateway is not None:
+            await ctx.billing.gateway.close()
+        await ctx.engine.dispose()

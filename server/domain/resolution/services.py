@@ -1,0 +1,109 @@
+"""The answer use case: limits, quota, the stored question, and a run that streams the answer."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from litestar.response import ServerSentEvent
+
+from server.db.transactions import autocommit_session
+from server.domain.billing import Reservation, reserve
+from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
+from server.domain.resolution.runs import ResolutionRuns, RunTarget
+from server.domain.tickets import TicketService, count_answer
+from server.lib.exceptions import Conflict
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from server.db.models import Ticket
+    from server.domain.accounts import Principal
+    from server.domain.knowledge import Embedders
+    from server.integrations.openai import ChatModel
+    from server.settings import Settings
+
+__all__ = ["Answers"]
+
+
+def _text_input(ticket: Ticket, question: str | None) -> ResolutionInput:
+    """What the search needs, without the screenshots' model copies (only a model sees them)."""
+    return ResolutionInput(
+        description=ticket.description,
+        category=ticket.category if ticket.category_source == "user" else None,
+        priority=ticket.priority if ticket.priority_source == "user" else None,
+        screenshots=[ScreenshotInput(b"", s.model_media_type, s.ocr_text or "") for s in ticket.screenshots],
+        history=[(m.role, m.content) for m in ticket.messages],  # read before the question is stored: it goes apart
+        question=question,
+    )
+
+
+async def _with_images(tickets: TicketService, ticket: Ticket, request: ResolutionInput) -> ResolutionInput:
+    shots = [ScreenshotInput(s.data, s.media_type, s.ocr_text) for s in await tickets.model_screenshots(ticket)]
+    return dataclasses.replace(request, screenshots=shots)
+
+
+class Answers:
+    """Starts an answer run for a ticket of the caller's: limits, quota, the stored question, the stream."""
+
+    def __init__(
+        self,
+        tickets: TicketService,
+        *,
+        engine: AsyncEngine,
+        settings: Settings,
+        chat: ChatModel | None,
+        runs: ResolutionRuns,
+        embedders: Embedders,
+    ) -> None:
+        self._tickets = tickets
+        self._engine = engine
+        self._settings = settings
+        self._chat = chat
+        self._runs = runs
+        self._embedders = embedders
+
+    async def open_ticket(self, ticket_id: uuid.UUID, principal: Principal) -> Ticket:
+        """The caller's ticket, unless it is closed (409 ``ticket_closed``); another user's is a 404.
+
+        Read in autocommit, before the request's transaction: until the question is stored, the request holds no
+        pooled connection while the limit, the quota and the search take theirs (no pool starvation under load).
+        """
+        async with autocommit_session(self._engine) as db:
+            ticket = await self._tickets.get(ticket_id, principal.user, history=False, db=db)  # history: never read
+        if ticket.status == "closed":
+            raise Conflict("This ticket is closed.", code="ticket_closed")
+        return ticket
+
+    async def stream(self, ticket: Ticket, principal: Principal, question: str | None) -> ServerSentEvent:
+        """Check limits and quota, store the question, start the run; its events as the response."""
+        settings, engine = self._settings, self._engine
+        self._runs.ensure_idle(ticket.id)  # before anything is stored or reserved
+        await count_answer(engine, settings, principal.user.id)
+        request = _text_input(ticket, question)
+        embedder = await self._embedders.configured(settings.embeddings, settings.ai)
+        resolver = Resolver(engine=engine, embedder=embedder, chat=self._chat)
+        # Searching from here on, while the quota is reserved, the model copies are read, the question is stored
+        # and the stream opens. The search holds one pooled connection and waits for no other: no starvation.
+        found = resolver.find_passages(request)
+        reservation: Reservation | None = None
+        try:
+            if self._chat is not None:  # one unit per model answer; retrieval-only answers are free
+                reservation = await reserve(
+                    engine, settings.billing, principal.user.id, base_url=settings.server.base_url
+                )
+                # Read before the question's transaction opens: the model copies are files.
+                request = await _with_images(self._tickets, ticket, request)
+            first = not any(m.role == "assistant" for m in ticket.messages)
+            if question is not None:  # in the request's transaction: committed as the stream starts
+                stored = await self._tickets.db.merge(ticket, load=False)  # read above; no second read
+                await self._tickets.append_message(stored, role="user", content=question, author_id=principal.user.id)
+            stream = self._runs.start(resolver, request, RunTarget(ticket.id, first), reservation, found=found)
+        except BaseException:
+            found.cancel()
+            if reservation is not None:
+                await reservation.release()
+            raise
+        return ServerSentEvent(stream, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
