@@ -15,8 +15,8 @@
 Baseline for 2 and 3, in the same run: a bare PySide6 QApplication showing one QSystemTrayIcon with a menu, the
 floor any PySide6 tray app pays.
 
-Prints a table with the targets of issue 7 and pass/fail. Exit status 0 even when a target is missed: the figures
-are the output. Needs ``DISPLAY`` (see scripts/with-xserver.sh).
+Prints a table with the desktop's targets (bench/README.md) and pass/fail. Exit status 0 even when a target is
+missed: the figures are the output. Needs ``DISPLAY`` (see scripts/with-xserver.sh).
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import psutil  # type: ignore[import-untyped]  # no stubs installed; tests use it the same way
@@ -41,11 +41,14 @@ import psutil  # type: ignore[import-untyped]  # no stubs installed; tests use i
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from desktop.core.capture import MonitorArea  # noqa: E402
 from desktop.core.geometry import Rect  # noqa: E402
 from desktop.core.redaction import apply_redactions  # noqa: E402
 from desktop.services.capture.encode import encode_screenshot, format_size  # noqa: E402
 from desktop.services.capture.main import ScreenCapturer  # noqa: E402
-from desktop.services.capture.models import MonitorArea  # noqa: E402
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 SCREEN = MonitorArea("bench", 0, 0, 1920, 1080, 1.0)
 BOXES = (Rect(420, 310, 520, 36), Rect(1180, 640, 360, 30))  # e.g. an e-mail address and a key

@@ -1,0 +1,1 @@
+"""Tech Pal's desktop client: the PySide6 tray app."""

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from desktop.core.health import DEFAULT_SERVER_URL, normalize_server_url
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 
 def _server_url(value: str) -> str:

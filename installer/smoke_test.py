@@ -18,8 +18,11 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 # Port 9 (discard) is closed on any sane machine: the health check fails fast, and that is fine.
 DEFAULT_SERVER = "http://127.0.0.1:9"

@@ -17,12 +17,13 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # Qt and the app load only after _prepare_environment has set up a private environment
+    from collections.abc import Callable, Iterator
+
     from PIL import Image, ImageFont
     from PySide6.QtGui import QPixmap
     from PySide6.QtWidgets import QApplication, QPlainTextEdit
@@ -271,7 +272,7 @@ def region_overlay(out: Path) -> None:
     from PySide6.QtCore import QPoint, Qt  # noqa: PLC0415
     from PySide6.QtTest import QTest  # noqa: PLC0415
 
-    from desktop.services.capture.qimage import to_qimage  # noqa: PLC0415
+    from desktop.ui.qimage import to_qimage  # noqa: PLC0415
     from desktop.ui.region_overlay import RegionOverlay  # noqa: PLC0415
 
     region, _lines = synthetic_region()
@@ -291,18 +292,21 @@ def region_overlay(out: Path) -> None:
 def redaction_window(out: Path) -> None:
     """The redaction window on a captured region: suggested boxes (email, IP, key) plus one drawn by the user."""
     from desktop.core.geometry import Rect  # noqa: PLC0415
+    from desktop.presenters.redaction_presenter import PREPARING_TEXT, RedactionPresenter  # noqa: PLC0415
     from desktop.services.capture.workers import ImageEncoder, SuggestionFinder  # noqa: PLC0415
-    from desktop.ui.redaction_view import PREPARING_TEXT, RedactionView  # noqa: PLC0415
+    from desktop.ui.redaction_view import RedactionView  # noqa: PLC0415
 
     image, lines = synthetic_region()
     encoder = ImageEncoder()
     finder = SuggestionFinder(load_engine=lambda: lambda _image: list(lines))
-    view = RedactionView(image, encoder, finder)
+    view = RedactionView(RedactionPresenter(image, encoder, finder))
     view.resize(1180, 640)
     view.present()
     _wait_until(lambda: view.box_list.count() > 0, "the suggestions")
     view.canvas.box_drawn.emit(Rect(12, 2, 330, 24))  # the user blacks out the terminal's title (host name)
-    _wait_until(lambda: view.size_label.text() not in ("", PREPARING_TEXT) and view.result is not None, "encoding")
+    _wait_until(
+        lambda: view.size_label.text() not in ("", PREPARING_TEXT) and view.presenter.result is not None, "encoding"
+    )
     _wait_until(view.send_button.isEnabled, "the Attach button")
     _save(view.grab(), out / "redaction.png")
     view.close()

@@ -23,10 +23,8 @@ for _name in [n for n in os.environ if n.startswith(("TECHPAL_", "OPENAI_", "STR
 pytest_plugins = [  # a module imported by another must be listed before it (assertion rewriting)
     "tests.fixtures.db",
     "tests.fixtures.server",
-    "tests.fixtures.http",
-    "tests.fixtures.desktop_api",
+    "tests.fixtures.fake_server",
     "tests.fixtures.qt",
-    "tests.fixtures.desktop_server",
     "tests.fixtures.mail",
     "tests.fixtures.auth",
     "tests.fixtures.kb",

@@ -15,14 +15,18 @@ the end: the server may follow it with a retrieval-only answer; only a stream th
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from desktop.core.api.client import StreamEvent
 from desktop.core.api.errors import ApiError, QuotaExceeded
 from desktop.core.api.models import Citation, DeltaEvent, DoneEvent, TriageEvent
-from desktop.core.question import Attachment
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from desktop.core.api.client import StreamEvent
+    from desktop.core.question import Attachment
 
 __all__ = ["ChatMessage", "ChatSession", "ChatState", "InvalidTransition"]
 

@@ -24,16 +24,18 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import msgspec
 import platformdirs
 
 from desktop.core.api.errors import ApiError, SessionExpired
 from desktop.core.question import Attachment, Question
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["DrainResult", "OfflineQueue", "QueuedQuestion", "default_queue_root"]
 

@@ -13,12 +13,15 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from desktop.core.geometry import Rect, clamp, from_drag
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator, Sequence
+
+    from PIL import Image
 
 __all__ = [
     "FILL_COLOR",

@@ -6,17 +6,21 @@ Views come from injected factories, so the flow is tested with fake views and a 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
-from PySide6.QtGui import QWindow
 
-from desktop.core.geometry import Rect
+from desktop.core.capture import CaptureError, CaptureMode, Screenshot
 from desktop.services.capture.main import crop
-from desktop.services.capture.models import CaptureError, CaptureMode, Screenshot
 from desktop.services.capture.windows import hide_own_windows, restore_windows
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from PIL import Image
+    from PySide6.QtGui import QWindow
+
+    from desktop.core.geometry import Rect
 
 __all__ = [
     "DEFAULT_SETTLE_MS",

@@ -8,102 +8,43 @@ before :meth:`SessionPresenter.start` is called, so a slow keyring or a dead ser
 from __future__ import annotations
 
 import logging
-import platform
 import threading
-from collections.abc import Callable
-from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qs, urlsplit
 
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.api.errors import ApiError, FieldError, ServerUnreachable, SessionExpired
 from desktop.core.auth import MemoryTokenStore, TokenStore
 from desktop.core.settings import check_server_url
-from desktop.services.settings_store import QtSettingsStore
+from desktop.presenters.session_signup import SignUpRequests
+from desktop.presenters.session_state import (
+    INSECURE_URL_TEXT,
+    STORE_FAILED_TEXT,
+    ClientFactory,
+    SessionState,
+    SignInStep,
+    default_client_factory,
+    device_name,
+    error_message,
+    extract_verification_token,
+)
 from desktop.services.tasks import TaskRunner
 
 if TYPE_CHECKING:  # the client, the models and the outbox bring httpx and msgspec: loaded once a session needs them
+    from collections.abc import Callable
+    from pathlib import Path
+
     from desktop.core.api.client import ApiClient
     from desktop.core.api.models import Profile
     from desktop.core.offline_queue import OfflineQueue
+    from desktop.services.settings_store import QtSettingsStore
 
-__all__ = [
-    "ClientFactory",
-    "SessionPresenter",
-    "SessionState",
-    "SignInStep",
-    "default_client_factory",
-    "device_name",
-    "extract_verification_token",
-]
+__all__ = ["INSECURE_URL_TEXT", "SessionPresenter", "SessionState", "SignInStep", "extract_verification_token"]
 
 logger = logging.getLogger(__name__)
 
-ClientFactory = Callable[[str, TokenStore, "str | None"], "ApiClient"]
-INSECURE_URL_TEXT = (
-    "This server address uses plain http:// to another computer: your password and sign-in would travel "
-    "unencrypted. Confirm that you accept this, or use an https:// address."
-)
-UNEXPECTED_TEXT = "Something unexpected went wrong. Please try again."
-STORE_FAILED_TEXT = (
-    "Tech Pal couldn't open this computer's password storage, so you will need to sign in again next time. "
-    "Your sign-in is kept in memory only, never written to disk."
-)
 
-
-class SessionState(StrEnum):
-    """Where the session is."""
-
-    STARTING = "starting"  # a saved session is being restored (token store opening)
-    SIGNED_OUT = "signed_out"
-    SIGNED_IN = "signed_in"
-
-
-class SignInStep(StrEnum):
-    """Which request of the sign-in flow a failure belongs to (the dialog shows it on that page)."""
-
-    SERVER = "server"
-    SIGN_IN = "sign_in"
-    REGISTER = "register"
-    VERIFY = "verify"
-    RESEND = "resend"
-    SIGN_OUT = "sign_out"
-
-
-def default_client_factory(server_url: str, tokens: TokenStore, account: str | None) -> ApiClient:
-    """The real client."""
-    from desktop.core.api.client import ApiClient  # noqa: PLC0415 - httpx loads with the first client
-
-    return ApiClient(server_url, tokens=tokens, account=account)
-
-
-def device_name() -> str:
-    """The computer's network name (what the server lists under signed-in devices)."""
-    from desktop.core.api.client import default_device_name  # noqa: PLC0415 - only when signing in
-
-    return platform.node()[:200] or default_device_name()
-
-
-def extract_verification_token(text: str) -> str:
-    """The token from what the user pasted: the token itself, or the whole link from the mail (``?token=…``)."""
-    candidate = text.strip()
-    if "://" in candidate or candidate.startswith("/") or "?" in candidate:
-        values = parse_qs(urlsplit(candidate).query).get("token")
-        if values:
-            return values[0].strip()
-    return candidate
-
-
-def _message(exc: BaseException) -> str:
-    if isinstance(exc, ApiError):
-        return exc.message
-    logger.error("unexpected error in the session", exc_info=exc)
-    return UNEXPECTED_TEXT
-
-
-class SessionPresenter(QObject):
+class SessionPresenter(SignUpRequests, QObject):
     """The session's state machine and its requests.
 
     Signals:
@@ -312,7 +253,7 @@ class SessionPresenter(QObject):
         if isinstance(exc, SessionExpired):
             self.handle_session_expired()
         elif not isinstance(exc, ServerUnreachable):
-            logger.warning("could not load the profile: %s", _message(exc))
+            logger.warning("could not load the profile: %s", error_message(exc))
 
     # ------------------------------------------------------------------------------------------------ server
     def set_server(self, url: str, *, insecure_confirmed: bool = False) -> bool:
@@ -360,47 +301,6 @@ class SessionPresenter(QObject):
             self._on_signed_in,
         )
 
-    def register(self, *, name: str, email: str, username: str, password: str, age_confirmed: bool) -> None:
-        """Create an account; ``registered(email)`` or ``failed("register", …)`` follows."""
-        if self._busy:
-            return
-        address = email.strip()
-
-        def call() -> str:
-            self._open_client().register(
-                name=name.strip(),
-                email=address,
-                username=username.strip(),
-                password=password,
-                age_confirmed=age_confirmed,
-            )
-            return address
-
-        self._request(SignInStep.REGISTER, call, self.registered.emit)
-
-    def verify(self, code_or_link: str) -> None:
-        """Confirm the e-mail address with the token (or the whole link) from the mail."""
-        if self._busy:
-            return
-        token = extract_verification_token(code_or_link)
-        if not token:
-            self.failed.emit(SignInStep.VERIFY.value, "Paste the code or the link from the mail we sent you.", [])
-            return
-        self._request(
-            SignInStep.VERIFY, lambda: self._open_client().verify_email(token), lambda _none: self.verified.emit()
-        )
-
-    def resend_verification(self, email: str) -> None:
-        """Send the verification mail again."""
-        if self._busy:
-            return
-        address = email.strip()
-        self._request(
-            SignInStep.RESEND,
-            lambda: self._open_client().resend_verification(address),
-            lambda _none: self.verification_resent.emit(),
-        )
-
     def _request(self, step: SignInStep, call: Callable[[], Any], on_success: Callable[[Any], None]) -> None:
         self._set_busy(True)
 
@@ -413,7 +313,7 @@ class SessionPresenter(QObject):
             self._set_busy(False)
             self._emit_store_warning()
             errors: list[FieldError] = list(exc.field_errors) if isinstance(exc, ApiError) else []
-            self.failed.emit(step.value, _message(exc), errors)
+            self.failed.emit(step.value, error_message(exc), errors)
 
         self._runner.run(call, succeeded, failed)
 
@@ -457,7 +357,7 @@ class SessionPresenter(QObject):
                 queue.clear()
 
         self._forget_session("")
-        self._runner.run(call, _ignore, lambda exc: logger.warning("sign-out: %s", _message(exc)))
+        self._runner.run(call, _ignore, lambda exc: logger.warning("sign-out: %s", error_message(exc)))
 
     @Slot()
     def handle_session_expired(self) -> None:

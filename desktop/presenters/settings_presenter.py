@@ -8,8 +8,8 @@ collected in a worker and shows exactly the JSON a question would carry.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -18,8 +18,12 @@ from desktop.core.settings import THEMES, check_server_url
 from desktop.presenters.session_presenter import INSECURE_URL_TEXT, SessionPresenter
 from desktop.services.autostart import Autostart, AutostartError
 from desktop.services.hotkey import GlobalHotkey, HotkeySupport, hotkey_support
-from desktop.services.settings_store import QtSettingsStore
-from desktop.services.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from desktop.services.settings_store import QtSettingsStore
+    from desktop.services.tasks import TaskRunner
 
 __all__ = ["SettingsChoice", "SettingsPresenter"]
 

@@ -7,17 +7,21 @@ opening it in the browser. A server without billing answers 409 ``billing_disabl
 
 from __future__ import annotations
 
-import datetime
-from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from desktop.core.api.client import ApiClient
 from desktop.core.api.errors import ApiError, SessionExpired
 from desktop.core.api.models import Plan, PlanCatalogue, Subscription
-from desktop.services.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    import datetime
+    from collections.abc import Callable
+
+    from desktop.core.api.client import ApiClient
+    from desktop.services.tasks import TaskRunner
 
 __all__ = ["SubscriptionPresenter", "SubscriptionView", "SubscriptionViewState", "describe_subscription"]
 

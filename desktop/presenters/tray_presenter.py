@@ -6,14 +6,18 @@ sign-out). Entries that need an account ask for sign-in first and run once the u
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
-from desktop.core.device import NetworkState
 from desktop.core.health import ServerState, ServerStatus
-from desktop.services.health_worker import HealthChecker
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from desktop.core.device import NetworkState
+    from desktop.services.health_worker import HealthChecker
 
 __all__ = ["CHECKING_TEXT", "DEFAULT_REFRESH_INTERVAL_MS", "TrayAction", "TrayPresenter"]
 

@@ -1,8 +1,8 @@
-"""Start Tech Pal at login, the way each OS expects it for one user (no admin rights needed).
+r"""Start Tech Pal at login, the way each OS expects it for one user (no admin rights needed).
 
 * Linux (XDG): ``$XDG_CONFIG_HOME/autostart/techpal.desktop`` (``~/.config/autostart`` by default).
 * macOS: ``~/Library/LaunchAgents/com.techpal.desktop.plist`` with ``RunAtLoad``.
-* Windows: the ``TechPal`` value under ``HKCU\\Software\\Microsoft\\Windows\\CurrentVersion\\Run``.
+* Windows: the ``TechPal`` value under ``HKCU\Software\Microsoft\Windows\CurrentVersion\Run``.
 
 Plain file and registry writes, so everything but the registry is tested on Linux with a temporary home.
 """
@@ -13,9 +13,11 @@ import os
 import plistlib
 import subprocess
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 __all__ = ["Autostart", "AutostartError", "default_command", "make_autostart"]
 
@@ -168,7 +170,7 @@ def make_autostart(
 
 
 def _desktop_quote(arg: str) -> str:
-    """Quote one argument for a ``.desktop`` ``Exec`` line (double quotes; ``"`, `$`, `\\` and backtick escaped)."""
+    r"""Quote one argument for a ``.desktop`` ``Exec`` line (double quotes; ``"`, `$`, `\` and backtick escaped)."""
     if arg and all(c.isalnum() or c in "-_./=:+@," for c in arg):
         return arg
     escaped = "".join(f"\\{c}" if c in '"`$\\' else c for c in arg)

@@ -1,23 +1,25 @@
-"""The server's ``/api/v1/events`` stream in a background thread, turned into desktop notifications.
+"""The server's ``/api/v1/events`` stream in the background, turned into desktop notifications.
 
-The thread keeps one streamed request open, forwards each ticket change as a signal, and reconnects with
-exponential backoff when the stream ends or the server cannot be reached. A revoked session stops it (the app
-sends the user back to sign-in). :meth:`EventsWorker.stop` closes the stream from the GUI thread, which ends the
-blocking read at once.
+A job on a one-thread :class:`~desktop.services.workers.WorkerPool` keeps one streamed request open, forwards each
+ticket change as a signal, and reconnects with exponential backoff when the stream ends or the server cannot be
+reached. A revoked session stops it (the app sends the user back to sign-in). :meth:`EventsWorker.stop` closes the
+stream from the GUI thread, which ends the blocking read at once.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QObject, QThread, Signal
+from PySide6.QtCore import QObject, Signal
 
 from desktop.core.api.errors import ApiError, SessionExpired
+from desktop.services.workers import WorkerPool
 
 if TYPE_CHECKING:  # the client's module brings httpx and msgspec; the idle tray without a session needs neither
+    from collections.abc import Callable
+
     from desktop.core.api.client import ApiClient, EventStream
     from desktop.core.api.models import TicketChanged
 
@@ -70,16 +72,6 @@ def describe_change(change: TicketChanged) -> tuple[str, str] | None:
     return None
 
 
-class _StreamThread(QThread):
-    def __init__(self, worker: EventsWorker) -> None:
-        super().__init__()
-        self.setObjectName("techpal-events")
-        self._worker = worker
-
-    def run(self) -> None:
-        self._worker._loop()
-
-
 class EventsWorker(QObject):
     """Listens to my tickets' changes while signed in.
 
@@ -113,34 +105,43 @@ class EventsWorker(QObject):
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._stream: EventStream[TicketChanged] | None = None
-        self._thread: _StreamThread | None = None
+        self._pool = WorkerPool(max_threads=1, parent=self)
+        self._started = False
+        self._alive = threading.Event()
 
     @property
     def running(self) -> bool:
-        """The background thread is alive."""
-        return self._thread is not None and self._thread.isRunning()
+        """The background job is alive."""
+        return self._alive.is_set()
 
     def start(self) -> None:
         """Start listening (once)."""
-        if self._thread is not None:
+        if self._started:
             return
+        self._started = True
         self._stop.clear()
-        self._thread = _StreamThread(self)
-        self._thread.start()
+        self._alive.set()
+        self._pool.start(self._run)
 
     def stop(self, timeout_ms: int = 5_000) -> None:
-        """Close the stream and wait for the thread to end."""
+        """Close the stream and wait up to ``timeout_ms`` for the job to end (0: do not wait)."""
         self._stop.set()
         with self._lock:
             stream = self._stream
         if stream is not None:
             stream.close()
-        if self._thread is None:
+        if not self._started:
             return
-        if self._thread.wait(timeout_ms):
-            self._thread = None
-        elif timeout_ms:  # still running: keep the reference, Qt aborts on destroying a running QThread
-            logger.warning("the events thread did not stop within %d ms", timeout_ms)
+        if self._pool.wait(timeout_ms):
+            self._started = False
+        elif timeout_ms:  # still running: the owner keeps this worker until its shutdown waits for it
+            logger.warning("the events stream did not stop within %d ms", timeout_ms)
+
+    def _run(self) -> None:
+        try:
+            self._loop()
+        finally:
+            self._alive.clear()
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -6,9 +6,9 @@ client loads them once the user signs in). Like the API client, it honours proxy
 verifies TLS against ``SSL_CERT_FILE``/``SSL_CERT_DIR`` or certifi's bundle; that context is built once, on the first
 https check. Redirects are not followed: a redirect is not our health answer.
 
-The result crosses back to the GUI thread through a Qt signal (a queued connection, because the receiver lives in the
-GUI thread). Connect that signal to slots of QObjects, never to lambdas: a lambda has no thread affinity, so Qt would
-run it in the worker thread.
+Checks run on a one-thread :class:`~desktop.services.workers.WorkerPool`; the result crosses back to the GUI thread
+through a Qt signal (a queued connection, because the receiver lives in the GUI thread). Connect that signal to slots
+of QObjects, never to lambdas: a lambda has no thread affinity, so Qt would run it in the worker thread.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ import os
 import ssl
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from typing import IO
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
 from desktop.core.health import ServerStatus, health_url, interpret_health, normalize_server_url
+from desktop.services.workers import WorkerPool
 
 logger = logging.getLogger(__name__)
 
@@ -91,25 +91,6 @@ def fetch_health(server_url: str, timeout: float = DEFAULT_TIMEOUT_S) -> ServerS
         return interpret_health(server_url, None, None, error=str(exc) or type(exc).__name__)
 
 
-class _HealthJob(QRunnable):
-    """One health check, run by a :class:`QThreadPool` thread."""
-
-    def __init__(self, server_url: str, timeout: float, deliver: Callable[[ServerStatus], None]) -> None:
-        super().__init__()
-        self._server_url = server_url
-        self._timeout = timeout
-        self._deliver = deliver
-
-    def run(self) -> None:
-        """Fetch and deliver; always delivers so the caller never waits forever."""
-        try:
-            status = fetch_health(self._server_url, self._timeout)
-        except Exception as exc:  # an unexpected bug must still end the check
-            logger.exception("health check crashed")
-            status = interpret_health(self._server_url, None, None, error=repr(exc))
-        self._deliver(status)
-
-
 class HealthChecker(QObject):
     """Starts health checks in a private one-thread pool and reports results.
 
@@ -133,9 +114,8 @@ class HealthChecker(QObject):
         super().__init__(parent)
         self._server_url = normalize_server_url(server_url)
         self._timeout = timeout
-        self._pool = QThreadPool(self)
         # One thread: checks are rare, and results then arrive in request order.
-        self._pool.setMaxThreadCount(1)
+        self._pool = WorkerPool(max_threads=1, parent=self)
 
     @property
     def server_url(self) -> str:
@@ -144,9 +124,18 @@ class HealthChecker(QObject):
 
     def check(self) -> None:
         """Start one check in the background; the result arrives via ``checked``."""
-        self._pool.start(_HealthJob(self._server_url, self._timeout, self.checked.emit))
+        server_url, timeout, checked = self._server_url, self._timeout, self.checked
+
+        def job() -> None:  # always reports, so the caller never waits forever
+            try:
+                status = fetch_health(server_url, timeout)
+            except Exception as exc:  # an unexpected bug must still end the check
+                logger.exception("health check crashed")
+                status = interpret_health(server_url, None, None, error=repr(exc))
+            checked.emit(status)
+
+        self._pool.start(job)
 
     def shutdown(self) -> None:
         """Drop queued checks and wait for a running one (at most about the timeout)."""
-        self._pool.clear()
-        self._pool.waitForDone(int((self._timeout + 1.0) * 1000))
+        self._pool.wait(int((self._timeout + 1.0) * 1000))

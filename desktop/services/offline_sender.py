@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop.core.api import ApiError, SessionExpired, Ticket
 from desktop.core.health import ServerState, ServerStatus
-from desktop.core.offline_queue import DrainResult, OfflineQueue
 from desktop.core.question import Question
 from desktop.services.workers import CallWorker, WorkerPool
+
+if TYPE_CHECKING:
+    from desktop.core.offline_queue import DrainResult, OfflineQueue
 
 __all__ = ["DEFAULT_DRAIN_INTERVAL_MS", "OfflineSender"]
 

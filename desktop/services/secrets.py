@@ -13,16 +13,18 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 import keyring
 import keyring.backends.fail
 import keyring.backends.null
-from keyring.backend import KeyringBackend
 from keyring.backends.chainer import ChainerBackend
 from keyring.errors import KeyringError, PasswordDeleteError
 
 from desktop.core.auth import MemoryTokenStore, StoredTokens, token_key
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 __all__ = ["SERVICE_NAME", "KeyringTokenStore", "backend_is_insecure", "describe_backend"]
 

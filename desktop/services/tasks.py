@@ -1,9 +1,9 @@
 """Run a blocking call (network, keyring, disk) off the GUI thread and get its result back on the GUI thread.
 
-The worker thread emits a signal of the :class:`TaskRunner`, which lives in the GUI thread; Qt therefore queues the
-call of the runner's own slot, and that slot — already on the GUI thread — hands the result to the Python callback.
-Callbacks are never connected to the worker's signal directly: a lambda has no thread affinity, so Qt would run it
-in the worker thread (DESIGN.md).
+The call runs on a :class:`~desktop.services.workers.WorkerPool`. The worker thread emits a signal of the
+:class:`TaskRunner`, which lives in the GUI thread; Qt therefore queues the call of the runner's own slot, and that
+slot — already on the GUI thread — hands the result to the Python callback. Callbacks are never connected to a
+worker's signal directly: a lambda has no thread affinity, so Qt would run it in the worker thread (ADR 3).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, Signal, Slot
+
+from desktop.services.workers import WorkerPool
 
 __all__ = ["TaskRunner"]
 
@@ -23,25 +25,8 @@ OnSuccess = Callable[[Any], None]
 OnError = Callable[[BaseException], None]
 
 
-class _Job(QRunnable):
-    def __init__(self, task_id: int, call: Callable[[], Any], runner: TaskRunner) -> None:
-        super().__init__()
-        self._task_id = task_id
-        self._call = call
-        self._runner = runner
-
-    def run(self) -> None:
-        """Call and report; every outcome is reported so no caller waits forever."""
-        try:
-            result = self._call()
-        except Exception as exc:
-            self._runner._failed.emit(self._task_id, exc)
-            return
-        self._runner._succeeded.emit(self._task_id, result)
-
-
 class TaskRunner(QObject):
-    """A small thread pool whose results arrive on the GUI thread. Create it on the GUI thread.
+    """Blocking calls whose results arrive on the GUI thread as callbacks. Create it on the GUI thread.
 
     Args:
         max_threads: Parallel calls; the rest wait in order.
@@ -53,8 +38,7 @@ class TaskRunner(QObject):
 
     def __init__(self, *, max_threads: int = 2, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max_threads)
+        self._pool = WorkerPool(max_threads, parent=self)
         self._ids = itertools.count(1)
         self._callbacks: dict[int, tuple[OnSuccess, OnError | None]] = {}
         self._closed = False
@@ -71,7 +55,17 @@ class TaskRunner(QObject):
             return 0
         task_id = next(self._ids)
         self._callbacks[task_id] = (on_success, on_error)
-        self._pool.start(_Job(task_id, call, self))
+        succeeded, failed = self._succeeded, self._failed
+
+        def job() -> None:  # every outcome is reported, so no caller waits forever
+            try:
+                result = call()
+            except Exception as exc:
+                failed.emit(task_id, exc)
+                return
+            succeeded.emit(task_id, result)
+
+        self._pool.start(job)
         return task_id
 
     @property
@@ -82,8 +76,7 @@ class TaskRunner(QObject):
     def shutdown(self, timeout_ms: int = 5_000) -> None:
         """Drop queued calls, wait for running ones, and deliver nothing more."""
         self._closed = True
-        self._pool.clear()
-        self._pool.waitForDone(timeout_ms)
+        self._pool.wait(timeout_ms)
         self._callbacks.clear()
 
     @Slot(int, object)

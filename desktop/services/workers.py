@@ -1,32 +1,32 @@
-"""Network calls off the GUI thread: one blocking call, or one streamed answer, per worker.
+"""The one way Tech Pal runs work off the GUI thread: a :class:`WorkerPool`, and the workers built on it.
 
-Each worker is a :class:`QObject` that lives in the GUI thread and runs its work in a :class:`QThreadPool` thread;
-its signals are emitted from that thread, so Qt *queues* them to receivers living in the GUI thread. Connect them
-to bound slots of QObjects, never to lambdas or plain functions: those have no thread affinity, and Qt would run
-them in the worker thread (DESIGN.md — that crashed).
+A :class:`WorkerPool` is a private :class:`QThreadPool` that runs plain Python callables. It is the only place in
+``desktop`` that creates threads: every background job (API calls, the streamed answer, the events stream, health
+checks, the offline drain, keyring and hotkey probes, redaction and OCR) is a callable started on some owner's pool.
 
-Every worker ends with exactly one ``finished()``, whatever happened, so its owner can forget it there.
+A job reports back by emitting signals of a :class:`QObject` that lives in the GUI thread; since the emitting thread
+differs from the receiver's, Qt *queues* the call. Connect those signals to bound slots of QObjects, never to
+lambdas or plain functions: those have no thread affinity, and Qt would run them in the worker thread, where
+touching widgets crashes. Each owner has its own pool, so shutting one down waits only for that owner's work.
+
+:class:`CallWorker` (one blocking call) and :class:`StreamWorker` (one streamed answer) are the two shapes the API
+needs; every worker ends with exactly one ``finished()``, whatever happened, so its owner can forget it there.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any, Final, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
-from desktop.core.api import (
-    ApiError,
-    Citation,
-    DeltaEvent,
-    DoneEvent,
-    ErrorEvent,
-    EventStream,
-    StreamEvent,
-    TriageEvent,
-)
+from desktop.core.api.errors import ApiError
+
+if TYPE_CHECKING:  # the models bring msgspec; the idle tray (health checks only) needs none of it
+    from collections.abc import Callable
+
+    from desktop.core.api import EventStream, StreamEvent
 
 __all__ = ["CallWorker", "StreamWorker", "WorkerPool", "unexpected_failure"]
 
@@ -59,10 +59,12 @@ class _Run(QRunnable):
 
 
 class WorkerPool(QObject):
-    """A private thread pool for one presenter, so shutting it down waits only for that presenter's work.
+    """A private thread pool for one owner, so shutting it down waits only for that owner's work.
+
+    With one thread, jobs run one after the other in the order they were started.
 
     Args:
-        max_threads: Streams hold a thread while they last; keep room for a call next to a stream.
+        max_threads: Parallel jobs; the rest wait in order. A stream holds a thread while it lasts.
         parent: Owning QObject.
     """
 
@@ -72,8 +74,17 @@ class WorkerPool(QObject):
         self._pool.setMaxThreadCount(max_threads)
 
     def start(self, work: Callable[[], None]) -> None:
-        """Run ``work`` in a pool thread."""
+        """Run ``work`` in a pool thread; it reports its results and errors itself, through signals."""
         self._pool.start(_Run(work))
+
+    def clear(self) -> None:
+        """Drop jobs that have not started yet (a running one goes on)."""
+        self._pool.clear()
+
+    @property
+    def busy(self) -> bool:
+        """A job is running."""
+        return self._pool.activeThreadCount() > 0
 
     def wait(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> bool:
         """Drop queued work and wait for running work; True when everything ended in time."""
@@ -179,6 +190,8 @@ class StreamWorker(QObject):
         self.finished.emit()
 
     def _read(self) -> None:
+        from desktop.core.api.models import DoneEvent  # noqa: PLC0415 - see TYPE_CHECKING above
+
         if self.is_cancelled():
             return
         stream = self._open_stream()
@@ -198,6 +211,8 @@ class StreamWorker(QObject):
                     return
 
     def _emit(self, event: StreamEvent) -> None:
+        from desktop.core.api.models import Citation, DeltaEvent, ErrorEvent, TriageEvent  # noqa: PLC0415
+
         if isinstance(event, DeltaEvent):
             self.delta.emit(event.text)
         elif isinstance(event, Citation):

@@ -5,8 +5,7 @@ Widgets only: every decision is the :class:`ChatPresenter`'s; this binds its sig
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QImage, QKeySequence, QPixmap, QShortcut
@@ -22,11 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.api import QuotaExceeded
 from desktop.core.chat import ChatState
-from desktop.core.question import Attachment
 from desktop.presenters.chat_presenter import ChatPresenter, FeedbackState, quota_text
 from desktop.ui.message_view import MessageView
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from desktop.core.api import QuotaExceeded
+    from desktop.core.question import Attachment
 
 __all__ = ["ChatWindow", "ThumbnailTile"]
 

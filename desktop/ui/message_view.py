@@ -8,14 +8,16 @@ returns nothing, so an ``<img>`` (remote or ``file:``) in an answer never causes
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QByteArray, QUrl, Signal, Slot
 from PySide6.QtGui import QDesktopServices, QImage, QTextDocument
 from PySide6.QtWidgets import QMessageBox, QTextBrowser, QWidget
 
 from desktop.core.links import check_link
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["MessageView", "confirm_open", "show_refusal"]
 

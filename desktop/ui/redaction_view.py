@@ -1,16 +1,14 @@
 """Redaction before upload: draw solid boxes over private parts, review OCR suggestions, preview the exact bytes.
 
 The canvas shows the screenshot with every applied box filled black, as it will be sent; suggestions found by local
-OCR start applied and can be unticked. "Show exactly what will be sent" swaps in the decoded upload bytes. Pixels
-stay in memory throughout.
+OCR start applied and can be unticked. "Show exactly what will be sent" swaps in the decoded upload bytes. The
+window binds to a :class:`~desktop.presenters.redaction_presenter.RedactionPresenter`, which holds the boxes and
+runs the encoding and OCR.
 """
 
 from __future__ import annotations
 
-import io
-
-from PIL import Image
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -25,29 +23,17 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.geometry import Rect, from_drag
-from desktop.core.redaction import Redaction, RedactionOrigin, RedactionSet, SecretKind
-from desktop.services.capture.encode import EncodedImage
-from desktop.services.capture.qimage import to_qimage
-from desktop.services.capture.workers import ImageEncoder, SuggestionFinder
+from desktop.core.redaction import Redaction, RedactionOrigin, RedactionSet
+from desktop.presenters.redaction_presenter import PREPARING_TEXT, RedactionPresenter, masked_label
+from desktop.ui.qimage import to_qimage
 
 __all__ = ["RedactionCanvas", "RedactionView"]
 
-LOOKING_TEXT = "Looking for emails, IP addresses, keys and passwords… (Attach waits for this)"
-SKIPPED_TEXT = "Stopped looking. Draw boxes over anything private."
-NOTHING_FOUND_TEXT = "No emails, IP addresses, keys or passwords found. Draw boxes over anything else that is private."
-OCR_OFF_SUFFIX = "Suggestions are off: draw boxes over anything private."
-PREPARING_TEXT = "Preparing…"
 HINT_TEXT = "Drag over anything private to black it out. Right-click a box to remove it."
-_REENCODE_DELAY_MS = 120
 _ID_ROLE = Qt.ItemDataRole.UserRole
 _USER_OUTLINE = QColor(239, 68, 68)
 _SUGGESTED_OUTLINE = QColor(245, 158, 11)
 _SELECTED_OUTLINE = QColor(56, 189, 248)
-
-
-def _mask(text: str) -> str:
-    """Enough of a secret to recognise it in the list, not enough to read it over a shoulder."""
-    return text[:3] + "…" if len(text) > 4 else "…"  # a short secret is hidden entirely
 
 
 class RedactionCanvas(QWidget):
@@ -179,7 +165,7 @@ class RedactionCanvas(QWidget):
 
 
 class RedactionView(QWidget):
-    """Window to black out private parts of a screenshot before it is attached.
+    """Window to black out private parts of a screenshot before it is attached; binds to its presenter.
 
     Signals:
         accepted(bytes, str): The encoded redacted image and its media type; the window closes.
@@ -189,35 +175,14 @@ class RedactionView(QWidget):
     accepted = Signal(bytes, str)
     cancelled = Signal()
 
-    def __init__(
-        self,
-        image: Image.Image,
-        encoder: ImageEncoder,
-        finder: SuggestionFinder | None = None,
-        parent: QWidget | None = None,
-    ) -> None:
-        """Build the window (hidden until :meth:`present`).
-
-        Args:
-            image: The unredacted screenshot (physical pixels); it stays in memory only.
-            encoder: Redacts and encodes off the GUI thread; shared, not owned.
-            finder: Local OCR suggestions; ``None`` when OCR is switched off. Shared, not owned.
-            parent: Owning widget (normally none).
-        """
+    def __init__(self, presenter: RedactionPresenter, parent: QWidget | None = None) -> None:
+        """Build the window (hidden until :meth:`present`) on ``presenter``."""
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Tech Pal: hide private information")
-        self._image = image.convert("RGB") if image.mode != "RGB" else image
-        self._encoder = encoder
-        self._finder = finder
-        self._boxes = RedactionSet(self._image.width, self._image.height)
-        self._latest_request = 0
-        self._latest_ocr_request = 0
-        self._looking = False  # OCR running: Attach waits, so suggestions cannot be skipped by a quick click
-        self._result: EncodedImage | None = None
-        self._finished = False
-        self._connected = True  # to the shared workers; dropped on close
+        self.presenter = presenter
+        presenter.setParent(self)  # one screenshot, one window: the presenter goes with it
 
-        self.canvas = RedactionCanvas(to_qimage(self._image), self._boxes)
+        self.canvas = RedactionCanvas(to_qimage(presenter.image), presenter.boxes)
         self.hint_label = QLabel(HINT_TEXT)
         self.ocr_label = QLabel()
         self.ocr_label.setWordWrap(True)
@@ -234,12 +199,7 @@ class RedactionView(QWidget):
         self.skip_button.setVisible(False)
 
         self._lay_out()
-
-        self._reencode_timer = QTimer(self)
-        self._reencode_timer.setSingleShot(True)
-        self._reencode_timer.setInterval(_REENCODE_DELAY_MS)
-        self._reencode_timer.timeout.connect(self._request_encoding)
-        self._connect_signals()
+        self._bind()
 
     def _lay_out(self) -> None:
         side = QVBoxLayout()
@@ -261,73 +221,77 @@ class RedactionView(QWidget):
         layout.addLayout(middle, 1)
         layout.addLayout(bottom)
 
-    def _connect_signals(self) -> None:
-        self.canvas.box_drawn.connect(self._on_box_drawn)
-        self.canvas.box_context.connect(self._on_box_context)
+    def _bind(self) -> None:
+        presenter = self.presenter
+        self.canvas.box_drawn.connect(presenter.add_box)
+        self.canvas.box_context.connect(presenter.act_on_box)
         self.box_list.itemChanged.connect(self._on_item_changed)
         self.box_list.currentItemChanged.connect(self._on_current_item_changed)
         self.remove_button.clicked.connect(self._remove_current)
-        self.preview_check.toggled.connect(self._on_preview_toggled)
+        self.preview_check.toggled.connect(self._show_preview_if_wanted)
         self.cancel_button.clicked.connect(self.close)
-        self.send_button.clicked.connect(self._accept)
-        self.skip_button.clicked.connect(self._stop_looking)
-        self._encoder.encoded.connect(self._on_encoded)
-        self._encoder.failed.connect(self._on_encode_failed)
-        if self._finder is not None:
-            self._finder.found.connect(self._on_suggestions)
-            self._finder.unavailable.connect(self._on_ocr_unavailable)
+        self.send_button.clicked.connect(presenter.accept)
+        self.skip_button.clicked.connect(presenter.stop_looking)
+        presenter.box_added.connect(self._on_box_added)
+        presenter.box_removed.connect(self._on_box_removed)
+        presenter.box_enabled_changed.connect(self._on_box_enabled_changed)
+        presenter.ocr_text_changed.connect(self.ocr_label.setText)
+        presenter.looking_changed.connect(self.skip_button.setVisible)
+        presenter.size_text_changed.connect(self.size_label.setText)
+        presenter.can_attach_changed.connect(self.send_button.setEnabled)
+        presenter.result_changed.connect(self._show_preview_if_wanted)
+        presenter.accepted.connect(self._on_accepted)
+        presenter.cancelled.connect(self.cancelled)
 
     # ------------------------------------------------------------------------------------------------ API
 
     @property
     def boxes(self) -> RedactionSet:
         """The boxes drawn and suggested so far."""
-        return self._boxes
-
-    @property
-    def result(self) -> EncodedImage | None:
-        """The encoding of the current boxes, once ready."""
-        return self._result
+        return self.presenter.boxes
 
     def present(self) -> None:
-        """Show the window, start OCR (lazily loaded in its worker) and the first encoding."""
+        """Show the window and start OCR and the first encoding."""
         self.show()
         self.activateWindow()
-        if self._finder is not None:
-            self.ocr_label.setText(LOOKING_TEXT)
-            self._latest_ocr_request = self._finder.find(self._image)
-            self._set_looking(True)
-        else:
-            self.ocr_label.setText(f"Text recognition is off. {OCR_OFF_SUFFIX}")
-        self._request_encoding()
+        self.presenter.start()
 
     # ------------------------------------------------------------------------------------------------ slots
 
     @Slot(object)
-    def _on_box_drawn(self, box: Rect) -> None:
-        item = self._boxes.add(box)
-        if item is not None:
-            self._add_list_item(item)
-            self._boxes_changed()
+    def _on_box_added(self, item: Redaction) -> None:
+        list_item = QListWidgetItem(masked_label(item))
+        list_item.setData(_ID_ROLE, item.id)
+        list_item.setFlags(list_item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+        list_item.setCheckState(Qt.CheckState.Checked if item.enabled else Qt.CheckState.Unchecked)
+        self.box_list.blockSignals(True)
+        try:
+            self.box_list.addItem(list_item)
+        finally:
+            self.box_list.blockSignals(False)
+        self.canvas.update()
 
     @Slot(int)
-    def _on_box_context(self, redaction_id: int) -> None:
-        item = self._boxes.get(redaction_id)
-        if item is None:
-            return
-        if item.origin is RedactionOrigin.USER:
-            self._remove(redaction_id)
-        else:
-            self._set_enabled(redaction_id, not item.enabled)
+    def _on_box_removed(self, redaction_id: int) -> None:
+        list_item = self._find_list_item(redaction_id)
+        if list_item is not None:
+            self.box_list.takeItem(self.box_list.row(list_item))
+        self.canvas.update()
+
+    @Slot(int, bool)
+    def _on_box_enabled_changed(self, redaction_id: int, enabled: bool) -> None:
+        list_item = self._find_list_item(redaction_id)
+        if list_item is not None:
+            self.box_list.blockSignals(True)
+            try:
+                list_item.setCheckState(Qt.CheckState.Checked if enabled else Qt.CheckState.Unchecked)
+            finally:
+                self.box_list.blockSignals(False)
+        self.canvas.update()
 
     @Slot(QListWidgetItem)
     def _on_item_changed(self, list_item: QListWidgetItem) -> None:
-        redaction_id = int(list_item.data(_ID_ROLE))
-        enabled = list_item.checkState() == Qt.CheckState.Checked
-        item = self._boxes.get(redaction_id)
-        if item is not None and item.enabled != enabled:
-            self._boxes.set_enabled(redaction_id, enabled)
-            self._boxes_changed()
+        self.presenter.set_enabled(int(list_item.data(_ID_ROLE)), list_item.checkState() == Qt.CheckState.Checked)
 
     @Slot(QListWidgetItem, QListWidgetItem)
     def _on_current_item_changed(self, current: QListWidgetItem | None, _previous: QListWidgetItem | None) -> None:
@@ -337,68 +301,20 @@ class RedactionView(QWidget):
     def _remove_current(self) -> None:
         current = self.box_list.currentItem()
         if current is not None:
-            self._remove(int(current.data(_ID_ROLE)))
-
-    @Slot(bool)
-    def _on_preview_toggled(self, _checked: bool) -> None:
-        self._show_preview_if_wanted()
-
-    @Slot(int, list)
-    def _on_suggestions(self, request_id: int, suggestions: list[tuple[Rect, SecretKind, str]]) -> None:
-        if request_id != self._latest_ocr_request or self._finished:
-            return
-        self._set_looking(False)
-        added = self._boxes.add_suggestions(suggestions)
-        for item in added:
-            self._add_list_item(item)
-        if added:
-            self.ocr_label.setText(
-                f"Hid {len(added)} thing{'s' if len(added) != 1 else ''} that look private. "
-                "Untick one in the list to send it after all."
-            )
-            self._boxes_changed()
-        else:
-            self.ocr_label.setText(NOTHING_FOUND_TEXT)
-
-    @Slot(int, str)
-    def _on_ocr_unavailable(self, request_id: int, message: str) -> None:
-        if request_id == self._latest_ocr_request and not self._finished:
-            self._set_looking(False)
-            self.ocr_label.setText(f"{message} {OCR_OFF_SUFFIX}")
+            self.presenter.remove(int(current.data(_ID_ROLE)))
 
     @Slot()
-    def _stop_looking(self) -> None:
-        self._latest_ocr_request = 0  # a late answer is ignored
-        self._set_looking(False)
-        self.ocr_label.setText(SKIPPED_TEXT)
-
-    @Slot()
-    def _request_encoding(self) -> None:
-        self._result = None
-        self.send_button.setEnabled(False)
-        self.size_label.setText(PREPARING_TEXT)
-        self._latest_request = self._encoder.request(self._image, self._boxes.applied_boxes())
-
-    @Slot(int, object)
-    def _on_encoded(self, request_id: int, result: EncodedImage) -> None:
-        if request_id != self._latest_request or self._finished:
+    def _show_preview_if_wanted(self) -> None:
+        if not self.preview_check.isChecked():
+            self.canvas.set_preview(None)
             return
-        self._result = result
-        self.size_label.setText(f"Will send {result.size_text} ({result.width} × {result.height} WebP)")
-        self._update_send_button()
-        self._show_preview_if_wanted()
+        preview = self.presenter.preview()
+        if preview is not None:
+            self.canvas.set_preview(to_qimage(preview))
 
-    @Slot(int, str)
-    def _on_encode_failed(self, request_id: int, message: str) -> None:
-        if request_id == self._latest_request and not self._finished:
-            self.size_label.setText(message)
-
-    @Slot()
-    def _accept(self) -> None:
-        if self._result is None or self._finished or self._looking:
-            return
-        self._finished = True
-        self.accepted.emit(self._result.data, self._result.media_type)
+    @Slot(bytes, str)
+    def _on_accepted(self, data: bytes, media_type: str) -> None:
+        self.accepted.emit(data, media_type)
         self.close()
 
     # ---------------------------------------------------------------------------------------------- events
@@ -414,56 +330,8 @@ class RedactionView(QWidget):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing without attaching cancels; results still in flight are ignored."""
-        self._reencode_timer.stop()
-        if not self._finished:
-            self._finished = True
-            self.cancelled.emit()
-        self._disconnect_workers()
+        self.presenter.cancel()
         super().closeEvent(event)
-
-    # --------------------------------------------------------------------------------------------- helpers
-
-    def _disconnect_workers(self) -> None:
-        if not self._connected:
-            return
-        self._connected = False
-        for signal, slot in (
-            (self._encoder.encoded, self._on_encoded),
-            (self._encoder.failed, self._on_encode_failed),
-        ):
-            signal.disconnect(slot)
-        if self._finder is not None:
-            self._finder.found.disconnect(self._on_suggestions)
-            self._finder.unavailable.disconnect(self._on_ocr_unavailable)
-        self._finder = None
-
-    def _set_looking(self, looking: bool) -> None:
-        self._looking = looking
-        self.skip_button.setVisible(looking)
-        self._update_send_button()
-
-    def _update_send_button(self) -> None:
-        self.send_button.setEnabled(self._result is not None and not self._looking and not self._finished)
-
-    def _boxes_changed(self) -> None:
-        self.canvas.update()
-        self._latest_request = 0  # an encoding still in flight shows the old boxes: ignore it
-        self._result = None
-        self.send_button.setEnabled(False)
-        self.size_label.setText(PREPARING_TEXT)
-        self._reencode_timer.start()
-
-    def _add_list_item(self, item: Redaction) -> None:
-        text = item.label if item.origin is RedactionOrigin.USER else f"{item.label}: {_mask(item.text)}"
-        list_item = QListWidgetItem(f"{text} ({item.box.width} × {item.box.height})")
-        list_item.setData(_ID_ROLE, item.id)
-        list_item.setFlags(list_item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-        list_item.setCheckState(Qt.CheckState.Checked if item.enabled else Qt.CheckState.Unchecked)
-        self.box_list.blockSignals(True)
-        try:
-            self.box_list.addItem(list_item)
-        finally:
-            self.box_list.blockSignals(False)
 
     def _find_list_item(self, redaction_id: int) -> QListWidgetItem | None:
         for row in range(self.box_list.count()):
@@ -471,30 +339,3 @@ class RedactionView(QWidget):
             if int(list_item.data(_ID_ROLE)) == redaction_id:
                 return list_item
         return None
-
-    def _remove(self, redaction_id: int) -> None:
-        if not self._boxes.remove(redaction_id):
-            return
-        list_item = self._find_list_item(redaction_id)
-        if list_item is not None:
-            self.box_list.takeItem(self.box_list.row(list_item))
-        self._boxes_changed()
-
-    def _set_enabled(self, redaction_id: int, enabled: bool) -> None:
-        self._boxes.set_enabled(redaction_id, enabled)
-        list_item = self._find_list_item(redaction_id)
-        if list_item is not None:
-            self.box_list.blockSignals(True)
-            try:
-                list_item.setCheckState(Qt.CheckState.Checked if enabled else Qt.CheckState.Unchecked)
-            finally:
-                self.box_list.blockSignals(False)
-        self._boxes_changed()
-
-    def _show_preview_if_wanted(self) -> None:
-        if not self.preview_check.isChecked():
-            self.canvas.set_preview(None)
-            return
-        if self._result is not None:
-            with Image.open(io.BytesIO(self._result.data)) as decoded:
-                self.canvas.set_preview(to_qimage(decoded.convert("RGB")))

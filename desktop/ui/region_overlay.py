@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
 from PySide6.QtGui import (
     QCloseEvent,
@@ -18,8 +20,10 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QWidget
 
 from desktop.core.geometry import Rect, from_drag, to_physical
-from desktop.services.capture.models import MonitorArea, Screenshot
-from desktop.services.capture.qimage import to_qimage
+from desktop.ui.qimage import to_qimage
+
+if TYPE_CHECKING:
+    from desktop.core.capture import MonitorArea, Screenshot
 
 __all__ = ["HINT_TEXT", "RegionOverlay"]
 

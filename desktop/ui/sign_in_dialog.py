@@ -7,6 +7,7 @@ and shows what the presenter reports; the pages follow the server's register →
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
@@ -22,10 +23,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.api.errors import FieldError
-from desktop.core.api.models import Profile
 from desktop.core.settings import check_server_url
 from desktop.presenters.session_presenter import SessionPresenter, SignInStep
+
+if TYPE_CHECKING:
+    from desktop.core.api.errors import FieldError
+    from desktop.core.api.models import Profile
 
 __all__ = ["Page", "SignInDialog"]
 

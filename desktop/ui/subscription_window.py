@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
@@ -20,6 +20,9 @@ from PySide6.QtWidgets import (
 
 from desktop.core.links import check_link
 from desktop.presenters.subscription_presenter import SubscriptionPresenter, SubscriptionViewState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 __all__ = ["SubscriptionWindow", "confirm_and_open_url"]
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt, Slot
-from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -16,7 +17,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.presenters.tickets_presenter import TicketRow, TicketsPresenter
+if TYPE_CHECKING:
+    from PySide6.QtGui import QShowEvent
+
+    from desktop.presenters.tickets_presenter import TicketRow, TicketsPresenter
 
 __all__ = ["COLUMNS", "TicketsWindow"]
 

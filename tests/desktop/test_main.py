@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from desktop.__main__ import build_parser
 from desktop.core.health import DEFAULT_SERVER_URL
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_defaults_use_the_saved_server() -> None:

@@ -1,6 +1,6 @@
 """Synchronous client of the Tech Pal server API, made to run in worker threads.
 
-Qt cannot open connections from its asyncio loop (DESIGN.md), so the desktop does its network I/O with a blocking
+Qt cannot open connections from its asyncio loop (ADR 3), so the desktop does its network I/O with a blocking
 ``httpx.Client`` inside a worker thread. One client can serve several worker threads at once: ``httpx.Client``
 is thread-safe, and the token refresh is serialized with a lock so that two threads that both see a 401 rotate
 the refresh token once (the server kills a spent refresh token, and presenting it again ends the session).
@@ -10,40 +10,26 @@ Every failure is an :class:`~desktop.core.api.errors.ApiError` with a sentence f
 
 from __future__ import annotations
 
-import contextlib
-import datetime
-import email.utils
 import json
 import logging
 import platform
-import socket
 import threading
 import urllib.parse
 import uuid
-from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from importlib import metadata
-from types import TracebackType
-from typing import Any, Final, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 import httpx
 import msgspec
 
 from desktop.core.api.errors import (
     ApiError,
-    FieldError,
-    QuotaExceeded,
     ServerUnreachable,
     SessionExpired,
-    friendly_message,
 )
 from desktop.core.api.models import (
-    Citation,
-    DeltaEvent,
-    DoneEvent,
-    ErrorEvent,
     PlanCatalogue,
-    Problem,
     Profile,
     Subscription,
     Ticket,
@@ -51,12 +37,17 @@ from desktop.core.api.models import (
     TicketDetail,
     TicketPage,
     TokenPair,
-    TriageEvent,
     UrlResponse,
 )
-from desktop.core.api.sse import SseParser
+from desktop.core.api.responses import checked, unexpected
+from desktop.core.api.streams import EventStream, StreamEvent, iter_answer, iter_events
 from desktop.core.auth import StoredTokens, TokenStore
-from desktop.core.question import Question
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import TracebackType
+
+    from desktop.core.question import Question
 
 __all__ = ["ApiClient", "EventStream", "StreamEvent", "app_version", "user_agent"]
 
@@ -68,15 +59,6 @@ API: Final = "/api/v1"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=30.0, write=60.0, pool=10.0)
 # A streamed answer may pause while the model thinks; the events stream sends keep-alives well within this.
 STREAM_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=120.0, write=60.0, pool=10.0)
-
-StreamEvent: TypeAlias = TriageEvent | Citation | DeltaEvent | DoneEvent | ErrorEvent
-_STREAM_TYPES: Final[dict[str, type[StreamEvent]]] = {
-    "triage": TriageEvent,
-    "citation": Citation,
-    "delta": DeltaEvent,
-    "done": DoneEvent,
-    "error": ErrorEvent,
-}
 
 
 def app_version() -> str:
@@ -155,7 +137,7 @@ class ApiClient(AbstractContextManager["ApiClient"]):
         response = self._send("GET", "/health", auth=False)
         document = _decode(response, object)
         if not isinstance(document, dict):
-            raise _unexpected(response, ValueError("health answer is not an object"))
+            raise unexpected(response, ValueError("health answer is not an object"))
         return document
 
     def register(self, *, name: str, email: str, username: str, password: str, age_confirmed: bool) -> None:
@@ -240,7 +222,7 @@ class ApiClient(AbstractContextManager["ApiClient"]):
         return self._stream_answer(f"{API}/tickets/{_segment(ticket_id)}/messages", {"content": content})
 
     def send_feedback(self, ticket_id: str, *, resolved: bool, comment: str | None = None) -> None:
-        """ "Fixed it" (``resolved=True``) or "Still broken" (escalates to an agent)."""
+        """Send "Fixed it" (``resolved=True``) or "Still broken" (escalates to an agent)."""
         body: dict[str, Any] = {"resolved": resolved}
         if comment:
             body["comment"] = comment
@@ -252,7 +234,7 @@ class ApiClient(AbstractContextManager["ApiClient"]):
         The iterator ends when the server closes the stream; the caller reconnects after a pause.
         """
         response = self._open_stream("GET", f"{API}/events", None)
-        return EventStream(response, _iter_events(response))
+        return EventStream(response, iter_events(response))
 
     # ------------------------------------------------------------------------------------------ billing
     def plans(self) -> PlanCatalogue:
@@ -283,7 +265,7 @@ class ApiClient(AbstractContextManager["ApiClient"]):
     def _send(self, method: str, path: str, *, auth: bool = True, **kwargs: Any) -> httpx.Response:
         """One request; with ``auth``, a 401 triggers one refresh and one retry."""
         if not auth:
-            return _checked(self._transmit(lambda: self._http.build_request(method, path, **kwargs)))
+            return checked(self._transmit(lambda: self._http.build_request(method, path, **kwargs)))
         tokens = self._current_tokens()
         response = self._send_with(tokens, method, path, check=False, **kwargs)
         if response.status_code == 401:
@@ -291,7 +273,7 @@ class ApiClient(AbstractContextManager["ApiClient"]):
             response = self._send_with(tokens, method, path, check=False, **kwargs)
             if response.status_code == 401:
                 self._expire()
-        return _checked(response)
+        return checked(response)
 
     def _send_with(
         self, tokens: StoredTokens, method: str, path: str, *, check: bool = True, **kwargs: Any
@@ -302,7 +284,7 @@ class ApiClient(AbstractContextManager["ApiClient"]):
             return request
 
         response = self._transmit(build)
-        return _checked(response) if check else response
+        return checked(response) if check else response
 
     def _transmit(self, build: Callable[[], httpx.Request], *, stream: bool = False) -> httpx.Response:
         try:
@@ -326,7 +308,7 @@ class ApiClient(AbstractContextManager["ApiClient"]):
             if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
                 logger.info("refresh refused (HTTP %d); signing out", response.status_code)
                 self._expire()
-            pair = _decode(_checked(response), TokenPair)
+            pair = _decode(checked(response), TokenPair)
             fresh = StoredTokens(pair.access_token, pair.refresh_token)
             assert self._account is not None  # _current_tokens() checked it
             self._store.save(self.server_url, self._account, fresh)
@@ -362,123 +344,14 @@ class ApiClient(AbstractContextManager["ApiClient"]):
                     response.read()
                 finally:
                     response.close()
-                _checked(response)
+                checked(response)
             return response
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _stream_answer(self, path: str, body: dict[str, Any] | None) -> EventStream[StreamEvent]:
         # Open eagerly so that HTTP errors (402 quota, 404, 401 → refresh) raise here, not at the first next().
         response = self._open_stream("POST", path, body)
-        return EventStream(response, _iter_answer(response))
-
-
-class EventStream(Iterator[_E]):
-    """Typed events of one streamed response: iterate in a worker thread; :meth:`close` from any thread cancels.
-
-    After :meth:`close` the iteration simply ends (no error), so a cancelled answer is not reported as a failure.
-    The connection is released when the iteration ends, fails, or the stream is closed.
-    """
-
-    def __init__(self, response: httpx.Response, events: Iterator[_E]) -> None:
-        self._response = response
-        self._events = events
-        self._cancelled = False
-
-    def __next__(self) -> _E:
-        if self._cancelled:
-            self._response.close()
-            raise StopIteration
-        try:
-            return next(self._events)
-        except StopIteration:
-            self._response.close()
-            raise
-        except Exception:
-            self._response.close()
-            if self._cancelled:
-                raise StopIteration from None
-            raise
-
-    def close(self) -> None:
-        """Stop, from any thread: a read blocked in the iterating thread wakes with end-of-file and the iteration
-        ends quietly; that thread then releases the connection.
-
-        The socket is shut down, not closed: closing does not wake a ``recv`` blocked in another thread (Linux), and
-        it frees the descriptor number at once, so the next connection (say, the logout request) could reuse it
-        under the blocked reader. httpcore exposes the socket through the ``network_stream`` extension.
-        """
-        self._cancelled = True
-        network = self._response.extensions.get("network_stream")
-        sock = network.get_extra_info("socket") if network is not None else None
-        if isinstance(sock, socket.socket):
-            with contextlib.suppress(OSError):
-                sock.shutdown(socket.SHUT_RDWR)
-        else:  # another transport (tests' MockTransport): closing is all it offers
-            self._response.close()
-
-    @property
-    def cancelled(self) -> bool:
-        """Whether :meth:`close` was called before the stream ended by itself."""
-        return self._cancelled
-
-    def __enter__(self) -> EventStream[_E]:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-        self._response.close()  # the iterating thread itself: safe to release now
-
-
-def _iter_events(response: httpx.Response) -> Iterator[TicketChanged]:
-    for sse in _iter_response_sse(response):
-        try:
-            change = msgspec.json.decode(sse.data.encode(), type=TicketChanged)
-        except msgspec.DecodeError:
-            logger.warning("ignoring a malformed %r event on /events", sse.event)
-            continue
-        yield change if change.kind else msgspec.structs.replace(change, kind=sse.event)
-
-
-def _iter_response_sse(response: httpx.Response) -> Iterator[Any]:
-    parser = SseParser()
-    try:
-        for chunk in response.iter_bytes():  # decoded: the server may compress
-            yield from parser.feed(chunk)
-    except httpx.TransportError as exc:
-        raise ServerUnreachable(
-            message="The connection dropped while the answer was arriving. Your question is kept; try again.",
-            detail=str(exc) or type(exc).__name__,
-        ) from exc
-    parser.close()
-
-
-def _iter_answer(response: httpx.Response) -> Iterator[StreamEvent]:
-    """Typed events until ``done``.
-
-    An ``error`` event is passed on but does not end the stream (the server may follow with a retrieval-only
-    answer). A stream that stops without ``done`` ends with an ``error`` event: the server's own last one if it
-    sent one just before closing, else ``stream_incomplete``.
-    """
-    last: StreamEvent | None = None
-    try:
-        for sse in _iter_response_sse(response):
-            kind = _STREAM_TYPES.get(sse.event)
-            if kind is None:
-                logger.debug("skipping unknown stream event %r", sse.event)
-                continue
-            try:
-                event = msgspec.json.decode(sse.data.encode(), type=kind)
-            except msgspec.DecodeError:
-                logger.warning("ignoring a malformed %r event", sse.event)
-                continue
-            last = event
-            yield event
-            if isinstance(event, DoneEvent):
-                return
-        if not isinstance(last, ErrorEvent):
-            yield ErrorEvent(code="stream_incomplete", message="The answer stopped before it was complete. Try again.")
-    finally:
-        response.close()
+        return EventStream(response, iter_answer(response))
 
 
 def _segment(value: str) -> str:
@@ -490,65 +363,4 @@ def _decode(response: httpx.Response, kind: type[_T]) -> _T:
     try:
         return msgspec.json.decode(response.content, type=kind)
     except msgspec.DecodeError as exc:
-        raise _unexpected(response, exc) from exc
-
-
-def _unexpected(response: httpx.Response, exc: Exception) -> ApiError:
-    logger.warning("unexpected answer from %s: %s", response.request.url, exc)
-    return ApiError(
-        status=response.status_code,
-        code="unexpected_response",
-        message="The server gave an answer this version of Tech Pal doesn't understand. Is the server URL right?",
-        detail=str(exc),
-    )
-
-
-def _checked(response: httpx.Response) -> httpx.Response:
-    """Return a successful response; turn an error status into the matching :class:`ApiError`."""
-    if not response.is_error:
-        return response
-    status = response.status_code
-    try:
-        problem = msgspec.json.decode(response.content, type=Problem)
-    except msgspec.DecodeError:
-        problem = Problem(status=status)
-    code = problem.code or _fallback_code(status)
-    common: dict[str, Any] = {
-        "status": status,
-        "code": code,
-        "message": friendly_message(status, code, problem.detail),
-        "detail": problem.detail,
-        "field_errors": [FieldError(e.field, e.message, e.source) for e in problem.errors],
-        "retry_after": _retry_after(response.headers.get("Retry-After")),
-    }
-    if code == "quota_exceeded":
-        raise QuotaExceeded(
-            **common,
-            plan=problem.plan,
-            quota=problem.quota,
-            resets_at=problem.resets_at,
-            upgrade_plans=list(problem.upgrade_plans),
-        )
-    raise ApiError(**common)
-
-
-def _fallback_code(status: int) -> str:
-    return {401: "not_authenticated", 403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(
-        status, "internal_error" if status >= 500 else "http_error"
-    )
-
-
-def _retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.UTC)
-    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+        raise unexpected(response, exc) from exc

@@ -7,8 +7,11 @@ developer, but "invalid_credentials" deserves a sentence a person understands) a
 
 from __future__ import annotations
 
-import datetime
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import datetime
 
 __all__ = [
     "ApiError",

@@ -8,19 +8,22 @@ piece or byte by byte yields the same events.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Iterator
 
 __all__ = ["SseEvent", "SseParser", "iter_sse"]
 
 
 @dataclass(frozen=True, slots=True)
 class SseEvent:
-    """One dispatched event.
+    r"""One dispatched event.
 
     Attributes:
         event: The ``event:`` field, ``"message"`` when the server gave none.
-        data: The ``data:`` lines joined with ``\\n``.
+        data: The ``data:`` lines joined with ``\n``.
         id: The last event id seen so far in the stream (sticky, as the spec says), or ``""``.
         retry: The reconnection time in ms from a ``retry:`` field of this event, if any.
     """

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from PIL import Image
 from PySide6.QtGui import QCursor, QGuiApplication, QScreen
 
+from desktop.core.capture import CaptureError, CaptureHandler, MonitorArea, Screenshot
 from desktop.core.geometry import Rect, clamp
 from desktop.services.capture.handlers.mss_handler import MssHandler
-from desktop.services.capture.models import CaptureError, CaptureHandler, MonitorArea, Screenshot
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from PIL import Image
 
 __all__ = ["ScreenCapturer", "crop", "monitor_of", "monitor_under_cursor"]
 

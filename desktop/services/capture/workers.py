@@ -1,40 +1,34 @@
 """Background jobs of the capture flow: redact + encode, and OCR suggestions.
 
-Each runs in a private :class:`QThreadPool` and reports through signals of a QObject that lives in the GUI thread,
-so Qt queues the delivery. Connect those signals to slots of QObjects, never to lambdas: a lambda has no thread
-affinity, so Qt would run it in the worker thread (DESIGN.md).
+Each runs on a private one-thread :class:`~desktop.services.workers.WorkerPool` and reports through signals of a
+QObject that lives in the GUI thread, so Qt queues the delivery. Connect those signals to slots of QObjects, never to
+lambdas: a lambda has no thread affinity, so Qt would run it in the worker thread (ADR 3).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-from PIL import Image
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, Signal
 
-from desktop.core.geometry import Rect
 from desktop.core.redaction import apply_redactions, suggest_redactions
 from desktop.services.capture.encode import encode_screenshot
 from desktop.services.capture.ocr import OcrEngine, OcrUnavailableError, load_rapidocr
+from desktop.services.workers import WorkerPool
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from PIL import Image
+
+    from desktop.core.geometry import Rect
 
 __all__ = ["ImageEncoder", "SuggestionFinder"]
 
 logger = logging.getLogger(__name__)
 
 _SHUTDOWN_WAIT_MS = 30_000
-
-
-class _Job(QRunnable):
-    """Runs one callable in a pool thread."""
-
-    def __init__(self, work: Callable[[], None]) -> None:
-        super().__init__()
-        self._work = work
-
-    def run(self) -> None:
-        """Run the work; it reports its own errors."""
-        self._work()
 
 
 class ImageEncoder(QObject):
@@ -51,8 +45,7 @@ class ImageEncoder(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         """Create an encoder with its own one-thread pool (results arrive in request order)."""
         super().__init__(parent)
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = WorkerPool(max_threads=1, parent=self)
         self._next_id = 0
 
     def request(self, image: Image.Image, boxes: Sequence[Rect]) -> int:
@@ -71,13 +64,12 @@ class ImageEncoder(QObject):
                 return
             self.encoded.emit(request_id, result)
 
-        self._pool.start(_Job(work))
+        self._pool.start(work)
         return request_id
 
     def shutdown(self) -> None:
         """Drop queued requests and wait for a running one."""
-        self._pool.clear()
-        self._pool.waitForDone(_SHUTDOWN_WAIT_MS)
+        self._pool.wait(_SHUTDOWN_WAIT_MS)
 
 
 class SuggestionFinder(QObject):
@@ -98,8 +90,7 @@ class SuggestionFinder(QObject):
         super().__init__(parent)
         self._load_engine = load_engine
         self._engine: OcrEngine | None = None
-        self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(1)
+        self._pool = WorkerPool(max_threads=1, parent=self)
         self._next_id = 0
 
     def find(self, image: Image.Image) -> int:
@@ -121,10 +112,9 @@ class SuggestionFinder(QObject):
                 return
             self.found.emit(request_id, suggest_redactions(lines))
 
-        self._pool.start(_Job(work))
+        self._pool.start(work)
         return request_id
 
     def shutdown(self) -> None:
         """Drop queued work and wait for a running recognition (up to ~30 s on a slow machine)."""
-        self._pool.clear()
-        self._pool.waitForDone(_SHUTDOWN_WAIT_MS)
+        self._pool.wait(_SHUTDOWN_WAIT_MS)

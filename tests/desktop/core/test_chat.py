@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
-from desktop.core.api.client import StreamEvent
 from desktop.core.api.errors import QuotaExceeded, ServerUnreachable
 from desktop.core.api.models import Citation, DeltaEvent, DoneEvent, ErrorEvent, TriageEvent
 from desktop.core.chat import ChatSession, ChatState, InvalidTransition
 from desktop.core.question import Attachment
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from desktop.core.api.client import StreamEvent
 
 SHOT = Attachment("shot.png", b"\x89PNG...", "image/png")
 CITE_1 = Citation(number=1, title="Printer offline", article_id="a1", source_url="https://kb.example.com/1")

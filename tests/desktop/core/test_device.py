@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import msgspec
 import pytest
 
 from desktop.core.device import DeviceDetails, _clean, _cpu_name, collect_device_details
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_this_computer_yields_plausible_values() -> None:

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from desktop.core.api.errors import ApiError, QuotaExceeded, ServerUnreachable, SessionExpired
 from desktop.core.offline_queue import OfflineQueue, default_queue_root
 from desktop.core.question import Attachment, Question
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 SERVER = "https://help.example.com"
 SHOT = Attachment("screen-1.webp", b"RIFF\x00\x00\x00\x00WEBP" + bytes(range(256)) * 10, "image/webp")

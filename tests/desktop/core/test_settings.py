@@ -6,7 +6,7 @@ import dataclasses
 import json
 import logging
 import os
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +17,9 @@ from desktop.core.settings import (
     check_server_url,
     default_settings_path,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 @pytest.fixture

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
-from pytestqt.qtbot import QtBot
 
+from desktop.core.capture import CaptureError, CaptureMode, MonitorArea, Screenshot
 from desktop.core.geometry import Rect
 from desktop.presenters.capture_presenter import CapturePresenter
-from desktop.services.capture.models import CaptureError, CaptureMode, MonitorArea, Screenshot
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 WAIT_MS = 2000
 MONITOR = MonitorArea("fake-1", 0, 0, 100, 50, 2.0)

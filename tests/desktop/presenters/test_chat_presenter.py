@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
-from pytestqt.qtbot import QtBot
 
 from desktop.core.api import ApiClient, QuotaExceeded
 from desktop.core.auth import MemoryTokenStore, StoredTokens
@@ -23,7 +21,13 @@ from desktop.presenters.chat_presenter import (
     FeedbackState,
 )
 from desktop.services.offline_sender import OfflineSender
-from tests.fixtures.desktop_server import ACCOUNT, TicketServer, answer_script
+from tests.fixtures.fake_server import ACCOUNT, FakeServer, answer_script
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 WAIT_MS = 5000
 SEED_CITATION = {
@@ -44,13 +48,13 @@ def png(color: tuple[int, int, int] = (200, 30, 30)) -> bytes:
 
 
 @pytest.fixture
-def queue(tmp_path: Path, ticket_server: TicketServer) -> OfflineQueue:
-    return OfflineQueue(tmp_path / "outbox", ticket_server.url, ACCOUNT)
+def queue(tmp_path: Path, fake_server: FakeServer) -> OfflineQueue:
+    return OfflineQueue(tmp_path / "outbox", fake_server.url, ACCOUNT)
 
 
 @pytest.fixture
-def chat(qtbot: QtBot, ticket_api: ApiClient, queue: OfflineQueue) -> Iterator[ChatPresenter]:
-    presenter = ChatPresenter(ticket_api, queue=queue, device_details=lambda: {"os": "Linux"})
+def chat(qtbot: QtBot, signed_in_client: ApiClient, queue: OfflineQueue) -> Iterator[ChatPresenter]:
+    presenter = ChatPresenter(signed_in_client, queue=queue, device_details=lambda: {"os": "Linux"})
     try:
         yield presenter
     finally:
@@ -61,9 +65,9 @@ def wait_for_state(qtbot: QtBot, chat: ChatPresenter, state: ChatState) -> None:
     qtbot.waitUntil(lambda: chat.state is state, timeout=WAIT_MS)
 
 
-def ask_while_offline(qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer, text: str) -> QueuedQuestion:
+def ask_while_offline(qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer, text: str) -> QueuedQuestion:
     """Stop the server, ask, and wait until the question is queued on disk; returns the queued entry."""
-    ticket_server.stop()
+    fake_server.stop()
     with qtbot.wait_signal(chat.queued, timeout=WAIT_MS) as queued:
         chat.send(text)
     wait_for_state(qtbot, chat, ChatState.FAILED)
@@ -72,10 +76,10 @@ def ask_while_offline(qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketSe
 
 
 def test_a_question_with_a_screenshot_becomes_a_ticket_and_the_answer_arrives(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer
 ) -> None:
     # GIVEN a scripted answer with a seed citation and our own article
-    ticket_server.script_resolve(
+    fake_server.script_resolve(
         answer_script("Restart the **router** [1].", " Then reconnect.", citations=[SEED_CITATION, OWN_CITATION])
     )
     image = png()
@@ -86,7 +90,7 @@ def test_a_question_with_a_screenshot_becomes_a_ticket_and_the_answer_arrives(
         chat.send("My Wi-Fi keeps dropping")
 
     # THEN one ticket holds the text, the screenshot bytes and the device details
-    (ticket,) = ticket_server.tickets
+    (ticket,) = fake_server.tickets
     assert ticket.description == "My Wi-Fi keeps dropping"
     assert [(media, data) for _, media, data in ticket.screenshots] == [("image/png", image)]
     assert ticket.device == {"os": "Linux"}
@@ -101,7 +105,7 @@ def test_a_question_with_a_screenshot_becomes_a_ticket_and_the_answer_arrives(
     assert chat.feedback_state is FeedbackState.READY
 
 
-def test_a_follow_up_goes_to_the_same_ticket(qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer) -> None:
+def test_a_follow_up_goes_to_the_same_ticket(qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer) -> None:
     with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
         chat.send("Printer offline")
     assert chat.is_follow_up
@@ -109,8 +113,8 @@ def test_a_follow_up_goes_to_the_same_ticket(qtbot: QtBot, chat: ChatPresenter, 
     with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
         chat.send("It still is")
 
-    (ticket,) = ticket_server.tickets
-    (follow_up,) = ticket_server.requests_to("POST", "/messages")
+    (ticket,) = fake_server.tickets
+    (follow_up,) = fake_server.requests_to("POST", "/messages")
     assert json.loads(follow_up.body) == {"content": "It still is"}
     assert follow_up.path == f"/api/v1/tickets/{ticket.id}/messages"
     assert [m.text for m in chat.session.messages] == [
@@ -122,9 +126,9 @@ def test_a_follow_up_goes_to_the_same_ticket(qtbot: QtBot, chat: ChatPresenter, 
 
 
 def test_an_error_event_is_a_notice_and_the_knowledge_base_answer_follows(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer
 ) -> None:
-    ticket_server.script_resolve(answer_script("Try article [1].", notice="model down", citations=[SEED_CITATION]))
+    fake_server.script_resolve(answer_script("Try article [1].", notice="model down", citations=[SEED_CITATION]))
 
     with qtbot.wait_signal(chat.notice_changed, timeout=WAIT_MS) as notice:
         chat.send("Outlook crashes")
@@ -136,9 +140,9 @@ def test_an_error_event_is_a_notice_and_the_knowledge_base_answer_follows(
 
 
 def test_a_stream_that_stops_without_done_fails_and_keeps_the_question(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer
 ) -> None:
-    ticket_server.script_resolve(answer_script("Half an ans", done=False))
+    fake_server.script_resolve(answer_script("Half an ans", done=False))
     chat.attach(png(), "image/png")
 
     chat.send("VPN fails")
@@ -150,9 +154,9 @@ def test_a_stream_that_stops_without_done_fails_and_keeps_the_question(
 
 
 def test_an_exhausted_quota_shows_the_reset_date_keeps_the_text_and_offers_an_upgrade(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer
 ) -> None:
-    ticket_server.fail(
+    fake_server.fail(
         "resolve",
         402,
         "quota_exceeded",
@@ -180,17 +184,17 @@ def test_an_exhausted_quota_shows_the_reset_date_keeps_the_text_and_offers_an_up
     assert upgrade.args == ["pro"]
 
     # AND once the quota is fine again, Send asks for the answer of the same ticket (no second ticket)
-    ticket_server.heal("resolve")
+    fake_server.heal("resolve")
     with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
         chat.send("Excel is slow")
-    assert len(ticket_server.tickets) == 1
-    assert len(ticket_server.requests_to("POST", "/resolve")) == 2
+    assert len(fake_server.tickets) == 1
+    assert len(fake_server.requests_to("POST", "/resolve")) == 2
 
 
 def test_a_validation_error_is_shown_next_to_the_field(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer
 ) -> None:
-    ticket_server.fail(
+    fake_server.fail(
         "create",
         422,
         "validation_error",
@@ -207,21 +211,21 @@ def test_a_validation_error_is_shown_next_to_the_field(
 
 
 def test_an_empty_question_is_refused_without_a_request(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer
 ) -> None:
     with qtbot.wait_signal(chat.field_errors_changed, timeout=WAIT_MS) as errors:
         chat.send("   ")
 
     assert errors.args == [{"description": "Describe the problem first."}]
-    assert ticket_server.requests == []
+    assert fake_server.requests == []
 
 
 def test_an_ended_session_asks_for_sign_in_and_keeps_the_question(
-    qtbot: QtBot, ticket_server: TicketServer, queue: OfflineQueue
+    qtbot: QtBot, fake_server: FakeServer, queue: OfflineQueue
 ) -> None:
     store = MemoryTokenStore()
-    store.save(ticket_server.url, ACCOUNT, StoredTokens("revoked", "revoked-refresh"))
-    with ApiClient(ticket_server.url, tokens=store, account=ACCOUNT) as api:
+    store.save(fake_server.url, ACCOUNT, StoredTokens("revoked", "revoked-refresh"))
+    with ApiClient(fake_server.url, tokens=store, account=ACCOUNT) as api:
         chat = ChatPresenter(api, queue=queue)
         try:
             with qtbot.wait_signal(chat.sign_in_required, timeout=WAIT_MS):
@@ -236,12 +240,12 @@ def test_an_ended_session_asks_for_sign_in_and_keeps_the_question(
 
 
 def test_offline_question_is_queued_then_answered_when_the_server_is_back(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer, queue: OfflineQueue, ticket_api: ApiClient
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer, queue: OfflineQueue, signed_in_client: ApiClient
 ) -> None:
     # GIVEN a screenshot attached; WHEN the user asks while the server is down
     image = png()
     chat.attach(image, "image/png")
-    queued = ask_while_offline(qtbot, chat, ticket_server, "Laptop won't connect")
+    queued = ask_while_offline(qtbot, chat, fake_server, "Laptop won't connect")
 
     # THEN the question waits on disk with its key, and the window keeps text and screenshot
     assert chat.error_text == OFFLINE_QUEUED_TEXT
@@ -254,8 +258,8 @@ def test_offline_question_is_queued_then_answered_when_the_server_is_back(
     assert [a.data for a in chat.attachments] == [image]
 
     # WHEN the server is back and the sender drains the queue
-    ticket_server.start()
-    sender = OfflineSender(queue, lambda q, key: ticket_api.create_ticket(q, idempotency_key=key), interval_ms=0)
+    fake_server.start()
+    sender = OfflineSender(queue, lambda q, key: signed_in_client.create_ticket(q, idempotency_key=key), interval_ms=0)
     sender.sent.connect(chat.on_queued_sent)
     try:
         with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
@@ -264,7 +268,7 @@ def test_offline_question_is_queued_then_answered_when_the_server_is_back(
         sender.stop()
 
     # THEN the ticket exists once, with the key it was queued with, and its answer streamed into the chat
-    (ticket,) = ticket_server.tickets
+    (ticket,) = fake_server.tickets
     assert ticket.idempotency_key == entry.idempotency_key
     assert chat.session.ticket_id == ticket.id
     assert chat.session.messages[-1].text == "Restart the router."
@@ -272,17 +276,17 @@ def test_offline_question_is_queued_then_answered_when_the_server_is_back(
 
 
 def test_a_queued_question_the_server_refuses_says_why_and_keeps_the_question(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer, queue: OfflineQueue, ticket_api: ApiClient
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer, queue: OfflineQueue, signed_in_client: ApiClient
 ) -> None:
     # GIVEN a question with a screenshot queued while the server was down
     image = png()
     chat.attach(image, "image/png")
-    refused = ask_while_offline(qtbot, chat, ticket_server, "Printer jams on every page")
+    refused = ask_while_offline(qtbot, chat, fake_server, "Printer jams on every page")
 
     # WHEN the server is back but refuses that question for good
-    ticket_server.start()
-    ticket_server.fail("create", 422, "description_rejected", "The description is not allowed.")
-    sender = OfflineSender(queue, lambda q, key: ticket_api.create_ticket(q, idempotency_key=key), interval_ms=0)
+    fake_server.start()
+    fake_server.fail("create", 422, "description_rejected", "The description is not allowed.")
+    sender = OfflineSender(queue, lambda q, key: signed_in_client.create_ticket(q, idempotency_key=key), interval_ms=0)
     sender.refused.connect(chat.on_queued_refused)
     try:
         with qtbot.wait_signal(chat.error_changed, timeout=WAIT_MS):
@@ -299,32 +303,32 @@ def test_a_queued_question_the_server_refuses_says_why_and_keeps_the_question(
     qtbot.waitUntil(lambda: len(queue) == 0, timeout=WAIT_MS)
 
     # WHEN the user changes the question and sends it to a server that accepts it
-    ticket_server.heal("create")
+    fake_server.heal("create")
     with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
         chat.send("Printer jams on every page since the update")
 
     # THEN one ticket, under a key of its own (not the refused question's)
-    (ticket,) = ticket_server.tickets
+    (ticket,) = fake_server.tickets
     assert ticket.idempotency_key != refused.idempotency_key
 
 
 def test_sending_again_while_queued_reuses_the_queued_key_so_one_ticket_is_made(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer, queue: OfflineQueue
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer, queue: OfflineQueue
 ) -> None:
-    ask_while_offline(qtbot, chat, ticket_server, "Disk full")
+    ask_while_offline(qtbot, chat, fake_server, "Disk full")
     (entry,) = queue.pending()
 
-    ticket_server.start()
+    fake_server.start()
     with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
         chat.send("Disk full")
 
-    (ticket,) = ticket_server.tickets
+    (ticket,) = fake_server.tickets
     assert ticket.idempotency_key == entry.idempotency_key
     qtbot.waitUntil(lambda: len(queue) == 0, timeout=WAIT_MS)  # the queued copy is gone
 
 
 def test_feedback_buttons_call_the_api_and_update_the_state(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer
 ) -> None:
     with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
         chat.send("Sound is gone")
@@ -334,7 +338,7 @@ def test_feedback_buttons_call_the_api_and_update_the_state(
     ):
         chat.give_feedback(False)
 
-    (ticket,) = ticket_server.tickets
+    (ticket,) = fake_server.tickets
     assert ticket.feedback == [{"resolved": False}]
     assert ticket.status == "escalated"
     chat.give_feedback(True)  # a second answer is not sent: the row has moved on
@@ -342,11 +346,11 @@ def test_feedback_buttons_call_the_api_and_update_the_state(
 
 
 def test_failed_feedback_says_so_and_lets_the_user_try_again(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer
 ) -> None:
     with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
         chat.send("Sound is gone")
-    ticket_server.fail("feedback", 503, "service_unavailable")
+    fake_server.fail("feedback", 503, "service_unavailable")
 
     with qtbot.wait_signal(chat.error_changed, timeout=WAIT_MS, check_params_cb=bool) as error:
         chat.give_feedback(True)
@@ -356,9 +360,9 @@ def test_failed_feedback_says_so_and_lets_the_user_try_again(
 
 
 def test_open_ticket_loads_the_history_and_sends_follow_ups(
-    qtbot: QtBot, chat: ChatPresenter, ticket_server: TicketServer
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer
 ) -> None:
-    ticket_id = ticket_server.add_ticket(
+    ticket_id = fake_server.add_ticket(
         "Old printer problem", [("user", "Old printer problem"), ("assistant", "Use **driver** 2.")]
     )
 
@@ -369,8 +373,8 @@ def test_open_ticket_loads_the_history_and_sends_follow_ups(
     with qtbot.wait_signal(chat.draft_cleared, timeout=WAIT_MS):
         chat.send("Still jams")
 
-    assert ticket_server.requests_to("POST", f"/tickets/{ticket_id}/messages")
-    assert ticket_server.requests_to("POST", "/resolve") == []
+    assert fake_server.requests_to("POST", f"/tickets/{ticket_id}/messages")
+    assert fake_server.requests_to("POST", "/resolve") == []
 
 
 def test_attachments_are_limited_and_removable(qtbot: QtBot, chat: ChatPresenter) -> None:

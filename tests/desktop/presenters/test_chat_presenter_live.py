@@ -10,14 +10,12 @@ import contextlib
 import io
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 import uvicorn
 from PIL import Image
-from pytestqt.qtbot import QtBot
 
 from desktop.core.api import ApiClient
 from desktop.core.auth import MemoryTokenStore
@@ -29,8 +27,15 @@ from server.app import create_app
 from server.settings import AISettings, Secret, Settings
 from tests.fixtures.auth import TEST_PASSWORD
 from tests.fixtures.mail import Mailbox, link_token
-from tests.fixtures.openai_api import FakeOpenAI
 from tests.fixtures.server import LiveServer, serve
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+    from tests.fixtures.openai_api import FakeOpenAI
 
 # The server fixtures (database, mail) are async; anyio runs them for this synchronous Qt test.
 pytestmark = pytest.mark.usefixtures("anyio_backend")

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from pytestqt.qtbot import QtBot
 
 from desktop.core.auth import MemoryTokenStore
 from desktop.core.device import DeviceDetails, NetworkState
@@ -18,6 +16,12 @@ from desktop.services.autostart import make_autostart
 from desktop.services.hotkey import GlobalHotkey, HotkeySupport
 from desktop.services.settings_store import QtSettingsStore
 from desktop.services.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 TIMEOUT_MS = 5000
 DETAILS = DeviceDetails(os="Linux", os_version="Debian 12", cpu="Xeon", ram_gb=16.0, free_disk_gb=80.5)

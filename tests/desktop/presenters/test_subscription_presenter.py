@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from pytestqt.qtbot import QtBot
 
 from desktop.core.api import ApiClient, PlanCatalogue, Subscription
 from desktop.core.api.models import Plan
@@ -18,7 +17,13 @@ from desktop.presenters.subscription_presenter import (
     describe_subscription,
 )
 from desktop.services.tasks import TaskRunner
-from tests.fixtures.desktop_api import DesktopApi
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytestqt.qtbot import QtBot
+
+    from tests.fixtures.fake_server import FakeServer
 
 TIMEOUT_MS = 5000
 
@@ -101,9 +106,9 @@ def test_manage_billing_hands_the_portal_url_to_the_view(qtbot: QtBot, presenter
 
 
 def test_a_server_without_billing_says_the_plan_is_unlimited(
-    qtbot: QtBot, presenter: SubscriptionPresenter, desktop_api: DesktopApi
+    qtbot: QtBot, presenter: SubscriptionPresenter, fake_server: FakeServer
 ) -> None:
-    desktop_api.set_billing(False, plan="self_hosted", plan_name="Self-hosted", quota=None, resets_at=None)
+    fake_server.set_billing(False, plan="self_hosted", plan_name="Self-hosted", quota=None, resets_at=None)
 
     load(qtbot, presenter)
 
@@ -114,10 +119,10 @@ def test_a_server_without_billing_says_the_plan_is_unlimited(
 
 
 def test_a_409_billing_disabled_on_checkout_switches_to_the_unlimited_state(
-    qtbot: QtBot, presenter: SubscriptionPresenter, desktop_api: DesktopApi
+    qtbot: QtBot, presenter: SubscriptionPresenter, fake_server: FakeServer
 ) -> None:
     load(qtbot, presenter)
-    desktop_api.set_billing(False)
+    fake_server.set_billing(False)
 
     with qtbot.wait_signal(presenter.state_changed, timeout=TIMEOUT_MS) as blocker:
         presenter.upgrade("pro")
@@ -126,8 +131,8 @@ def test_a_409_billing_disabled_on_checkout_switches_to_the_unlimited_state(
     assert presenter.message == "Billing is not enabled on this server — your plan is unlimited."
 
 
-def test_a_revoked_session_is_reported(qtbot: QtBot, presenter: SubscriptionPresenter, desktop_api: DesktopApi) -> None:
-    desktop_api.revoke_all()
+def test_a_revoked_session_is_reported(qtbot: QtBot, presenter: SubscriptionPresenter, fake_server: FakeServer) -> None:
+    fake_server.revoke_all()
 
     with qtbot.wait_signal(presenter.session_expired, timeout=TIMEOUT_MS):
         presenter.refresh()

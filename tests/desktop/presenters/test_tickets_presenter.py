@@ -4,21 +4,26 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from pytestqt.qtbot import QtBot
 
 from desktop.core.api import ApiClient, Ticket
 from desktop.presenters.tickets_presenter import TicketsPresenter, ticket_row
-from tests.fixtures.desktop_server import TicketServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytestqt.qtbot import QtBot
+
+    from tests.fixtures.fake_server import FakeServer
 
 WAIT_MS = 5000
 
 
 @pytest.fixture
-def tickets(qtbot: QtBot, ticket_api: ApiClient) -> Iterator[TicketsPresenter]:
-    presenter = TicketsPresenter(ticket_api)
+def tickets(qtbot: QtBot, signed_in_client: ApiClient) -> Iterator[TicketsPresenter]:
+    presenter = TicketsPresenter(signed_in_client)
     try:
         yield presenter
     finally:
@@ -26,10 +31,10 @@ def tickets(qtbot: QtBot, ticket_api: ApiClient) -> Iterator[TicketsPresenter]:
 
 
 def test_refresh_lists_my_tickets_newest_first(
-    qtbot: QtBot, tickets: TicketsPresenter, ticket_server: TicketServer
+    qtbot: QtBot, tickets: TicketsPresenter, fake_server: FakeServer
 ) -> None:
-    older = ticket_server.add_ticket("Printer jams\nsince Monday", status="escalated")
-    newer = ticket_server.add_ticket("VPN drops", status="resolved")
+    older = fake_server.add_ticket("Printer jams\nsince Monday", status="escalated")
+    newer = fake_server.add_ticket("VPN drops", status="resolved")
 
     with qtbot.wait_signal(tickets.tickets_changed, timeout=WAIT_MS) as changed:
         tickets.refresh()
@@ -42,8 +47,8 @@ def test_refresh_lists_my_tickets_newest_first(
     qtbot.waitUntil(lambda: not tickets.loading, timeout=WAIT_MS)
 
 
-def test_a_failed_refresh_says_why(qtbot: QtBot, tickets: TicketsPresenter, ticket_server: TicketServer) -> None:
-    ticket_server.fail("list", 503, "service_unavailable")
+def test_a_failed_refresh_says_why(qtbot: QtBot, tickets: TicketsPresenter, fake_server: FakeServer) -> None:
+    fake_server.fail("list", 503, "service_unavailable")
 
     with qtbot.wait_signal(tickets.error_changed, timeout=WAIT_MS, check_params_cb=bool) as error:
         tickets.refresh()
@@ -54,9 +59,9 @@ def test_a_failed_refresh_says_why(qtbot: QtBot, tickets: TicketsPresenter, tick
 
 
 def test_an_unreachable_server_is_reported_not_raised(
-    qtbot: QtBot, tickets: TicketsPresenter, ticket_server: TicketServer
+    qtbot: QtBot, tickets: TicketsPresenter, fake_server: FakeServer
 ) -> None:
-    ticket_server.stop()
+    fake_server.stop()
 
     with qtbot.wait_signal(tickets.error_changed, timeout=WAIT_MS, check_params_cb=bool) as error:
         tickets.refresh()

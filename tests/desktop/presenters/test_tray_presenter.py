@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
-from pytestqt.qtbot import QtBot
 
 from desktop.core.health import ServerState
 from desktop.presenters.tray_presenter import CHECKING_TEXT, TrayAction, TrayPresenter
 from desktop.services.health_worker import HealthChecker
-from tests.fixtures.http import HealthServer
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+    from tests.fixtures.fake_server import FakeServer
 
 SIGNAL_TIMEOUT_MS = 5000
 
@@ -34,33 +38,31 @@ def make_presenter(qapp: object) -> Iterator[MakePresenter]:
         checker.shutdown()
 
 
-def test_before_the_first_check_it_says_checking(make_presenter: MakePresenter, health_server: HealthServer) -> None:
-    presenter = make_presenter(health_server.url)
+def test_before_the_first_check_it_says_checking(make_presenter: MakePresenter, fake_server: FakeServer) -> None:
+    presenter = make_presenter(fake_server.url)
 
     assert presenter.status_text == CHECKING_TEXT
     assert presenter.status is None
-    assert presenter.status_detail == f"Checking {health_server.url}…"
-    assert health_server.hits == 0
+    assert presenter.status_detail == f"Checking {fake_server.url}…"
+    assert fake_server.hits("health") == 0
 
 
-def test_a_healthy_server_reads_connected(
-    qtbot: QtBot, make_presenter: MakePresenter, health_server: HealthServer
-) -> None:
-    presenter = make_presenter(health_server.url)
+def test_a_healthy_server_reads_connected(qtbot: QtBot, make_presenter: MakePresenter, fake_server: FakeServer) -> None:
+    presenter = make_presenter(fake_server.url)
 
     with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS) as blocker:
         presenter.start()
 
     assert blocker.args == ["Server: Connected"]
     assert presenter.status_text == "Server: Connected"
-    assert presenter.status_detail == f"Connected to {health_server.url}"
+    assert presenter.status_detail == f"Connected to {fake_server.url}"
 
 
 def test_a_server_without_its_database_reads_not_ready(
-    qtbot: QtBot, make_presenter: MakePresenter, health_server: HealthServer
+    qtbot: QtBot, make_presenter: MakePresenter, fake_server: FakeServer
 ) -> None:
-    health_server.respond(503, {"status": "degraded", "database": "down"})
-    presenter = make_presenter(health_server.url)
+    fake_server.respond("health", 503, {"status": "degraded", "database": "down"})
+    presenter = make_presenter(fake_server.url)
 
     with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS) as blocker:
         presenter.refresh()
@@ -82,22 +84,22 @@ def test_a_closed_port_reads_offline(qtbot: QtBot, make_presenter: MakePresenter
 
 
 def test_refresh_follows_the_server_from_up_to_down_and_back(
-    qtbot: QtBot, make_presenter: MakePresenter, health_server: HealthServer
+    qtbot: QtBot, make_presenter: MakePresenter, fake_server: FakeServer
 ) -> None:
-    presenter = make_presenter(health_server.url)
+    presenter = make_presenter(fake_server.url)
     seen: list[str] = []
     presenter.status_changed.connect(seen.append)  # emitted in the GUI thread, so a plain callable is fine
 
     for status, body in [(200, {"status": "ok"}), (503, {"status": "degraded"}), (200, {"status": "ok"})]:
-        health_server.respond(status, body)
+        fake_server.respond("health", status, body)
         with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS):
             presenter.refresh()
 
     assert seen == ["Server: Connected", "Server: Not ready", "Server: Connected"]
 
 
-def test_an_unchanged_status_is_not_announced_again(qtbot: QtBot, qapp: object, health_server: HealthServer) -> None:
-    checker = HealthChecker(health_server.url)
+def test_an_unchanged_status_is_not_announced_again(qtbot: QtBot, qapp: object, fake_server: FakeServer) -> None:
+    checker = HealthChecker(fake_server.url)
     presenter = TrayPresenter(checker)
     try:
         with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS):
@@ -111,37 +113,37 @@ def test_an_unchanged_status_is_not_announced_again(qtbot: QtBot, qapp: object, 
     finally:
         checker.shutdown()
 
-    assert health_server.hits == 2
+    assert fake_server.hits("health") == 2
 
 
 def test_clicks_during_a_running_check_do_not_pile_up(
-    qtbot: QtBot, make_presenter: MakePresenter, health_server: HealthServer
+    qtbot: QtBot, make_presenter: MakePresenter, fake_server: FakeServer
 ) -> None:
-    health_server.respond(200, {"status": "ok"}, delay=0.3)
-    presenter = make_presenter(health_server.url)
+    fake_server.set_delay(0.3, "health")
+    presenter = make_presenter(fake_server.url)
 
     with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS):
         for _ in range(5):
             presenter.refresh()
     qtbot.wait(100)
 
-    assert health_server.hits == 1
+    assert fake_server.hits("health") == 1
 
 
 def test_start_checks_at_once_and_then_periodically(
-    qtbot: QtBot, make_presenter: MakePresenter, health_server: HealthServer
+    qtbot: QtBot, make_presenter: MakePresenter, fake_server: FakeServer
 ) -> None:
-    presenter = make_presenter(health_server.url, interval_ms=100)
+    presenter = make_presenter(fake_server.url, interval_ms=100)
 
     presenter.start()
-    qtbot.waitUntil(lambda: health_server.hits >= 3, timeout=SIGNAL_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: fake_server.hits("health") >= 3, timeout=SIGNAL_TIMEOUT_MS)
     presenter.stop()
     # Let a check that was already running finish before counting.
     qtbot.wait(300)
-    settled = health_server.hits
+    settled = fake_server.hits("health")
     qtbot.wait(400)
 
-    assert health_server.hits == settled
+    assert fake_server.hits("health") == settled
 
 
 def test_the_menu_entries_are_in_the_documented_order() -> None:
@@ -205,18 +207,18 @@ def test_network_state_follows_the_last_check(
 
 
 def test_switching_to_another_server_checks_that_one(
-    qtbot: QtBot, make_presenter: MakePresenter, closed_port_url: str, health_server: HealthServer
+    qtbot: QtBot, make_presenter: MakePresenter, closed_port_url: str, fake_server: FakeServer
 ) -> None:
     presenter = make_presenter(closed_port_url)
     with qtbot.wait_signal(presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS):
         presenter.start()
-    new_checker = HealthChecker(health_server.url)
+    new_checker = HealthChecker(fake_server.url)
     try:
         with qtbot.wait_signal(
             presenter.status_changed, timeout=SIGNAL_TIMEOUT_MS, check_params_cb=lambda t: t == "Server: Connected"
         ):
             presenter.set_checker(new_checker)
-        assert presenter.server_url == health_server.url
+        assert presenter.server_url == fake_server.url
     finally:
         presenter.stop()
         new_checker.shutdown()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import plistlib
 import shlex
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -17,6 +17,9 @@ from desktop.services.autostart import (
     default_command,
     make_autostart,
 )
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 COMMAND = ["/opt/Tech Pal/python", "-m", "desktop"]
 

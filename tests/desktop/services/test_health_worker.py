@@ -2,37 +2,42 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QObject, QThread, Slot
-from PySide6.QtWidgets import QApplication
-from pytestqt.qtbot import QtBot
 
 from desktop.core.health import ServerState, ServerStatus
 from desktop.services.health_worker import HealthChecker, fetch_health
-from tests.fixtures.http import HealthServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from PySide6.QtWidgets import QApplication
+    from pytestqt.qtbot import QtBot
+
+    from tests.fixtures.fake_server import FakeServer
 
 
-def test_fetch_health_of_a_healthy_server_is_online(health_server: HealthServer) -> None:
-    assert fetch_health(health_server.url).state is ServerState.ONLINE
-    assert health_server.hits == 1
+def test_fetch_health_of_a_healthy_server_is_online(fake_server: FakeServer) -> None:
+    assert fetch_health(fake_server.url).state is ServerState.ONLINE
+    assert fake_server.hits("health") == 1
 
 
-def test_fetch_health_while_the_database_is_down_is_degraded(health_server: HealthServer) -> None:
-    health_server.respond(503, {"status": "degraded", "database": "down"})
+def test_fetch_health_while_the_database_is_down_is_degraded(fake_server: FakeServer) -> None:
+    fake_server.respond("health", 503, {"status": "degraded", "database": "down"})
 
-    assert fetch_health(health_server.url).state is ServerState.DEGRADED
+    assert fetch_health(fake_server.url).state is ServerState.DEGRADED
 
 
 def test_fetch_health_of_a_closed_port_is_unreachable(closed_port_url: str) -> None:
     assert fetch_health(closed_port_url).state is ServerState.UNREACHABLE
 
 
-def test_fetch_health_gives_up_after_the_timeout(health_server: HealthServer) -> None:
-    health_server.respond(200, {"status": "ok"}, delay=1.0)
+def test_fetch_health_gives_up_after_the_timeout(fake_server: FakeServer) -> None:
+    fake_server.set_delay(1.0, "health")
 
-    assert fetch_health(health_server.url, timeout=0.2).state is ServerState.UNREACHABLE
+    assert fetch_health(fake_server.url, timeout=0.2).state is ServerState.UNREACHABLE
 
 
 class _Receiver(QObject):
@@ -50,8 +55,8 @@ class _Receiver(QObject):
 
 
 @pytest.fixture
-def checker(qapp: object, health_server: HealthServer) -> Iterator[HealthChecker]:
-    checker = HealthChecker(health_server.url)
+def checker(qapp: object, fake_server: FakeServer) -> Iterator[HealthChecker]:
+    checker = HealthChecker(fake_server.url)
     try:
         yield checker
     finally:
@@ -59,7 +64,7 @@ def checker(qapp: object, health_server: HealthServer) -> Iterator[HealthChecker
 
 
 def test_checker_delivers_the_result_to_a_gui_thread_slot(
-    qtbot: QtBot, qapp: QApplication, checker: HealthChecker, health_server: HealthServer
+    qtbot: QtBot, qapp: QApplication, checker: HealthChecker, fake_server: FakeServer
 ) -> None:
     receiver = _Receiver()
     checker.checked.connect(receiver.receive)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
-from pytestqt.qtbot import QtBot
 
 from desktop.core.api import ApiClient, Ticket
 from desktop.core.auth import MemoryTokenStore, StoredTokens
@@ -14,7 +12,13 @@ from desktop.core.health import ServerState, ServerStatus
 from desktop.core.offline_queue import DrainResult, OfflineQueue
 from desktop.core.question import Attachment, Question
 from desktop.services.offline_sender import OfflineSender
-from tests.fixtures.desktop_server import ACCOUNT, TicketServer
+from tests.fixtures.fake_server import ACCOUNT, FakeServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 WAIT_MS = 5000
 ONLINE = ServerStatus(ServerState.ONLINE, "Connected")
@@ -22,8 +26,8 @@ OFFLINE = ServerStatus(ServerState.UNREACHABLE, "Cannot reach")
 
 
 @pytest.fixture
-def queue(tmp_path: Path, ticket_server: TicketServer) -> OfflineQueue:
-    return OfflineQueue(tmp_path / "outbox", ticket_server.url, ACCOUNT)
+def queue(tmp_path: Path, fake_server: FakeServer) -> OfflineQueue:
+    return OfflineQueue(tmp_path / "outbox", fake_server.url, ACCOUNT)
 
 
 def make_sender(queue: OfflineQueue, api: ApiClient) -> OfflineSender:
@@ -31,8 +35,8 @@ def make_sender(queue: OfflineQueue, api: ApiClient) -> OfflineSender:
 
 
 @pytest.fixture
-def sender(qtbot: QtBot, queue: OfflineQueue, ticket_api: ApiClient) -> Iterator[OfflineSender]:
-    sender = make_sender(queue, ticket_api)
+def sender(qtbot: QtBot, queue: OfflineQueue, signed_in_client: ApiClient) -> Iterator[OfflineSender]:
+    sender = make_sender(queue, signed_in_client)
     try:
         yield sender
     finally:
@@ -40,7 +44,7 @@ def sender(qtbot: QtBot, queue: OfflineQueue, ticket_api: ApiClient) -> Iterator
 
 
 def test_a_drain_started_twice_sends_each_question_once(
-    qtbot: QtBot, sender: OfflineSender, queue: OfflineQueue, ticket_server: TicketServer
+    qtbot: QtBot, sender: OfflineSender, queue: OfflineQueue, fake_server: FakeServer
 ) -> None:
     # GIVEN two questions queued while offline, one with a screenshot
     shot = Attachment("s.png", b"\x89PNG\r\n\x1a\nfake", "image/png")
@@ -54,22 +58,22 @@ def test_a_drain_started_twice_sends_each_question_once(
     qtbot.waitUntil(lambda: not sender.busy, timeout=WAIT_MS)
 
     # THEN each question was sent once, with the key it was queued with
-    posts = ticket_server.requests_to("POST", "/api/v1/tickets")
+    posts = fake_server.requests_to("POST", "/api/v1/tickets")
     assert [p.headers["Idempotency-Key"] for p in posts] == [first.idempotency_key, second.idempotency_key]
-    assert [t.description for t in ticket_server.tickets] == ["Wi-Fi down", "Printer offline"]
-    assert ticket_server.tickets[0].screenshots == [("s.png", "image/png", shot.data)]
+    assert [t.description for t in fake_server.tickets] == ["Wi-Fi down", "Printer offline"]
+    assert fake_server.tickets[0].screenshots == [("s.png", "image/png", shot.data)]
     assert len(queue) == 0
 
 
 def test_two_apps_draining_the_same_queue_make_one_ticket_per_question(
-    qtbot: QtBot, tmp_path: Path, ticket_server: TicketServer, ticket_api: ApiClient
+    qtbot: QtBot, tmp_path: Path, fake_server: FakeServer, signed_in_client: ApiClient
 ) -> None:
     # GIVEN the same on-disk queue opened twice (e.g. two app instances of one account), with a slow server
-    queue_a = OfflineQueue(tmp_path / "outbox", ticket_server.url, ACCOUNT)
-    queue_b = OfflineQueue(tmp_path / "outbox", ticket_server.url, ACCOUNT)
+    queue_a = OfflineQueue(tmp_path / "outbox", fake_server.url, ACCOUNT)
+    queue_b = OfflineQueue(tmp_path / "outbox", fake_server.url, ACCOUNT)
     entries = [queue_a.enqueue(Question(f"Question {n}")) for n in range(3)]
-    ticket_server.state.create_delay = 0.1
-    senders = [make_sender(queue_a, ticket_api), make_sender(queue_b, ticket_api)]
+    fake_server.set_delay(0.1, "create")
+    senders = [make_sender(queue_a, signed_in_client), make_sender(queue_b, signed_in_client)]
 
     # WHEN both drain at once
     try:
@@ -81,12 +85,12 @@ def test_two_apps_draining_the_same_queue_make_one_ticket_per_question(
             s.stop()
 
     # THEN a question sent by both still became one ticket: the Idempotency-Key made the resend harmless
-    assert sorted(t.idempotency_key for t in ticket_server.tickets) == sorted(e.idempotency_key for e in entries)
+    assert sorted(t.idempotency_key for t in fake_server.tickets) == sorted(e.idempotency_key for e in entries)
     assert len(queue_a) == 0
 
 
 def test_health_turning_ok_drains_and_reports_each_ticket(
-    qtbot: QtBot, sender: OfflineSender, queue: OfflineQueue, ticket_server: TicketServer
+    qtbot: QtBot, sender: OfflineSender, queue: OfflineQueue, fake_server: FakeServer
 ) -> None:
     entry = queue.enqueue(Question("Disk full"))
     sent: list[tuple[str, Ticket]] = []
@@ -100,15 +104,15 @@ def test_health_turning_ok_drains_and_reports_each_ticket(
     sender.on_health(ONLINE)  # still online: no new drain
 
     assert [entry_id for entry_id, _ in sent] == [entry.entry_id]
-    assert str(sent[0][1].id) == ticket_server.tickets[0].id
+    assert str(sent[0][1].id) == fake_server.tickets[0].id
     assert not sender.busy
 
 
 def test_a_server_still_down_keeps_everything_queued(
-    qtbot: QtBot, sender: OfflineSender, queue: OfflineQueue, ticket_server: TicketServer
+    qtbot: QtBot, sender: OfflineSender, queue: OfflineQueue, fake_server: FakeServer
 ) -> None:
     queue.enqueue(Question("Laptop slow"))
-    ticket_server.stop()
+    fake_server.stop()
 
     with qtbot.wait_signal(sender.drained, timeout=WAIT_MS) as drained:
         sender.drain()
@@ -119,18 +123,18 @@ def test_a_server_still_down_keeps_everything_queued(
     assert len(queue.pending()) == 1
 
     # and once the server is back, the timer's next drain sends it
-    ticket_server.start()
+    fake_server.start()
     with qtbot.wait_signal(sender.drained, timeout=WAIT_MS):
         sender.drain()
-    assert len(ticket_server.tickets) == 1
+    assert len(fake_server.tickets) == 1
     assert len(queue) == 0
 
 
 def test_a_refused_question_stays_for_the_user(
-    qtbot: QtBot, sender: OfflineSender, queue: OfflineQueue, ticket_server: TicketServer
+    qtbot: QtBot, sender: OfflineSender, queue: OfflineQueue, fake_server: FakeServer
 ) -> None:
     queue.enqueue(Question("Too big"))
-    ticket_server.fail("create", 413, "body_too_large")
+    fake_server.fail("create", 413, "body_too_large")
 
     with qtbot.wait_signal(sender.refused, timeout=WAIT_MS) as refused:
         sender.drain()
@@ -142,12 +146,12 @@ def test_a_refused_question_stays_for_the_user(
 
 
 def test_an_ended_session_asks_for_sign_in_and_keeps_the_queue(
-    qtbot: QtBot, queue: OfflineQueue, ticket_server: TicketServer
+    qtbot: QtBot, queue: OfflineQueue, fake_server: FakeServer
 ) -> None:
     queue.enqueue(Question("VPN"))
     store = MemoryTokenStore()
-    store.save(ticket_server.url, ACCOUNT, StoredTokens("revoked", "revoked"))
-    with ApiClient(ticket_server.url, tokens=store, account=ACCOUNT) as api:
+    store.save(fake_server.url, ACCOUNT, StoredTokens("revoked", "revoked"))
+    with ApiClient(fake_server.url, tokens=store, account=ACCOUNT) as api:
         sender = make_sender(queue, api)
         try:
             with qtbot.wait_signal(sender.sign_in_required, timeout=WAIT_MS):
@@ -156,17 +160,17 @@ def test_an_ended_session_asks_for_sign_in_and_keeps_the_queue(
             sender.stop()
 
     assert len(queue.pending()) == 1
-    assert ticket_server.tickets == []
+    assert fake_server.tickets == []
 
 
 def test_start_drains_now_and_then_on_the_timer(
-    qtbot: QtBot, queue: OfflineQueue, ticket_server: TicketServer, ticket_api: ApiClient
+    qtbot: QtBot, queue: OfflineQueue, fake_server: FakeServer, signed_in_client: ApiClient
 ) -> None:
-    sender = OfflineSender(queue, lambda q, key: ticket_api.create_ticket(q, idempotency_key=key), interval_ms=50)
+    sender = OfflineSender(queue, lambda q, key: signed_in_client.create_ticket(q, idempotency_key=key), interval_ms=50)
     try:
         with qtbot.wait_signal(sender.drained, timeout=WAIT_MS):
             sender.start()
         queue.enqueue(Question("Queued later"))
-        qtbot.waitUntil(lambda: len(ticket_server.tickets) == 1, timeout=WAIT_MS)
+        qtbot.waitUntil(lambda: len(fake_server.tickets) == 1, timeout=WAIT_MS)
     finally:
         sender.stop()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
 import keyring.backends.fail
@@ -17,6 +16,10 @@ from keyring.errors import KeyringError, PasswordDeleteError, PasswordSetError
 
 from desktop.core.auth import StoredTokens, TokenStore
 from desktop.services.secrets import SERVICE_NAME, KeyringTokenStore, backend_is_insecure
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
 
 SERVER = "https://help.example.com"
 ACCOUNT = "user-1"

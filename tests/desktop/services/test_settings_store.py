@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 from desktop.core.settings import SettingsStore
 from desktop.services.settings_store import QtSettingsStore
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def test_update_saves_and_announces_each_changed_field(qapp: object, tmp_path: Path) -> None:

@@ -1,4 +1,6 @@
-"""PySide6 6.12.0 lost a reference to ``True`` on every ``Signal.emit`` (CPython 3.11 then aborts with
+"""``Signal.emit`` keeps the reference counts of what it sends, ``True`` included.
+
+PySide6 6.12.0 lost a reference to ``True`` on every ``Signal.emit`` (CPython 3.11 then aborts with
 "bool_dealloc" after a few hundred emits: one streamed answer). pyproject pins a release without the bug; this test
 keeps it that way on upgrades.
 """

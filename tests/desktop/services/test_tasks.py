@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import threading
-import time
-
-from pytestqt.qtbot import QtBot
+from typing import TYPE_CHECKING
 
 from desktop.services.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 TIMEOUT_MS = 5000
 
@@ -35,14 +36,19 @@ def test_results_and_errors_arrive_on_the_gui_thread(qtbot: QtBot, qapp: object)
     assert worker_threads[0] != gui
 
 
-def test_a_slow_call_leaves_the_event_loop_running(qtbot: QtBot, qapp: object) -> None:
+def test_run_returns_while_the_call_is_still_blocked(qtbot: QtBot, qapp: object) -> None:
     runner = TaskRunner()
+    gate, ended = threading.Event(), threading.Event()
     done: list[bool] = []
 
-    began = time.monotonic()
-    runner.run(lambda: time.sleep(0.5), lambda _r: done.append(True))
-    assert time.monotonic() - began < 0.1
+    def blocked() -> None:
+        gate.wait(TIMEOUT_MS / 1000)
+        ended.set()
+
+    runner.run(blocked, lambda _r: done.append(True))
+    assert not ended.is_set()  # run() did not wait for the call
     assert runner.pending == 1
+    gate.set()
     qtbot.waitUntil(lambda: bool(done), timeout=TIMEOUT_MS)
     runner.shutdown()
 
@@ -52,10 +58,18 @@ def test_a_slow_call_leaves_the_event_loop_running(qtbot: QtBot, qapp: object) -
 def test_nothing_is_delivered_after_shutdown(qtbot: QtBot, qapp: object) -> None:
     runner = TaskRunner()
     delivered: list[object] = []
-    runner.run(lambda: time.sleep(0.1), delivered.append)
+    started, gate = threading.Event(), threading.Event()
 
-    runner.shutdown()
-    qtbot.wait(100)
+    def blocked() -> str:
+        started.set()
+        gate.wait(TIMEOUT_MS / 1000)
+        return "late"
+
+    runner.run(blocked, delivered.append)
+    assert started.wait(TIMEOUT_MS / 1000)
+    gate.set()
+    runner.shutdown()  # the call has ended; its result is already queued to the GUI thread
+    qtbot.wait(50)  # let the queued delivery run: it must find nothing to call
 
     assert delivered == []
     assert runner.run(lambda: 1, delivered.append) == 0

@@ -5,23 +5,28 @@ from __future__ import annotations
 import io
 import re
 import threading
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt, QTimer, QUrl
 from PySide6.QtGui import QTextCursor, QTextDocument
 from PySide6.QtTest import QTest
-from pytestqt.qtbot import QtBot
 
-from desktop.core.api import ApiClient
 from desktop.core.chat import ChatState
 from desktop.core.offline_queue import OfflineQueue
 from desktop.presenters.chat_presenter import NOTICE_TEXT, OFFLINE_QUEUED_TEXT, SEED_ATTRIBUTION, ChatPresenter
 from desktop.ui.chat_window import ChatWindow
-from desktop.ui.message_view import MessageView
-from tests.fixtures.desktop_server import ACCOUNT, Gate, Sse, TicketServer, answer_script
+from tests.fixtures.fake_server import ACCOUNT, FakeServer, Gate, Sse, answer_script
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
+
+    from desktop.core.api import ApiClient
+    from desktop.ui.message_view import MessageView
 
 # The offscreen platform cannot resize or raise windows; it says so, and that is not our warning to fix.
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)\(\)")
@@ -65,10 +70,10 @@ def links() -> LinkSpy:
 
 @pytest.fixture
 def window(
-    qtbot: QtBot, ticket_api: ApiClient, ticket_server: TicketServer, tmp_path: Path, links: LinkSpy
+    qtbot: QtBot, signed_in_client: ApiClient, fake_server: FakeServer, tmp_path: Path, links: LinkSpy
 ) -> Iterator[ChatWindow]:
-    queue = OfflineQueue(tmp_path / "outbox", ticket_server.url, ACCOUNT)
-    presenter = ChatPresenter(ticket_api, queue=queue)
+    queue = OfflineQueue(tmp_path / "outbox", fake_server.url, ACCOUNT)
+    presenter = ChatPresenter(signed_in_client, queue=queue)
     window = ChatWindow(presenter, confirm_link=links.confirm, open_url=links.open_url, refuse_link=links.refuse)
     qtbot.addWidget(window)
     window.resize(700, 800)
@@ -101,11 +106,11 @@ def click_text(qtbot: QtBot, view: MessageView, text: str) -> None:
 
 
 def test_the_answer_streams_in_progressively_while_the_gui_keeps_running(
-    qtbot: QtBot, window: ChatWindow, ticket_server: TicketServer
+    qtbot: QtBot, window: ChatWindow, fake_server: FakeServer
 ) -> None:
     # GIVEN a server that sends the first part, then holds the stream open
     gate = threading.Event()
-    ticket_server.script_resolve(
+    fake_server.script_resolve(
         [Sse("delta", {"text": "First part."}), Gate(gate), Sse("delta", {"text": " Second part."}), Sse("done", {})]
     )
     ticks: list[int] = []
@@ -135,9 +140,9 @@ def test_the_answer_streams_in_progressively_while_the_gui_keeps_running(
 
 
 def test_a_model_failure_shows_the_notice_line_above_the_knowledge_base_answer(
-    qtbot: QtBot, window: ChatWindow, ticket_server: TicketServer
+    qtbot: QtBot, window: ChatWindow, fake_server: FakeServer
 ) -> None:
-    ticket_server.script_resolve(answer_script("Article [1] says: reboot.", citations=[CITATION], notice="down"))
+    fake_server.script_resolve(answer_script("Article [1] says: reboot.", citations=[CITATION], notice="down"))
     assert not window.notice_label.isVisible()
 
     ask(qtbot, window, "Blue screen")
@@ -150,9 +155,9 @@ def test_a_model_failure_shows_the_notice_line_above_the_knowledge_base_answer(
 
 
 def test_citations_are_numbered_links_that_open_only_after_confirmation(
-    qtbot: QtBot, window: ChatWindow, ticket_server: TicketServer, links: LinkSpy
+    qtbot: QtBot, window: ChatWindow, fake_server: FakeServer, links: LinkSpy
 ) -> None:
-    ticket_server.script_resolve(answer_script("See [1].", citations=[CITATION]))
+    fake_server.script_resolve(answer_script("See [1].", citations=[CITATION]))
     ask(qtbot, window, "Wi-Fi drops")
     wait_done(qtbot, window)
     text = window.transcript.toPlainText()
@@ -174,9 +179,9 @@ def test_citations_are_numbered_links_that_open_only_after_confirmation(
 
 
 def test_javascript_and_file_links_are_refused(
-    qtbot: QtBot, window: ChatWindow, ticket_server: TicketServer, links: LinkSpy
+    qtbot: QtBot, window: ChatWindow, fake_server: FakeServer, links: LinkSpy
 ) -> None:
-    ticket_server.script_resolve(
+    fake_server.script_resolve(
         answer_script("[run](javascript:alert(1)) [read](file:///etc/passwd) [data](data:text/html,hi)")
     )
     ask(qtbot, window, "Help")
@@ -193,32 +198,32 @@ def test_javascript_and_file_links_are_refused(
 
 
 def test_remote_images_are_never_requested(
-    qtbot: QtBot, window: ChatWindow, ticket_server: TicketServer, tmp_path: Path
+    qtbot: QtBot, window: ChatWindow, fake_server: FakeServer, tmp_path: Path
 ) -> None:
-    pixel = f"{ticket_server.url}/pixel.png"
+    pixel = f"{fake_server.url}/pixel.png"
     secret = tmp_path / "secret.png"
     secret.write_bytes(png())
-    ticket_server.script_resolve(answer_script(f'![tracker]({pixel}) <img src="{ticket_server.url}/raw.png">'))
+    fake_server.script_resolve(answer_script(f'![tracker]({pixel}) <img src="{fake_server.url}/raw.png">'))
 
     ask(qtbot, window, "Help")
     wait_done(qtbot, window)
     # and even HTML that bypassed the Markdown renderer loads nothing, remote or local
-    window.transcript.show_html(f'<img src="{ticket_server.url}/direct.png"><img src="{secret.as_uri()}">')
+    window.transcript.show_html(f'<img src="{fake_server.url}/direct.png"><img src="{secret.as_uri()}">')
     window.transcript.viewport().repaint()
     qtbot.wait(100)
 
     assert "[image: tracker]" in window.presenter.transcript_html()
-    assert [r.path for r in ticket_server.requests if r.method == "GET"] == []
-    assert f"{ticket_server.url}/direct.png" in window.transcript.blocked_resources
+    assert [r.path for r in fake_server.requests if r.method == "GET"] == []
+    assert f"{fake_server.url}/direct.png" in window.transcript.blocked_resources
     assert secret.as_uri() in window.transcript.blocked_resources
     loaded = window.transcript.document().resource(QTextDocument.ResourceType.ImageResource, QUrl(secret.as_uri()))
     assert loaded.size().width() <= 1  # the local file's pixels never entered the document: a blank stand-in
 
 
 def test_an_exhausted_quota_shows_the_panel_and_keeps_text_and_screenshots(
-    qtbot: QtBot, window: ChatWindow, ticket_server: TicketServer
+    qtbot: QtBot, window: ChatWindow, fake_server: FakeServer
 ) -> None:
-    ticket_server.fail(
+    fake_server.fail(
         "resolve", 402, "quota_exceeded", plan="free", quota=10, resets_at="2026-12-01T12:00:00Z", upgrade_plans=["pro"]
     )
     window.attach(png(), "image/png")
@@ -236,9 +241,9 @@ def test_an_exhausted_quota_shows_the_panel_and_keeps_text_and_screenshots(
 
 
 def test_offline_says_so_in_words_and_keeps_everything(
-    qtbot: QtBot, window: ChatWindow, ticket_server: TicketServer
+    qtbot: QtBot, window: ChatWindow, fake_server: FakeServer
 ) -> None:
-    ticket_server.stop()
+    fake_server.stop()
     window.attach(png(), "image/png")
     ask(qtbot, window, "No internet")
 
@@ -275,7 +280,7 @@ def test_screenshots_show_as_thumbnails_and_can_be_removed(qtbot: QtBot, window:
 
 
 def test_feedback_buttons_appear_after_the_answer_and_send_feedback(
-    qtbot: QtBot, window: ChatWindow, ticket_server: TicketServer
+    qtbot: QtBot, window: ChatWindow, fake_server: FakeServer
 ) -> None:
     assert not window.feedback_panel.isVisible()
     ask(qtbot, window, "Mouse lags")
@@ -286,12 +291,12 @@ def test_feedback_buttons_appear_after_the_answer_and_send_feedback(
 
     qtbot.waitUntil(lambda: "glad it's fixed" in window.feedback_label.text(), timeout=WAIT_MS)
     assert not window.fixed_button.isVisible()
-    (ticket,) = ticket_server.tickets
+    (ticket,) = fake_server.tickets
     assert ticket.feedback == [{"resolved": True}]
 
 
 def test_a_follow_up_uses_the_same_box_and_the_messages_api(
-    qtbot: QtBot, window: ChatWindow, ticket_server: TicketServer
+    qtbot: QtBot, window: ChatWindow, fake_server: FakeServer
 ) -> None:
     ask(qtbot, window, "Printer jams")
     wait_done(qtbot, window)
@@ -300,5 +305,5 @@ def test_a_follow_up_uses_the_same_box_and_the_messages_api(
     ask(qtbot, window, "Which tray?")
     qtbot.waitUntil(lambda: "Then check the cable." in window.transcript.toPlainText(), timeout=WAIT_MS)
 
-    assert len(ticket_server.requests_to("POST", "/messages")) == 1
-    assert len(ticket_server.tickets) == 1
+    assert len(fake_server.requests_to("POST", "/messages")) == 1
+    assert len(fake_server.tickets) == 1

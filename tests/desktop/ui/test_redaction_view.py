@@ -5,19 +5,23 @@ from __future__ import annotations
 import io
 import threading
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
-from pytestqt.qtbot import QtBot
 
 from desktop.core.geometry import Rect
 from desktop.core.redaction import OcrLine, RedactionOrigin
+from desktop.presenters.redaction_presenter import NOTHING_FOUND_TEXT, PREPARING_TEXT, SKIPPED_TEXT, RedactionPresenter
 from desktop.services.capture.encode import format_size
 from desktop.services.capture.ocr import OcrEngine, OcrUnavailableError
 from desktop.services.capture.workers import ImageEncoder, SuggestionFinder
-from desktop.ui.redaction_view import NOTHING_FOUND_TEXT, PREPARING_TEXT, SKIPPED_TEXT, RedactionView
+from desktop.ui.redaction_view import RedactionView
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 # The offscreen platform cannot pass size hints of a top-level window with a layout to a window manager.
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
@@ -63,7 +67,7 @@ def make_view(qtbot: QtBot) -> Iterator[MakeView]:
         encoder = ImageEncoder()
         finder = SuggestionFinder(ocr) if ocr is not None else None
         workers.extend([encoder, *([finder] if finder else [])])
-        view = RedactionView(screen_like_image(), encoder, finder)
+        view = RedactionView(RedactionPresenter(screen_like_image(), encoder, finder))
         qtbot.addWidget(view)
         view.present()
         qtbot.waitExposed(view)
@@ -121,7 +125,7 @@ def test_a_drawn_box_is_solid_black_in_the_bytes_sent_and_nothing_else_changes(
 
 def test_the_size_label_follows_the_bytes_that_will_be_sent(qtbot: QtBot, make_view: MakeView) -> None:
     view = make_view()
-    first = view.result
+    first = view.presenter.result
     assert first is not None
     assert view.size_label.text() == f"Will send {format_size(len(first.data))} ({WIDTH} × {HEIGHT} WebP)"
 
@@ -130,7 +134,7 @@ def test_the_size_label_follows_the_bytes_that_will_be_sent(qtbot: QtBot, make_v
     assert view.size_label.text() == PREPARING_TEXT
     assert not view.send_button.isEnabled()
     qtbot.waitUntil(view.send_button.isEnabled, timeout=WAIT_MS)
-    second = view.result
+    second = view.presenter.result
     assert second is not None
     assert len(second.data) < len(first.data)
     assert view.size_label.text() == f"Will send {format_size(len(second.data))} ({WIDTH} × {HEIGHT} WebP)"
@@ -151,7 +155,7 @@ def test_suggestions_are_applied_and_can_be_unticked(qtbot: QtBot, make_view: Ma
     box = suggestion.box
     assert box.x <= 70
     assert box.right >= 190
-    redacted = view.result
+    redacted = view.presenter.result
     assert redacted is not None
     assert decode(redacted.data).getpixel((120, 110)) == (0, 0, 0)
 
@@ -235,7 +239,7 @@ def test_attach_waits_for_the_suggestions_unless_the_user_stops_waiting(qtbot: Q
 
     view = make_view(ocr=lambda: slow_engine, wait_ready=False)
     try:
-        qtbot.waitUntil(lambda: view.result is not None, timeout=WAIT_MS)  # encoded, but...
+        qtbot.waitUntil(lambda: view.presenter.result is not None, timeout=WAIT_MS)  # encoded, but...
         assert not view.send_button.isEnabled()  # ...a quick click cannot skip the suggestions
         assert view.skip_button.isVisible()
 
@@ -258,7 +262,7 @@ def test_closing_twice_is_harmless_and_the_shared_encoder_lives_on(qtbot: QtBot,
     view.close()
     view.close()
 
-    encoder = view._encoder  # shared with the next window
+    encoder = view.presenter.encoder  # shared with the next window
     with qtbot.wait_signal(encoder.encoded, timeout=WAIT_MS):
         encoder.request(screen_like_image(), [])
-    assert view.result is not None  # the closed window ignored the new result
+    assert view.presenter.result is not None  # the closed window ignored the new result

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
-from pytestqt.qtbot import QtBot
 
 from desktop.core.geometry import Rect
 from desktop.ui.region_overlay import RegionOverlay
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 # The offscreen platform cannot raise windows; an always-on-top window asks it to on show().
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support raise\(\)")

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QApplication
-from pytestqt.qtbot import QtBot
 
 from desktop.core.auth import MemoryTokenStore
 from desktop.core.device import DeviceDetails
@@ -22,6 +19,13 @@ from desktop.services.settings_store import QtSettingsStore
 from desktop.services.tasks import TaskRunner
 from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.theme import ThemeController, dark_palette
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QApplication
+    from pytestqt.qtbot import QtBot
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
 

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QLineEdit
-from pytestqt.qtbot import QtBot
 
 from desktop.core.settings import DesktopSettings, SettingsStore
 from desktop.presenters.session_presenter import SessionPresenter
 from desktop.services.secrets import KeyringTokenStore
 from desktop.services.settings_store import QtSettingsStore
 from desktop.ui.sign_in_dialog import VERIFIED_TEXT, Page, SignInDialog
-from tests.fixtures.desktop_api import DesktopApi, SecureMemoryKeyring
+from tests.fixtures.fake_server import FakeServer, SecureMemoryKeyring
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from pytestqt.qtbot import QtBot
 
 # Offscreen windows cannot size themselves from hints; harmless here.
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support propagateSizeHints\(\)")
@@ -26,10 +30,10 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def session(qapp: object, tmp_path: Path, desktop_api: DesktopApi) -> Iterator[SessionPresenter]:
+def session(qapp: object, tmp_path: Path, fake_server: FakeServer) -> Iterator[SessionPresenter]:
     """A started session presenter on the fake server."""
     store = SettingsStore(tmp_path / "settings.json")
-    store.save(DesktopSettings(server_url=desktop_api.url))
+    store.save(DesktopSettings(server_url=fake_server.url))
     backend = SecureMemoryKeyring()
     session = SessionPresenter(
         QtSettingsStore(store), token_store_factory=lambda: KeyringTokenStore(backend), queue_root=tmp_path / "q"
@@ -60,11 +64,11 @@ def type_into(qtbot: QtBot, widget: QLineEdit, text: str) -> None:
 
 
 def test_a_user_creates_an_account_confirms_it_and_signs_in(
-    qtbot: QtBot, dialog: SignInDialog, desktop_api: DesktopApi
+    qtbot: QtBot, dialog: SignInDialog, fake_server: FakeServer
 ) -> None:
     # GIVEN the dialog on the sign-in page
     assert page_of(dialog) == Page.SIGN_IN
-    assert dialog.server_label.text() == f"Server: {desktop_api.url}"
+    assert dialog.server_label.text() == f"Server: {fake_server.url}"
     # WHEN the user creates an account
     QTest.mouseClick(dialog.create_account_button, Qt.MouseButton.LeftButton)
     assert page_of(dialog) == Page.REGISTER
@@ -78,8 +82,8 @@ def test_a_user_creates_an_account_confirms_it_and_signs_in(
     qtbot.waitUntil(lambda: page_of(dialog) is Page.VERIFY, timeout=TIMEOUT_MS)
     assert "ada@example.com" in dialog.verify_info.text()
     # WHEN the user pastes the link from the mail
-    token = desktop_api.account("ada@example.com").verify_token
-    type_into(qtbot, dialog.token_edit, f"{desktop_api.url}/verify-email?token={token}")
+    token = fake_server.account("ada@example.com").verify_token
+    type_into(qtbot, dialog.token_edit, f"{fake_server.url}/verify-email?token={token}")
     QTest.mouseClick(dialog.verify_button, Qt.MouseButton.LeftButton)
     # THEN the address is confirmed and the sign-in page comes back, login filled in
     qtbot.waitUntil(lambda: page_of(dialog) is Page.SIGN_IN, timeout=TIMEOUT_MS)
@@ -94,8 +98,8 @@ def test_a_user_creates_an_account_confirms_it_and_signs_in(
     assert dialog.password_edit.text() == ""
 
 
-def test_a_wrong_password_is_shown_in_words(qtbot: QtBot, dialog: SignInDialog, desktop_api: DesktopApi) -> None:
-    desktop_api.add_account(password=PASSWORD)
+def test_a_wrong_password_is_shown_in_words(qtbot: QtBot, dialog: SignInDialog, fake_server: FakeServer) -> None:
+    fake_server.add_account(password=PASSWORD)
     type_into(qtbot, dialog.login_edit, "ada@example.com")
     type_into(qtbot, dialog.password_edit, "not the password")
 

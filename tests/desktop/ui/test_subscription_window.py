@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QWidget
-from pytestqt.qtbot import QtBot
 
-from desktop.core.api import ApiClient
 from desktop.presenters.subscription_presenter import BILLING_DISABLED_TEXT, SubscriptionPresenter
 from desktop.services.tasks import TaskRunner
 from desktop.ui.subscription_window import UNLIMITED_TEXT, SubscriptionWindow
-from tests.fixtures.desktop_api import DesktopApi
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from PySide6.QtWidgets import QWidget
+    from pytestqt.qtbot import QtBot
+
+    from desktop.core.api import ApiClient
+    from tests.fixtures.fake_server import FakeServer
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)\(\)")
 
@@ -79,9 +84,9 @@ def test_upgrade_shows_the_checkout_address_before_opening_it(
 
 
 def test_billing_disabled_says_unlimited_and_offers_nothing_to_buy(
-    qtbot: QtBot, window: SubscriptionWindow, desktop_api: DesktopApi
+    qtbot: QtBot, window: SubscriptionWindow, fake_server: FakeServer
 ) -> None:
-    desktop_api.set_billing(False, plan="self_hosted", plan_name="Self-hosted", quota=None, usage=7)
+    fake_server.set_billing(False, plan="self_hosted", plan_name="Self-hosted", quota=None, usage=7)
 
     present(qtbot, window)
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from pytestqt.qtbot import QtBot
 
-from desktop.core.api import ApiClient
 from desktop.presenters.chat_presenter import ChatPresenter
 from desktop.presenters.tickets_presenter import TicketsPresenter
 from desktop.ui.chat_window import ChatWindow
 from desktop.ui.tickets_window import COLUMNS, TicketsWindow
-from tests.fixtures.desktop_server import TicketServer
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytestqt.qtbot import QtBot
+
+    from desktop.core.api import ApiClient
+    from tests.fixtures.fake_server import FakeServer
 
 pytestmark = pytest.mark.qt_log_ignore(r"This plugin does not support (propagateSizeHints|raise)\(\)")
 
@@ -29,8 +34,8 @@ def cell_text(window: TicketsWindow, row: int, column: int) -> str:
 
 
 @pytest.fixture
-def presenters(ticket_api: ApiClient) -> Iterator[tuple[TicketsPresenter, ChatPresenter]]:
-    tickets, chat = TicketsPresenter(ticket_api), ChatPresenter(ticket_api)
+def presenters(signed_in_client: ApiClient) -> Iterator[tuple[TicketsPresenter, ChatPresenter]]:
+    tickets, chat = TicketsPresenter(signed_in_client), ChatPresenter(signed_in_client)
     try:
         yield tickets, chat
     finally:
@@ -39,13 +44,13 @@ def presenters(ticket_api: ApiClient) -> Iterator[tuple[TicketsPresenter, ChatPr
 
 
 def test_showing_the_window_lists_tickets_and_double_click_opens_the_conversation(
-    qtbot: QtBot, ticket_server: TicketServer, presenters: tuple[TicketsPresenter, ChatPresenter]
+    qtbot: QtBot, fake_server: FakeServer, presenters: tuple[TicketsPresenter, ChatPresenter]
 ) -> None:
     tickets, chat = presenters
-    ticket_id = ticket_server.add_ticket(
+    ticket_id = fake_server.add_ticket(
         "Outlook asks for password", [("user", "Outlook asks for password"), ("assistant", "Clear the **cache**.")]
     )
-    ticket_server.add_ticket("Monitor flickers", status="resolved")
+    fake_server.add_ticket("Monitor flickers", status="resolved")
     window = TicketsWindow(tickets)
     chat_window = ChatWindow(chat)
     qtbot.addWidget(window)
@@ -72,18 +77,18 @@ def test_showing_the_window_lists_tickets_and_double_click_opens_the_conversatio
 
 
 def test_refresh_failure_is_shown_in_words(
-    qtbot: QtBot, ticket_server: TicketServer, presenters: tuple[TicketsPresenter, ChatPresenter]
+    qtbot: QtBot, fake_server: FakeServer, presenters: tuple[TicketsPresenter, ChatPresenter]
 ) -> None:
     tickets, _ = presenters
-    ticket_server.fail("list", 500, "internal_error")
+    fake_server.fail("list", 500, "internal_error")
     window = TicketsWindow(tickets)
     qtbot.addWidget(window)
 
     window.show()
 
     qtbot.waitUntil(lambda: "could not be loaded" in window.status_label.text(), timeout=WAIT_MS)
-    ticket_server.heal("list")
-    ticket_server.add_ticket("Keyboard")
+    fake_server.heal("list")
+    fake_server.add_ticket("Keyboard")
     QTest.mouseClick(window.refresh_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.table.rowCount() == 1, timeout=WAIT_MS)
     assert window.status_label.text() == ""

@@ -11,15 +11,12 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring.backends.fail
 import pytest
 from PySide6.QtCore import QRect, QTimer
 from PySide6.QtGui import QColor, QGuiApplication
-from PySide6.QtWidgets import QApplication
-from pytestqt.qtbot import QtBot
 
 from desktop.app import TechPal, ensure_application
 from desktop.core.settings import SettingsStore
@@ -27,7 +24,15 @@ from desktop.presenters.tray_presenter import CHECKING_TEXT, TrayAction
 from desktop.services.hotkey import HotkeySupport
 from desktop.services.secrets import KeyringTokenStore
 from installer.smoke_test import run_smoke_test
-from tests.fixtures.http import HealthServer
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QApplication
+    from pytestqt.qtbot import QtBot
+
+    from tests.fixtures.fake_server import FakeServer
 
 pytestmark = pytest.mark.xserver
 
@@ -61,16 +66,15 @@ def make_techpal(server_url: str, tmp_path: Path) -> TechPal:
         settings_store=SettingsStore(tmp_path / "config" / "settings.json"),
         token_store_factory=fail_keyring_store,
         queue_root=tmp_path / "outbox",
-        capture_factory=None,
         probe_hotkey=lambda: HotkeySupport(False, "not in tests"),
         refresh_interval_ms=600_000,
     )
 
 
 @pytest.fixture
-def techpal(qapp: QApplication, system_tray: str, health_server: HealthServer, tmp_path: Path) -> Iterator[TechPal]:
+def techpal(qapp: QApplication, system_tray: str, fake_server: FakeServer, tmp_path: Path) -> Iterator[TechPal]:
     """The composed app talking to the stub server; not started yet."""
-    techpal = make_techpal(health_server.url, tmp_path)
+    techpal = make_techpal(fake_server.url, tmp_path)
     try:
         yield techpal
     finally:
@@ -91,7 +95,7 @@ def quiet_env(tmp_path: Path) -> dict[str, str]:
         **os.environ,
         "XDG_CONFIG_HOME": str(config),
         "XDG_DATA_HOME": str(tmp_path / "xdg-data"),
-        "PYTHON_KEYRING_BACKEND": "tests.fixtures.desktop_api.SecureMemoryKeyring",
+        "PYTHON_KEYRING_BACKEND": "tests.fixtures.fake_server.SecureMemoryKeyring",
     }
 
 
@@ -156,10 +160,8 @@ def test_the_icon_appears_with_the_server_down_and_the_keyring_failing(
         techpal.deleteLater()
 
 
-def test_the_icon_appears_before_a_slow_server_answers(
-    qtbot: QtBot, techpal: TechPal, health_server: HealthServer
-) -> None:
-    health_server.respond(200, {"status": "ok"}, delay=2.0)
+def test_the_icon_appears_before_a_slow_server_answers(qtbot: QtBot, techpal: TechPal, fake_server: FakeServer) -> None:
+    fake_server.set_delay(2.0, "health")
 
     techpal.start()
     wait_until_icon_is_on_screen(qtbot, techpal)
@@ -250,12 +252,10 @@ def test_smoke_test_mode_exits_cleanly(tmp_path: Path) -> None:
     assert not (tmp_path / "cfg").exists()  # nothing saved
 
 
-def test_a_user_quits_the_running_app_from_its_tray_menu(
-    health_server: HealthServer, quiet_env: dict[str, str]
-) -> None:
+def test_a_user_quits_the_running_app_from_its_tray_menu(fake_server: FakeServer, quiet_env: dict[str, str]) -> None:
     """End to end: a separate ``python -m desktop`` process, a real right-click, "Quit" chosen with the keyboard."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "desktop", "--server", health_server.url],
+        [sys.executable, "-m", "desktop", "--server", fake_server.url],
         env=quiet_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -267,7 +267,7 @@ def test_a_user_quits_the_running_app_from_its_tray_menu(
         geometry = dict(line.split("=", 1) for line in xdotool("getwindowgeometry", "--shell", icon).split())
         x = int(geometry["X"]) + int(geometry["WIDTH"]) // 2
         y = int(geometry["Y"]) + int(geometry["HEIGHT"]) // 2
-        _wait_for(lambda: health_server.hits >= 1, "the first health check")
+        _wait_for(lambda: fake_server.hits("health") >= 1, "the first health check")
 
         xdotool("mousemove", str(x), str(y), "click", "3")
         _wait_for_visible_windows(process.pid, 2)  # the icon and its menu
@@ -312,11 +312,11 @@ def _wait_for_visible_windows(pid: int, count: int, timeout: float = 10.0) -> li
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_ends_the_running_app_cleanly(
-    health_server: HealthServer, sig: signal.Signals, quiet_env: dict[str, str]
+    fake_server: FakeServer, sig: signal.Signals, quiet_env: dict[str, str]
 ) -> None:
     """Logout sends SIGTERM and a terminal Ctrl+C sends SIGINT; both must quit through the normal path."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "desktop", "--server", health_server.url],
+        [sys.executable, "-m", "desktop", "--server", fake_server.url],
         env=quiet_env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,

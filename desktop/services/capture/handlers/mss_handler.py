@@ -10,7 +10,7 @@ from typing import Any
 import mss
 from PIL import Image
 
-from desktop.services.capture.models import CaptureError, MonitorArea
+from desktop.core.capture import CaptureError, MonitorArea
 
 __all__ = ["MssHandler"]
 

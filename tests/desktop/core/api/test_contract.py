@@ -14,8 +14,8 @@ import msgspec
 import pytest
 
 from desktop.core.api import models as wire
-from desktop.core.api.client import _checked
-from server.domain.resolution import events
+from desktop.core.api.responses import checked as _checked
+from server.domain.resolution import schemas as events
 
 NOW = datetime.datetime(2026, 11, 27, 10, 0, tzinfo=datetime.UTC)
 

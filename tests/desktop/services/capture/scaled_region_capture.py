@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from desktop.core.geometry import Rect
 
 
 def main() -> None:
@@ -15,7 +19,6 @@ def main() -> None:
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from desktop.core.geometry import Rect
     from desktop.services.capture.main import ScreenCapturer, crop
     from desktop.ui.region_overlay import RegionOverlay
 

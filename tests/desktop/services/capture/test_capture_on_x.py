@@ -12,8 +12,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
@@ -21,16 +21,22 @@ from PySide6.QtCore import QObject, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWidget
-from pytestqt.qtbot import QtBot
 
 from desktop.presenters.capture_presenter import CapturePresenter
+from desktop.presenters.redaction_presenter import RedactionPresenter
 from desktop.services.capture.encode import encode_screenshot
 from desktop.services.capture.main import ScreenCapturer
-from desktop.services.capture.models import Screenshot
 from desktop.services.capture.workers import ImageEncoder
 from desktop.ui.redaction_view import RedactionView
 from desktop.ui.region_overlay import RegionOverlay
 from tests.desktop.services.capture.pattern_window import pattern_colour
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytestqt.qtbot import QtBot
+
+    from desktop.core.capture import Screenshot
 
 pytestmark = pytest.mark.xserver
 
@@ -177,7 +183,7 @@ def test_region_then_redaction_sends_the_pattern_with_a_solid_box(
         return overlays[-1]
 
     def make_editor(image: Image.Image) -> RedactionView:
-        editors.append(RedactionView(image, encoder))  # the presenter deletes it when done
+        editors.append(RedactionView(RedactionPresenter(image, encoder)))  # the presenter deletes it when done
         return editors[-1]
 
     presenter = CapturePresenter(ScreenCapturer(), overlay_factory=make_overlay, redaction_factory=make_editor)

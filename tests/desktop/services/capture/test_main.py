@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from PIL import Image
 
+from desktop.core.capture import CaptureError, MonitorArea, Screenshot
 from desktop.core.geometry import Rect
 from desktop.services.capture.handlers.mss_handler import _pick_monitor
 from desktop.services.capture.main import ScreenCapturer, crop
-from desktop.services.capture.models import CaptureError, MonitorArea, Screenshot
 
 MONITOR = MonitorArea("HDMI-1", 1920, 0, 1280, 720, 1.5)
 

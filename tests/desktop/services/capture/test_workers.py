@@ -5,17 +5,21 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image, ImageDraw, ImageFont
-from pytestqt.qtbot import QtBot
 
 from desktop.core.geometry import Rect
 from desktop.core.redaction import OcrLine, SecretKind, suggest_redactions
 from desktop.services.capture.encode import EncodedImage
 from desktop.services.capture.ocr import OcrEngine, OcrUnavailableError, load_rapidocr
 from desktop.services.capture.workers import ImageEncoder, SuggestionFinder
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from pytestqt.qtbot import QtBot
 
 WAIT_MS = 5000
 DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"

@@ -1,0 +1,82 @@
+r"""Turning the server's HTTP answers into results or :class:`~desktop.core.api.errors.ApiError`\ s with a sentence."""
+
+from __future__ import annotations
+
+import datetime
+import email.utils
+import logging
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+
+from desktop.core.api.errors import ApiError, FieldError, QuotaExceeded, friendly_message
+from desktop.core.api.models import Problem
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = ["checked", "unexpected"]
+
+logger = logging.getLogger(__name__)
+
+
+def unexpected(response: httpx.Response, exc: Exception) -> ApiError:
+    """Log an answer this client could not read; return the ``unexpected_response`` :class:`ApiError` for it."""
+    logger.warning("unexpected answer from %s: %s", response.request.url, exc)
+    return ApiError(
+        status=response.status_code,
+        code="unexpected_response",
+        message="The server gave an answer this version of Tech Pal doesn't understand. Is the server URL right?",
+        detail=str(exc),
+    )
+
+
+def checked(response: httpx.Response) -> httpx.Response:
+    """Return a successful response; turn an error status into the matching :class:`ApiError`."""
+    if not response.is_error:
+        return response
+    status = response.status_code
+    try:
+        problem = msgspec.json.decode(response.content, type=Problem)
+    except msgspec.DecodeError:
+        problem = Problem(status=status)
+    code = problem.code or _fallback_code(status)
+    common: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "message": friendly_message(status, code, problem.detail),
+        "detail": problem.detail,
+        "field_errors": [FieldError(e.field, e.message, e.source) for e in problem.errors],
+        "retry_after": _retry_after(response.headers.get("Retry-After")),
+    }
+    if code == "quota_exceeded":
+        raise QuotaExceeded(
+            **common,
+            plan=problem.plan,
+            quota=problem.quota,
+            resets_at=problem.resets_at,
+            upgrade_plans=list(problem.upgrade_plans),
+        )
+    raise ApiError(**common)
+
+
+def _fallback_code(status: int) -> str:
+    return {401: "not_authenticated", 403: "forbidden", 404: "not_found", 429: "rate_limited"}.get(
+        status, "internal_error" if status >= 500 else "http_error"
+    )
+
+
+def _retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.UTC)
+    return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())

@@ -1,0 +1,93 @@
+"""The session's vocabulary: its states, the sign-in steps, the sentences it shows, and small helpers."""
+
+from __future__ import annotations
+
+import logging
+import platform
+from collections.abc import Callable
+from enum import StrEnum
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
+
+from desktop.core.api.errors import ApiError
+from desktop.core.auth import TokenStore
+
+if TYPE_CHECKING:  # the client brings httpx: loaded once a session needs it
+    from desktop.core.api.client import ApiClient
+
+__all__ = [
+    "INSECURE_URL_TEXT",
+    "STORE_FAILED_TEXT",
+    "UNEXPECTED_TEXT",
+    "ClientFactory",
+    "SessionState",
+    "SignInStep",
+    "default_client_factory",
+    "device_name",
+    "error_message",
+    "extract_verification_token",
+]
+
+logger = logging.getLogger(__name__)
+
+ClientFactory = Callable[[str, TokenStore, "str | None"], "ApiClient"]
+INSECURE_URL_TEXT = (
+    "This server address uses plain http:// to another computer: your password and sign-in would travel "
+    "unencrypted. Confirm that you accept this, or use an https:// address."
+)
+UNEXPECTED_TEXT = "Something unexpected went wrong. Please try again."
+STORE_FAILED_TEXT = (
+    "Tech Pal couldn't open this computer's password storage, so you will need to sign in again next time. "
+    "Your sign-in is kept in memory only, never written to disk."
+)
+
+
+class SessionState(StrEnum):
+    """Where the session is."""
+
+    STARTING = "starting"  # a saved session is being restored (token store opening)
+    SIGNED_OUT = "signed_out"
+    SIGNED_IN = "signed_in"
+
+
+class SignInStep(StrEnum):
+    """Which request of the sign-in flow a failure belongs to (the dialog shows it on that page)."""
+
+    SERVER = "server"
+    SIGN_IN = "sign_in"
+    REGISTER = "register"
+    VERIFY = "verify"
+    RESEND = "resend"
+    SIGN_OUT = "sign_out"
+
+
+def default_client_factory(server_url: str, tokens: TokenStore, account: str | None) -> ApiClient:
+    """The real client."""
+    from desktop.core.api.client import ApiClient  # noqa: PLC0415 - httpx loads with the first client
+
+    return ApiClient(server_url, tokens=tokens, account=account)
+
+
+def device_name() -> str:
+    """The computer's network name (what the server lists under signed-in devices)."""
+    from desktop.core.api.client import default_device_name  # noqa: PLC0415 - only when signing in
+
+    return platform.node()[:200] or default_device_name()
+
+
+def extract_verification_token(text: str) -> str:
+    """The token from what the user pasted: the token itself, or the whole link from the mail (``?token=…``)."""
+    candidate = text.strip()
+    if "://" in candidate or candidate.startswith("/") or "?" in candidate:
+        values = parse_qs(urlsplit(candidate).query).get("token")
+        if values:
+            return values[0].strip()
+    return candidate
+
+
+def error_message(exc: BaseException) -> str:
+    """The sentence for a failed request (an unexpected error is logged and gets a generic one)."""
+    if isinstance(exc, ApiError):
+        return exc.message
+    logger.error("unexpected error in the session", exc_info=exc)
+    return UNEXPECTED_TEXT
