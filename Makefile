@@ -36,7 +36,7 @@ server: install ## Start the server alone
 test: install gui-deps lint test-main test-gui ## Lint, then the whole suite (widgets offscreen, tray on Xvfb)
 
 test-main: install ## Server and offscreen desktop tests
-	@$(TEST_ENV) $(PY) -m pytest -m "not xserver" $(PYTEST_ARGS)
+	@$(TEST_ENV) $(PY) -m pytest -m "not xserver" -n 2 $(PYTEST_ARGS)
 
 test-gui: install gui-deps ## Tray and capture tests on a private Xvfb + openbox + trayer
 	@$(TEST_ENV) scripts/with-xserver.sh $(PY) -m pytest -m xserver tests/desktop $(PYTEST_ARGS)
