@@ -87,27 +87,7 @@ class Pending(StrEnum):
 class ChatBase(QObject):
     """The chat presenter's state, signals and display plumbing; :class:`ChatPresenter` is the class to use.
 
-    Args:
-        api: The signed-in API client (``None`` until sign-in; sending then asks for sign-in).
-        queue: The signed-in account's offline queue; ``None`` disables queuing.
-        device_details: Returns the ``device`` payload when the user shares device details, else ``None``;
-            called in a worker thread (it reads system files).
-        parent: Owning QObject.
-
-    Signals:
-        state_changed(str): The :class:`ChatState` (``busy`` disables Send and locks the text box).
-        transcript_changed(str): The conversation as safe HTML (finished messages + the answer so far).
-        notice_changed(str): The line above a fallback answer ("" hides it).
-        error_changed(str): The current failure in words ("" hides it).
-        field_errors_changed(dict): ``{field: message}`` of a refused input (e.g. ``description``).
-        quota_changed(object): The :class:`QuotaExceeded` to show in the quota panel, or ``None``.
-        attachments_changed(list): The screenshots (:class:`Attachment`) that go with the next new question.
-        feedback_changed(str): The :class:`FeedbackState`.
-        draft_cleared(): The answer is complete: the text box may be emptied.
-        ticket_changed(str): The conversation's ticket id ("" for a new question).
-        queued(object): The question was saved in the offline queue (:class:`QueuedQuestion`).
-        sign_in_required(): The session ended; the shell shows sign-in (the draft stays).
-        upgrade_requested(str): The user pressed Upgrade; the plan key to check out.
+    Its docstring lists the constructor's arguments and the signals.
     """
 
     state_changed = Signal(str)

@@ -17,8 +17,12 @@ in no request at all — goes through one of these, and their names say so at th
 - :func:`autocommit_connection` — every statement commits on its own: single atomic statements that must precede
   the request's transaction (the sign-in throttles, whose count must stand when the request fails) and reads outside
   a request (health, the event stream's session check).
-- :func:`autocommit_session` — the same as an ORM session: a ticket create signs the caller in and counts the
-  hourly limit on it before a large upload arrives, so that no pooled connection waits on a slow client.
+- :func:`autocommit_session` — the same as an ORM session (the answer routes read the caller and the ticket on it,
+  so the request holds no connection while the limit, the quota and the search take theirs).
+- :func:`request_session_in_autocommit` — the request's own session, in autocommit for a block whose statements
+  precede its transaction, and its connection back in the pool when the block ends. A ticket create signs the
+  caller in and counts the hourly limit there before a large upload arrives (no pooled connection waits on a slow
+  client); a description-only ticket, one atomic statement, is inserted there too, without a transaction.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ if TYPE_CHECKING:
 __all__ = [
     "autocommit_connection",
     "autocommit_session",
+    "request_session_in_autocommit",
     "request_sessions",
     "session_of_its_own",
     "transaction_of_its_own",
@@ -78,3 +83,17 @@ async def autocommit_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]
     """An ORM session on an autocommit connection: every statement is a transaction of its own."""
     async with autocommit_connection(engine) as connection, AsyncSession(bind=connection) as session:
         yield session
+
+
+@asynccontextmanager
+async def request_session_in_autocommit(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """The request's session on a connection in autocommit; the block's end returns that connection to the pool.
+
+    Use it before the session's first statement. After the block the session is closed: a later statement starts
+    the request's transaction on a fresh connection, which the rule commits or rolls back as usual.
+    """
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    try:
+        yield session
+    finally:
+        await session.close()

@@ -19,10 +19,10 @@ from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter, SkipValidation
 from litestar.response import ServerSentEvent
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.db.models import STATUSES, Status
-from server.db.transactions import autocommit_session
+from server.db.transactions import request_session_in_autocommit
 from server.domain.accounts import (
     AUTH_DEPENDENCIES,
     BEARER,
@@ -111,22 +111,31 @@ class TicketController(Controller):
         accounts: NamedDependency[SkipValidation[AccountService]],
         tickets: NamedDependency[SkipValidation[TicketService]],
         settings: NamedDependency[SkipValidation[Settings]],
-        db_engine: NamedDependency[AsyncEngine],
+        db_session: NamedDependency[AsyncSession],
     ) -> Response[TicketDetail]:
         """201 with the ticket (also on an idempotent replay, marked by ``Idempotent-Replayed: true``).
 
-        Authenticates itself rather than through the ``principal`` dependency, to order the work: a small form (no
-        screenshot) is buffered first; then the sign-in lookup and the hourly count run in autocommit, before the
-        request's transaction (the count stands, and no pooled connection is held while a big upload arrives).
+        Authenticates itself rather than through the ``principal`` dependency, to order the work: a small form (at
+        most 64 KiB) is buffered first; then the sign-in lookup and the hourly count run on the request's session in
+        autocommit, before any transaction (the count stands). A description-only ticket is one atomic statement
+        and runs there too, on the same connection; any other create reads its form (a large one arrives now, with
+        no connection held) and writes after that connection went back to the pool.
         """
         key = clean_idempotency_key(request.headers.get("idempotency-key"))
         token = bearer_token(request)
+        content_type = request.headers.get("content-type", "")
         small_form = await request.body() if _declared_length(request) <= SMALL_FORM_BYTES else None
-        async with autocommit_session(db_engine) as db:
-            principal = await accounts.authenticate(token, db=db)
+        draft = None
+        async with request_session_in_autocommit(db_session) as db:
+            principal = await accounts.authenticate(token)
             await count_ticket(db, settings, principal.user.id)
-        stream = request.stream() if small_form is None else _chunks(small_form)
-        draft = await read_ticket_form(request.headers.get("content-type", ""), stream)
+            if small_form is not None:
+                draft = await read_ticket_form(content_type, _chunks(small_form))
+                if key is None and not draft.screenshots:
+                    ticket = await tickets.create_described(principal.user, draft)
+                    return Response(ticket_detail(ticket), status_code=201)
+        if draft is None:
+            draft = await read_ticket_form(content_type, request.stream())
         created = await tickets.create(principal.user, draft, idempotency_key=key)
         headers = {REPLAY_HEADER: "true"} if created.replayed else {}
         return Response(ticket_detail(created.ticket), status_code=201, headers=headers)

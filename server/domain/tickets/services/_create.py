@@ -58,8 +58,8 @@ class TicketCreation(TicketServiceBase):
     async def create(self, owner: User, draft: TicketDraft, *, idempotency_key: str | None = None) -> CreatedTicket:
         """Create a ticket from a validated form.
 
-        A description-only ticket is one statement in the request's transaction. A ticket with screenshots or an
-        idempotency key is written in a transaction of its own together with its blob files, after the
+        A description-only ticket is :meth:`create_described` in the request's transaction. A ticket with screenshots
+        or an idempotency key is written in a transaction of its own together with its blob files, after the
         screenshots were read (seconds, with OCR) holding no connection: it commits before this returns, and if it
         fails, no row remains and the files that no screenshot names are deleted.
 
@@ -68,8 +68,7 @@ class TicketCreation(TicketServiceBase):
         screenshot raises its 4xx before anything is stored.
         """
         if idempotency_key is None and not draft.screenshots:
-            ticket = await self._insert_ticket(self.db, uuid7(), owner, draft)
-            return CreatedTicket(ticket, replayed=False)
+            return CreatedTicket(await self.create_described(owner, draft), replayed=False)
         fingerprint = "" if idempotency_key is None else draft.fingerprint()  # hashes the uploads: keyed requests only
         if idempotency_key is not None:
             # Cheap early answer for a plain retry: no image work, nothing stored.
@@ -94,6 +93,16 @@ class TicketCreation(TicketServiceBase):
             await asyncio.shield(self._delete_unreferenced(written))
             raise
         return CreatedTicket(ticket, replayed=False)
+
+    async def create_described(self, owner: User, draft: TicketDraft) -> Ticket:
+        """A ticket with a description only (no screenshot, no key): one statement, atomic on its own.
+
+        It inserts the ticket and its first history row and announces it on the request's session: in its
+        transaction, or at once where the route runs it in autocommit.
+        """
+        if draft.screenshots:
+            raise ValueError("a ticket with screenshots is made by create()")
+        return await self._insert_ticket(self.db, uuid7(), owner, draft)
 
     def _require_engine(self) -> AsyncEngine:
         if self._engine is None:
