@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
 import pytest
@@ -42,10 +41,11 @@ async def kill_backend(url: str, pid: int) -> None:
 async def test_a_dead_connection_that_sat_idle_is_replaced_before_anyone_uses_it(
     one_connection: AsyncEngine, db_url: str
 ) -> None:
-    ping_when_idle(one_connection, idle_seconds=0.2)
+    now = [0.0]
+    ping_when_idle(one_connection, idle_seconds=1, clock=lambda: now[0])
     first = await backend_pid(one_connection)
     await kill_backend(db_url, first)
-    await asyncio.sleep(0.3)
+    now[0] += 1.5  # the connection has sat idle past the window
 
     assert await backend_pid(one_connection) != first  # no error: the ping found it dead
 
