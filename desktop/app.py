@@ -218,8 +218,12 @@ class TechPal(QObject):
 
     @Slot()
     def quit(self) -> None:
-        """Leave the event loop; :meth:`shutdown` runs from ``aboutToQuit``."""
-        self._app.quit()
+        """Leave the event loop; :meth:`shutdown` runs from ``aboutToQuit``.
+
+        ``exit``, not ``quit``: Qt's ``quit`` first asks every window to close and gives up when one refuses, and the
+        chat window refuses (closing it only hides it, so the conversation goes on in the tray).
+        """
+        self._app.exit(0)
 
     @Slot()
     def shutdown(self) -> None:
@@ -324,7 +328,7 @@ def _install_signal_handlers(app: QApplication) -> QTimer:
     """Make SIGINT/SIGTERM end the event loop cleanly; returns the keep-alive timer."""
 
     def handle(_signum: int, _frame: FrameType | None) -> None:
-        app.quit()
+        app.exit(0)  # not quit(): a window that refuses to close must not keep the process alive
 
     signal.signal(signal.SIGINT, handle)
     signal.signal(signal.SIGTERM, handle)

@@ -60,7 +60,7 @@ def cli() -> None:
 def run() -> None:
     """Start the server (and, unless TECHPAL_DATABASE_URL is set, its embedded PostgreSQL)."""
     from server.lib.log import configure_logging  # noqa: PLC0415 - keep `--help` instant
-    from server.runtime import database, prepare, serve  # noqa: PLC0415
+    from server.runtime import DataDirInUse, database, prepare, serve  # noqa: PLC0415
 
     settings = _load_settings()
     configure_logging(settings.log)
@@ -70,8 +70,11 @@ def run() -> None:
         url = ready.server.listen_url
         click.echo(f"Tech Pal server listening on {url}  (API docs: {url}/schema)")
 
-    with _stop_on_signals(), database(settings) as ready:
-        serve(ready, announce=announce)
+    try:
+        with _stop_on_signals(), database(settings, serving=True) as ready:
+            serve(ready, announce=announce)
+    except DataDirInUse as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @cli.command()

@@ -1,6 +1,6 @@
 """The app context: every object the server shares between requests, built once by ``create_app`` (ADR 10).
 
-One frozen dataclass, typed field by field, replaces string keys on ``app.state`` and module-level singletons.
+One frozen dataclass, typed field by field: no string keys on ``app.state``, no module-level singletons.
 :func:`build_context` constructs it without I/O (the engine and clients connect lazily); :func:`running` is the
 app's one lifespan — it starts the background work and closes everything, in order, at shutdown. Route handlers
 receive the fields through Litestar's dependency injection, by field name (``mailer``, ``storage``, ``runs``, …).
@@ -144,30 +144,32 @@ async def running(ctx: AppContext) -> AsyncIterator[None]:
     """The app's lifespan: start the background work, then close everything in reverse order of need.
 
     Background work: applying Stripe events a crash left unapplied (at start, then periodically) and, for the
-    embedded default, importing the seed knowledge base. Start-up waits for neither.
+    embedded default, importing the seed knowledge base. Start-up waits for neither. At shutdown every step runs
+    even when an earlier one fails: running answers finish first (they need the chat model and the engine), the
+    engine is disposed last.
     """
     settings = ctx.settings
-    seed = None
-    if settings.kb_seed:
-        assert settings.db.url is not None
-        seed = SeedImport(settings.db.url.get_secret_value(), settings.embeddings, settings.ai, ctx.kb_status,
-                          ctx.embedders)  # fmt: skip
-        seed.start()
-    retrying = asyncio.create_task(keep_applying_pending(ctx.engine, ctx.billing)) if ctx.billing.gateway else None
-    try:
-        yield
-    finally:
-        if seed is not None:
-            await seed.stop()
-        await ctx.ticket_events.close()
-        await ctx.runs.close()  # running answers finish first: they need the chat model and the engine
-        if ctx.chat_model is not None:
-            await ctx.chat_model.aclose()
-        await ctx.screenshots.close()
-        if retrying is not None:
-            retrying.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await retrying
+    async with contextlib.AsyncExitStack() as closing:  # callbacks run last-registered first
+        closing.push_async_callback(ctx.engine.dispose)
         if ctx.billing.gateway is not None:
-            await ctx.billing.gateway.close()
-        await ctx.engine.dispose()
+            closing.push_async_callback(ctx.billing.gateway.close)
+            retrying = asyncio.create_task(keep_applying_pending(ctx.engine, ctx.billing))
+            closing.push_async_callback(_cancel, retrying)
+        closing.push_async_callback(ctx.screenshots.close)
+        if ctx.chat_model is not None:
+            closing.push_async_callback(ctx.chat_model.aclose)
+        closing.push_async_callback(ctx.runs.close)
+        closing.push_async_callback(ctx.ticket_events.close)
+        if settings.kb_seed:
+            assert settings.db.url is not None
+            seed = SeedImport(settings.db.url.get_secret_value(), settings.embeddings, settings.ai, ctx.kb_status,
+                              ctx.embedders)  # fmt: skip
+            seed.start()
+            closing.push_async_callback(seed.stop)
+        yield
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task

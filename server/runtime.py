@@ -27,7 +27,7 @@ from server.settings import Secret, Settings
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-__all__ = ["bind_socket", "database", "freeze_startup_heap", "prepare", "serve"]
+__all__ = ["DataDirInUse", "bind_socket", "database", "freeze_startup_heap", "prepare", "serve"]
 
 logger = structlog.get_logger(__name__)
 GRACEFUL_SHUTDOWN_S = 10
@@ -47,19 +47,29 @@ def prepare(settings: Settings) -> Settings:
     return settings
 
 
+class DataDirInUse(RuntimeError):
+    """Another ``techpal-server run`` already serves this data dir (a second server would lose its database)."""
+
+
 @contextmanager
-def database(settings: Settings) -> Iterator[Settings]:
+def database(settings: Settings, *, serving: bool = False) -> Iterator[Settings]:
     """Yield settings whose database is up and migrated.
 
     An embedded one is started here and stopped after; when another process (a serving ``techpal-server run``)
-    already runs it, it is attached to and left running (see :mod:`server.db.embedded`).
+    already runs it, a command attaches to it and leaves it running (see :mod:`server.db.embedded`), and a second
+    server (``serving``) refuses with :class:`DataDirInUse`.
     """
     embedded = EmbeddedPostgres(settings.data_dir / "postgres") if settings.db.embedded else None
     try:
         if embedded is not None:
             embedded.start()
+            if serving and embedded.attached:
+                raise DataDirInUse(
+                    f"another Tech Pal server already serves {settings.data_dir}: stop it first, or give this one "
+                    "its own TECHPAL_DATA_DIR"
+                )
             # The embedded default ships with the seed knowledge base, imported in the background on first start.
-            settings = settings.replace(db=replace(settings.db, url=Secret(embedded.url)), kb_seed=True)
+            settings = settings.replace(db=replace(settings.db, url=Secret(embedded.url)), kb_seed=serving)
         assert settings.db.url is not None
         upgrade(settings.db.url.get_secret_value())
         logger.info(

@@ -108,10 +108,13 @@ class ConnectionPresenter(QObject):
         self._update_connections()
 
     def attach_tickets(self, presenter: TicketsPresenter) -> None:
-        """Give the tickets list the signed-in client, now and at every change; route its sign-in requests."""
+        """Give the tickets list the signed-in client, now and at every change; route its sign-in requests.
+
+        Only the list is given the client now: the chat keeps its open conversation.
+        """
         self._tickets = presenter
         presenter.sign_in_required.connect(self.request_sign_in)
-        self._update_connections()
+        presenter.set_api(self._session.client if self._session.is_signed_in else None)
 
     def device_payload(self) -> dict[str, object] | None:
         """The ``device`` part of a question when the user shares device details; called in a worker."""

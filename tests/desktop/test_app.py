@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import keyring.backends.fail
 import pytest
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QPalette
 
 from desktop.app import APP_NAME, TechPal, ensure_application, run
@@ -354,8 +354,31 @@ def test_the_real_chat_and_tickets_windows_follow_the_session(qtbot: QtBot, harn
     assert len(chat.presenter.attachments) == 1
     techpal.tray.actions_by_kind[TrayAction.TICKETS].trigger()
     assert techpal.connection.tickets_presenter is not None
+    assert len(chat.presenter.attachments) == 1  # opening the tickets list leaves the open conversation alone
 
     techpal.session.sign_out(clear_queue=False)
 
     assert chat.presenter._api is None
     assert techpal.connection.offline_sender is None
+
+
+def test_quit_ends_the_app_while_its_windows_are_open(qtbot: QtBot, harness: Harness, qapp: QApplication) -> None:
+    from desktop.windows import default_chat_factory, default_tickets_factory
+
+    # GIVEN a signed-in app with the chat (it hides instead of closing) and the tickets list open
+    harness.api.add_account(password=PASSWORD)
+    app = harness.make(chat_factory=default_chat_factory, tickets_factory=default_tickets_factory)
+    techpal = started(qtbot, app)
+    sign_in(qtbot, techpal)
+    techpal.tray.actions_by_kind[TrayAction.ASK].trigger()
+    techpal.tray.actions_by_kind[TrayAction.TICKETS].trigger()
+    tickets = techpal.connection.tickets_presenter
+    assert tickets is not None
+    qtbot.waitUntil(lambda: not tickets.loading, timeout=TIMEOUT_MS)
+    assert techpal.chat().isVisible()
+    # WHEN the user chooses Quit
+    QTimer.singleShot(0, techpal.tray.actions_by_kind[TrayAction.QUIT].trigger)
+    QTimer.singleShot(5_000, lambda: qapp.exit(1))  # a quit the chat window cancelled ends here, with 1
+    # THEN the event loop ends at once, and the app shut down
+    assert qapp.exec() == 0
+    assert not techpal.tray.isVisible()

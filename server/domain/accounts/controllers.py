@@ -61,10 +61,11 @@ class AuthController(Controller):
         request: Request[Any, Any, Any],
         data: JSONBody[Register],
         accounts: NamedDependency[SkipValidation[AccountService]],
-    ) -> Profile:
+    ) -> Response[Profile]:
         """409 ``email_taken``/``username_taken``, 422 ``weak_password``/``age_required``, 429 when rate-limited."""
         user = await accounts.register(data, client_ip(request))
-        return await accounts.profile(user)
+        profile = await accounts.profile(user)
+        return Response(profile, status_code=201, background=BackgroundTask(accounts.send_queued_mail))
 
     @post("/verify-email", status_code=204, summary="Confirm an e-mail address with the mailed token")
     async def verify_email(
@@ -191,9 +192,10 @@ class MeController(Controller):
         data: JSONBody[ProfileUpdate],
         principal: NamedDependency[SkipValidation[Principal]],
         accounts: NamedDependency[SkipValidation[AccountService]],
-    ) -> Profile:
+    ) -> Response[Profile]:
         """Name and username change now; a new e-mail address once verified (see ``pending_email``)."""
-        return await accounts.update_profile(principal.user, data)
+        profile = await accounts.update_profile(principal.user, data)
+        return Response(profile, background=BackgroundTask(accounts.send_queued_mail))
 
     @post("/password", status_code=204, summary="Change my password")
     async def change_password(

@@ -33,7 +33,7 @@ class BillingDisabled(Conflict):
 
 @dataclass(frozen=True, slots=True)
 class BillingContext:
-    """What billing needs for the app's lifetime (kept on ``app.state["billing"]``)."""
+    """What billing needs for the app's lifetime (the app context's ``billing``)."""
 
     settings: BillingSettings
     gateway: StripeGateway | None

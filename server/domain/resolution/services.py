@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from litestar.response import ServerSentEvent
 
-from server.db.transactions import autocommit_session
+from server.db.transactions import autocommit_session, session_of_its_own
 from server.domain.billing import Reservation, reserve
 from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
 from server.domain.resolution.runs import ResolutionRuns, RunTarget
@@ -97,9 +97,11 @@ class Answers:
                 # Read before the question's transaction opens: the model copies are files.
                 request = await _with_images(self._tickets, ticket, request)
             first = not any(m.role == "assistant" for m in ticket.messages)
-            if question is not None:  # in the request's transaction: committed as the stream starts
-                stored = await self._tickets.db.merge(ticket, load=False)  # read above; no second read
-                await self._tickets.append_message(stored, role="user", content=question, author_id=principal.user.id)
+            if question is not None:  # committed before the run starts: an answer never outlives its question
+                async with session_of_its_own(engine) as db:
+                    store = TicketService(db, storage=self._tickets.storage)
+                    stored = await db.merge(ticket, load=False)  # read above; no second read
+                    await store.append_message(stored, role="user", content=question, author_id=principal.user.id)
             stream = self._runs.start(resolver, request, RunTarget(ticket.id, first), reservation, found=found)
         except BaseException:
             found.cancel()

@@ -94,6 +94,13 @@ def test_users_grant_beside_a_serving_server_leaves_its_database_running(tmp_pat
         assert migrated.returncode == 0, migrated.stderr
         assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
         assert postmaster_pid(data_dir) == postmaster
+
+        # AND a second server on the same data dir refuses to start (it would lose its database with the first)
+        second = cli(data_dir, "run")
+        assert second.returncode == 1
+        assert "another Tech Pal server already serves" in second.stderr
+        assert httpx.get(f"{server.url}/health", timeout=10).status_code == 200
+        assert postmaster_pid(data_dir) == postmaster
     finally:
         server.stop()
     # AND stopping the server, which started the cluster, stops it: no PostgreSQL is left running

@@ -120,6 +120,7 @@ class AccountServiceBase:
     ) -> None:
         self.db = db
         self.clock = clock
+        self._queued_mail: list[EmailMessage] = []
         self.settings = settings
         self.passwords = passwords
         self.mailer = mailer
@@ -175,11 +176,24 @@ class AccountServiceBase:
         try:
             await self.mailer.send(message)
         except (OSError, smtplib.SMTPException) as exc:
-            # The account change is committed; the user can ask for the mail again. Never log the body (token).
+            # The account change stands; the user can ask for the mail again. Never log the body (token).
             logger.error("mail_failed", error=type(exc).__name__, subject=message["Subject"])
 
     async def _send_verification(self, user: User, email: str, *, change: bool) -> None:
-        await self._deliver(await self._verification_message(user, email, change=change))
+        """Queue the verification mail: written to the outbox now, or sent by SMTP by :meth:`send_queued_mail`."""
+        message = await self._deliver_later(await self._verification_message(user, email, change=change))
+        if message is not None:
+            self._queued_mail.append(message)
+
+    async def send_queued_mail(self) -> None:
+        """Send the SMTP mails this request queued; run after the response, so after its transaction committed.
+
+        A slow mail server then holds no pooled connection and no row lock of the request, and a mail never carries
+        a token whose transaction rolled back.
+        """
+        queued, self._queued_mail = self._queued_mail, []
+        for message in queued:
+            await self._deliver(message)
 
     async def _verification_message(self, user: User, email: str, *, change: bool) -> EmailMessage:
         token = self._mail_token(user, "verify_email", email, VERIFY_TTL)
