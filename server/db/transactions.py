@@ -17,12 +17,12 @@ in no request at all — goes through one of these, and their names say so at th
 - :func:`autocommit_connection` — every statement commits on its own: single atomic statements that must precede
   the request's transaction (the sign-in throttles, whose count must stand when the request fails) and reads outside
   a request (health, the event stream's session check).
-- :func:`autocommit_session` — the same as an ORM session (the answer routes read the caller and the ticket on it,
-  so the request holds no connection while the limit, the quota and the search take theirs).
 - :func:`request_session_in_autocommit` — the request's own session, in autocommit for a block whose statements
   precede its transaction, and its connection back in the pool when the block ends. A ticket create signs the
   caller in and counts the hourly limit there before a large upload arrives (no pooled connection waits on a slow
-  client); a description-only ticket, one atomic statement, is inserted there too, without a transaction.
+  client); a description-only ticket, one atomic statement, is inserted there too, without a transaction. The answer
+  routes read the caller and the ticket there, so the request holds no connection while the limit, the quota and
+  the search take theirs.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "autocommit_connection",
-    "autocommit_session",
     "request_session_in_autocommit",
     "request_sessions",
     "session_of_its_own",
@@ -76,13 +75,6 @@ async def autocommit_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConne
     async with engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
-
-
-@asynccontextmanager
-async def autocommit_session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
-    """An ORM session on an autocommit connection: every statement is a transaction of its own."""
-    async with autocommit_connection(engine) as connection, AsyncSession(bind=connection) as session:
-        yield session
 
 
 @asynccontextmanager

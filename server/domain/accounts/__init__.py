@@ -3,7 +3,7 @@
 Other slices use what is exported here: the caller (:class:`Principal`), the route guards and the providers.
 """
 
-from server.domain.accounts.deps import AUTH_DEPENDENCIES, provide_principal_before_transaction
+from server.domain.accounts.deps import AUTH_DEPENDENCIES
 from server.domain.accounts.guards import BEARER, bearer_required, bearer_token, require_role
 from server.domain.accounts.services import AccountService, Principal
 
@@ -14,6 +14,5 @@ __all__ = [
     "Principal",
     "bearer_required",
     "bearer_token",
-    "provide_principal_before_transaction",
     "require_role",
 ]

@@ -10,7 +10,6 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from server.db.transactions import autocommit_session
 from server.domain.accounts.guards import bearer_token
 from server.domain.accounts.passwords import PasswordHasher
 from server.domain.accounts.services import AccountService, Principal
@@ -26,7 +25,6 @@ __all__ = [
     "device_name",
     "provide_accounts",
     "provide_principal",
-    "provide_principal_before_transaction",
 ]
 
 logger = structlog.get_logger(__name__)
@@ -71,21 +69,6 @@ async def provide_principal(
 ) -> Principal:
     """The caller, from ``Authorization: Bearer <access token>``; 401 without a live session."""
     return await accounts.authenticate(bearer_token(request))
-
-
-async def provide_principal_before_transaction(
-    request: Request[Any, Any, Any],
-    accounts: NamedDependency[SkipValidation[AccountService]],
-    db_engine: NamedDependency[AsyncEngine],
-) -> Principal:
-    """The caller, looked up in autocommit before the request's transaction begins.
-
-    For routes that take other pooled connections before they write (answers: the limit, the quota, the search):
-    the request then holds no connection while waiting for those, so a busy pool cannot starve. The user object is
-    detached: such routes must not change it.
-    """
-    async with autocommit_session(db_engine) as db:
-        return await accounts.authenticate(bearer_token(request), db=db)
 
 
 AUTH_DEPENDENCIES = {

@@ -8,13 +8,14 @@ checked before the stream starts (402 ``quota_exceeded``), so a refused question
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
-from litestar import Controller, post
+from litestar import Controller, Request, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, SkipValidation
 from litestar.response import ServerSentEvent
 
-from server.domain.accounts import BEARER, Principal, bearer_required
+from server.domain.accounts import BEARER, bearer_required, bearer_token
 from server.domain.resolution.deps import RESOLUTION_DEPENDENCIES
 from server.domain.resolution.services import Answers
 from server.domain.tickets import FollowUp
@@ -35,15 +36,16 @@ class ResolutionController(Controller):
     @post("/{ticket_id:uuid}/resolve", summary="Answer the ticket (Server-Sent Events)", status_code=200)
     async def resolve(
         self,
+        request: Request[Any, Any, Any],
         ticket_id: FromPath[uuid.UUID],
-        principal: NamedDependency[SkipValidation[Principal]],
         answers: NamedDependency[SkipValidation[Answers]],
     ) -> ServerSentEvent:
         """The first answer: triage, citations, the streamed answer, done.
 
         409 ``already_answered`` after that (ask a follow-up instead), 409 ``ticket_closed`` on a closed ticket.
+        Signs the caller in itself, with the ticket read (see :meth:`Answers.open_ticket`).
         """
-        ticket = await answers.open_ticket(ticket_id, principal)
+        principal, ticket = await answers.open_ticket(ticket_id, bearer_token(request))
         if any(m.role == "assistant" for m in ticket.messages):
             raise Conflict("This ticket has its answer; ask a follow-up question instead.", code="already_answered")
         return await answers.stream(ticket, principal, question=None)
@@ -51,13 +53,14 @@ class ResolutionController(Controller):
     @post("/{ticket_id:uuid}/messages", summary="Ask a follow-up question (Server-Sent Events)", status_code=200)
     async def follow_up(
         self,
+        request: Request[Any, Any, Any],
         ticket_id: FromPath[uuid.UUID],
         data: JSONBody[FollowUp],
-        principal: NamedDependency[SkipValidation[Principal]],
         answers: NamedDependency[SkipValidation[Answers]],
     ) -> ServerSentEvent:
         """Stores the question as a user message, then streams the answer like ``/resolve``."""
+        principal, ticket = await answers.open_ticket(ticket_id, bearer_token(request))
         question = data.content.strip()
         if not question:
             raise ValidationFailed("content is empty", errors=[FieldError("content", "must not be blank")])
-        return await answers.stream(await answers.open_ticket(ticket_id, principal), principal, question=question)
+        return await answers.stream(ticket, principal, question=question)

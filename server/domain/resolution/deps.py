@@ -6,7 +6,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.domain.accounts import provide_principal_before_transaction
+from server.domain.accounts import AccountService
 from server.domain.knowledge import Embedders
 from server.domain.resolution.runs import ResolutionRuns
 from server.domain.resolution.services import Answers
@@ -19,6 +19,7 @@ __all__ = ["RESOLUTION_DEPENDENCIES", "provide_answers"]
 
 async def provide_answers(
     *,
+    accounts: NamedDependency[SkipValidation[AccountService]],
     tickets: NamedDependency[SkipValidation[TicketService]],
     db_engine: NamedDependency[AsyncEngine],
     settings: NamedDependency[SkipValidation[Settings]],
@@ -26,12 +27,10 @@ async def provide_answers(
     runs: NamedDependency[SkipValidation[ResolutionRuns]],
     embedders: NamedDependency[SkipValidation[Embedders]],
 ) -> Answers:
-    """The answer starter bound to this request's ticket service."""
-    return Answers(tickets, engine=db_engine, settings=settings, chat=chat_model, runs=runs, embedders=embedders)
+    """The answer starter bound to this request's services."""
+    return Answers(
+        tickets, accounts=accounts, engine=db_engine, settings=settings, chat=chat_model, runs=runs, embedders=embedders
+    )
 
 
-RESOLUTION_DEPENDENCIES = {
-    **TICKET_DEPENDENCIES,
-    "principal": Provide(provide_principal_before_transaction),
-    "answers": Provide(provide_answers),
-}
+RESOLUTION_DEPENDENCIES = {**TICKET_DEPENDENCIES, "answers": Provide(provide_answers)}

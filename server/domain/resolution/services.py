@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from litestar.response import ServerSentEvent
 
-from server.db.transactions import autocommit_session, session_of_its_own
+from server.db.transactions import request_session_in_autocommit, session_of_its_own
 from server.domain.billing import Reservation, reserve
 from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
 from server.domain.resolution.runs import ResolutionRuns, RunTarget
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from server.db.models import Ticket
-    from server.domain.accounts import Principal
+    from server.domain.accounts import AccountService, Principal
     from server.domain.knowledge import Embedders
     from server.integrations.openai import ChatModel
     from server.settings import Settings
@@ -52,6 +52,7 @@ class Answers:
         self,
         tickets: TicketService,
         *,
+        accounts: AccountService,
         engine: AsyncEngine,
         settings: Settings,
         chat: ChatModel | None,
@@ -59,23 +60,26 @@ class Answers:
         embedders: Embedders,
     ) -> None:
         self._tickets = tickets
+        self._accounts = accounts
         self._engine = engine
         self._settings = settings
         self._chat = chat
         self._runs = runs
         self._embedders = embedders
 
-    async def open_ticket(self, ticket_id: uuid.UUID, principal: Principal) -> Ticket:
-        """The caller's ticket, unless it is closed (409 ``ticket_closed``); another user's is a 404.
+    async def open_ticket(self, ticket_id: uuid.UUID, access_token: str) -> tuple[Principal, Ticket]:
+        """The caller and their ticket, unless it is closed (409 ``ticket_closed``); another user's is a 404.
 
-        Read in autocommit, before the request's transaction: until the question is stored, the request holds no
-        pooled connection while the limit, the quota and the search take theirs (no pool starvation under load).
+        Both are read on the request's session in autocommit, and its connection goes back to the pool at once: until
+        the question is stored, the request holds no pooled connection while the limit, the quota and the search take
+        theirs (no pool starvation under load). The objects are detached then: an answer only reads them.
         """
-        async with autocommit_session(self._engine) as db:
-            ticket = await self._tickets.get(ticket_id, principal.user, history=False, db=db)  # history: never read
+        async with request_session_in_autocommit(self._tickets.db):
+            principal = await self._accounts.authenticate(access_token)
+            ticket = await self._tickets.get(ticket_id, principal.user, history=False)  # history: never read
         if ticket.status == "closed":
             raise Conflict("This ticket is closed.", code="ticket_closed")
-        return ticket
+        return principal, ticket
 
     async def stream(self, ticket: Ticket, principal: Principal, question: str | None) -> ServerSentEvent:
         """Check limits and quota, store the question, start the run; its events as the response."""

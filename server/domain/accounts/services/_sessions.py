@@ -28,7 +28,6 @@ from server.lib.exceptions import (
 if TYPE_CHECKING:
     import uuid
 
-    from sqlalchemy.ext.asyncio import AsyncSession
 
 __all__ = ["SessionFlows"]
 
@@ -123,22 +122,18 @@ class SessionFlows(AccountServiceBase):
         await self.db.flush()
         return pair
 
-    async def authenticate(self, access_token: str, *, db: AsyncSession | None = None) -> Principal:
-        """The principal of a valid access token whose session is live; raises ``NotAuthenticated``.
-
-        Looks the session up in the request's transaction, or in ``db`` when the caller must sign in before it.
-        """
-        db = db or self.db
+    async def authenticate(self, access_token: str) -> Principal:
+        """The principal of a valid access token whose session is live; raises ``NotAuthenticated``."""
         now = self.clock()
         session_id = self.signer.read(access_token, int(now.timestamp()))
         if session_id is None:
             raise NotAuthenticated("The access token is invalid or expired.", code="invalid_token")
-        found = (await db.execute(_LIVE_SESSION, {"session_id": session_id})).one_or_none()
+        found = (await self.db.execute(_LIVE_SESSION, {"session_id": session_id})).one_or_none()
         if found is None:
             raise NotAuthenticated("This session has ended; sign in again.", code="session_revoked")
         user, last_used_at = found
         if now - last_used_at > LAST_USED_PRECISION:
-            await db.execute(_TOUCH_SESSION, {"session_id": session_id, "now": now})
+            await self.db.execute(_TOUCH_SESSION, {"session_id": session_id, "now": now})
         return Principal(user=user, session_id=session_id)
 
     async def logout(self, principal: Principal) -> None:

@@ -85,14 +85,12 @@ class TicketServiceBase:
         self._engine = engine
 
     # ------------------------------------------------------------------------------------------ reading
-    async def _load(
-        self, ticket_id: uuid.UUID, *, lock: bool = False, history: bool = True, db: AsyncSession | None = None
-    ) -> Ticket:
+    async def _load(self, ticket_id: uuid.UUID, *, lock: bool = False, history: bool = True) -> Ticket:
         query = loaded(select(Ticket).where(Ticket.id == ticket_id), history=history)
         query = query.execution_options(populate_existing=True)
         if lock:  # changes of one ticket queue up behind each other until the caller commits
             query = query.with_for_update(of=Ticket)
-        ticket: Ticket | None = (await (db or self.db).execute(query)).scalar_one_or_none()
+        ticket: Ticket | None = (await self.db.execute(query)).scalar_one_or_none()
         if ticket is None:
             raise NotFound("There is no such ticket.", code="ticket_not_found")
         return ticket
@@ -105,7 +103,6 @@ class TicketServiceBase:
         staff_may_see: bool = False,
         lock: bool = False,
         history: bool = True,
-        db: AsyncSession | None = None,
     ) -> Ticket:
         """The ticket with messages, screenshots and (unless ``history=False``) history, if ``viewer`` may see it.
 
@@ -113,7 +110,7 @@ class TicketServiceBase:
         same 404 as for a ticket that does not exist. Read on the request's session, or on ``db`` when the caller reads
         before the request's transaction.
         """
-        ticket = await self._load(ticket_id, lock=lock, history=history, db=db)
+        ticket = await self._load(ticket_id, lock=lock, history=history)
         allowed = ticket.owner_id == viewer.id or (staff_may_see and viewer.role in STAFF_ROLES)
         if not allowed:
             raise NotFound("There is no such ticket.", code="ticket_not_found")

@@ -2,37 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from typing import TYPE_CHECKING
 
 from tests.fixtures.db import connect
-from tests.fixtures.server import TEST_SECRET_KEY, server_environment
+from tests.fixtures.server import run_server_command
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tests.fixtures.auth import TestUser
 
 
-async def run_cli(db_url: str, tmp_path: object, *args: str) -> tuple[int, str]:
-    env = server_environment(
-        tmp_path,  # type: ignore[arg-type]
-        TECHPAL_DATABASE_URL=db_url.replace("+asyncpg", ""),
-        TECHPAL_SECRET_KEY=TEST_SECRET_KEY,
-        TECHPAL_LOG_LEVEL="warning",
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server",
-        "users",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, output.decode()
+async def run_cli(db_url: str, tmp_path: Path, *args: str) -> tuple[int, str]:
+    return await run_server_command(tmp_path, db_url, "users", *args)
 
 
 async def role_of(db_url: str, email: str) -> str:

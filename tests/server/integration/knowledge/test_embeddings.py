@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import lzma
-import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -21,7 +19,7 @@ from server.domain.knowledge.services import ModelMismatchError, import_file
 from server.settings import AISettings, Secret, Settings
 from tests.fixtures.auth import create_user
 from tests.fixtures.db import connect
-from tests.fixtures.server import TEST_SECRET_KEY, server_environment
+from tests.fixtures.server import run_server_command
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -192,30 +190,8 @@ async def test_review_edit_with_openai_unconfigured_is_503_and_changes_nothing(
 
 async def run_kb_cli(db_url: str, tmp_path: Path, server: FakeOpenAI | None, *args: str) -> tuple[int, str]:
     """``techpal-server kb …`` as an operator runs it, with ``TECHPAL_EMBEDDINGS=openai``."""
-    extra: dict[str, Any] = {}
-    if server is not None:
-        extra = {"TECHPAL_EMBEDDINGS_BASE_URL": server.base_url, "TECHPAL_AI_API_KEY": "sk-test-kb"}
-    env = server_environment(
-        tmp_path / "cli",
-        TECHPAL_DATABASE_URL=db_url.replace("+asyncpg", ""),
-        TECHPAL_SECRET_KEY=TEST_SECRET_KEY,
-        TECHPAL_LOG_LEVEL="warning",
-        TECHPAL_EMBEDDINGS="openai",
-        **extra,
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "server",
-        "kb",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, output.decode()
+    extra = {"TECHPAL_EMBEDDINGS_BASE_URL": server.base_url, "TECHPAL_AI_API_KEY": "sk-test-kb"} if server else {}
+    return await run_server_command(tmp_path / "cli", db_url, "kb", *args, TECHPAL_EMBEDDINGS="openai", **extra)
 
 
 async def test_search_answers_by_keywords_when_the_embeddings_server_fails(
