@@ -378,7 +378,12 @@ def test_quit_ends_the_app_while_its_windows_are_open(qtbot: QtBot, harness: Har
     assert techpal.chat().isVisible()
     # WHEN the user chooses Quit
     QTimer.singleShot(0, techpal.tray.actions_by_kind[TrayAction.QUIT].trigger)
-    QTimer.singleShot(5_000, lambda: qapp.exit(1))  # a quit the chat window cancelled ends here, with 1
-    # THEN the event loop ends at once, and the app shut down
-    assert qapp.exec() == 0
+    guard = QTimer(singleShot=True, interval=5_000)  # a quit the chat window cancelled ends here, with 1
+    guard.timeout.connect(lambda: qapp.exit(1))
+    guard.start()
+    try:
+        # THEN the event loop ends at once, and the app shut down
+        assert qapp.exec() == 0
+    finally:
+        guard.stop()  # it must not end a later test's event loop
     assert not techpal.tray.isVisible()
