@@ -193,6 +193,7 @@ class TechPal(QObject):
         bind(TrayAction.CAPTURE_REGION, windows.capture_region, needs_account=True)
         bind(TrayAction.TICKETS, windows.open_tickets, needs_account=True)
         bind(TrayAction.SUBSCRIPTION, windows.open_subscription, needs_account=True)
+        bind(TrayAction.ACCOUNT, windows.open_account, needs_account=True)
         bind(TrayAction.SETTINGS, windows.open_settings)
         bind(TrayAction.SIGN_OUT, self.session.request_sign_out)
         self.presenter.set_sign_in_handler(windows.open_sign_in)

@@ -2,7 +2,8 @@
 
 Windows are imported when first opened: the idle tray stays small and starts fast. The chat, tickets and capture
 flow come from factories (tests inject fakes); the default factories below build the real ones and wire them to the
-signed-in connection.
+signed-in connection. The Account window, with the export and policy notice that outlive it, is in
+:mod:`desktop.account_windows`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, SignalInstance, Slot
 from PySide6.QtWidgets import QDialog, QWidget
+
+from desktop.account_windows import AccountWindows
 
 if TYPE_CHECKING:
     from desktop.app import TechPal
@@ -171,6 +174,7 @@ class WindowRegistry(QObject):
         self._settings_dialog: SettingsDialog | None = None
         self._subscription_presenter: SubscriptionPresenter | None = None
         self._subscription_window: SubscriptionWindow | None = None
+        self.account = AccountWindows(techpal, parent=self)  # the policy notice watches the session from the start
 
     # ------------------------------------------------------------------------------------------------ sign-in
     @Slot()
@@ -285,6 +289,12 @@ class WindowRegistry(QObject):
         """The subscription window once opened."""
         return self._subscription_window
 
+    # ------------------------------------------------------------------------------------------------ account
+    @Slot()
+    def open_account(self) -> None:
+        """Profile, password, devices, privacy switches, my data, deleting the account."""
+        self.account.open()
+
     # ------------------------------------------------------------------------------------------------ settings
     @Slot()
     def open_settings(self) -> None:
@@ -335,6 +345,7 @@ class WindowRegistry(QObject):
         windows += [self._tickets, self._techpal.tray.menu, getattr(self._tickets, "widget", None)]
         self._sign_in = self._settings_dialog = self._subscription_window = None
         self._chat = self._tickets = None
+        self.account.dispose()
         for window in windows:
             if isinstance(window, QWidget):
                 window.close()

@@ -107,6 +107,16 @@ def _add_user_commands() -> None:
 _add_user_commands()
 
 
+def _add_privacy_commands() -> None:
+    from server.domain.privacy.cli import data, policy  # noqa: PLC0415 - the groups are light; commands import lazily
+
+    cli.add_command(data)
+    cli.add_command(policy)
+
+
+_add_privacy_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="techpal-server")

@@ -14,6 +14,8 @@ from server.db.transactions import request_sessions
 from server.domain.accounts.controllers import AuthController, MeController, PagesController
 from server.domain.billing.controllers import BillingController, BillingPagesController, BillingWebhookController
 from server.domain.knowledge.controllers import KnowledgeController
+from server.domain.privacy.controllers import AdminUsersController, DataRightsController, RestoreController
+from server.domain.privacy.deps import ACCOUNT_DELETION_DEPENDENCIES
 from server.domain.resolution.controllers import ResolutionController
 from server.domain.system.controllers import SystemController
 from server.domain.tickets.controllers import AgentTicketController, EventsController, TicketController
@@ -68,6 +70,9 @@ def create_app(
             KnowledgeController,
             AuthController,
             MeController,
+            DataRightsController,
+            RestoreController,
+            AdminUsersController,
             PagesController,
             BillingController,
             BillingWebhookController,
@@ -79,7 +84,7 @@ def create_app(
         ],
         plugins=[SQLAlchemyPlugin(config=request_sessions(ctx.engine))],
         lifespan=[lifespan],
-        dependencies=ctx.dependencies(),
+        dependencies={**ctx.dependencies(), **ACCOUNT_DELETION_DEPENDENCIES},
         exception_handlers={Exception: to_problem_response},
         openapi_config=create_openapi_config(__version__),
         cors_config=cors,

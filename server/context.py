@@ -28,6 +28,7 @@ from server.domain.billing.services import BillingContext
 from server.domain.billing.webhooks import keep_applying_pending
 from server.domain.knowledge.embeddings import Embedders
 from server.domain.knowledge.services import KbStatus, SeedImport
+from server.domain.privacy import DataLifecycle, keep_applying_retention
 from server.domain.resolution.runs import ResolutionRuns
 from server.domain.tickets.events import TicketEventHub
 from server.domain.tickets.images import ScreenshotProcessor
@@ -75,6 +76,7 @@ class AppContext:
     ticket_events: TicketEventHub
     runs: ResolutionRuns
     kb_status: KbStatus
+    lifecycle: DataLifecycle
     clock: Clock = utcnow
 
     def dependencies(self) -> dict[str, Provide]:
@@ -122,6 +124,7 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
     assert settings.db.url is not None  # create_engine refuses an unknown URL
     mailer = build_mailer(settings)
     storage = LocalBlobStorage(settings.data_dir / "blobs")
+    billing = BillingContext(settings.billing, _stripe_gateway(settings), mailer, settings.server.base_url)
     return AppContext(
         settings=settings,
         engine=engine,
@@ -132,10 +135,11 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
         screenshots=ScreenshotProcessor(ocr=models.ocr),
         embedders=models.embedders,
         chat_model=OpenAIChatModel(settings.ai) if settings.ai.configured else None,
-        billing=BillingContext(settings.billing, _stripe_gateway(settings), mailer, settings.server.base_url),
+        billing=billing,
         ticket_events=TicketEventHub(settings.db.url.get_secret_value()),
         runs=ResolutionRuns(engine, storage),
-        kb_status=KbStatus(),
+        kb_status=KbStatus(state="pending" if settings.kb_seed else "ready"),
+        lifecycle=DataLifecycle(engine, storage, mailer, billing, settings),
     )
 
 
@@ -143,10 +147,10 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
 async def running(ctx: AppContext) -> AsyncIterator[None]:
     """The app's lifespan: start the background work, then close everything in reverse order of need.
 
-    Background work: applying Stripe events a crash left unapplied (at start, then periodically) and, for the
-    embedded default, importing the seed knowledge base. Start-up waits for neither. At shutdown every step runs
-    even when an earlier one fails: running answers finish first (they need the chat model and the engine), the
-    engine is disposed last.
+    Background work: applying Stripe events a crash left unapplied (at start, then periodically), the hourly
+    retention round (docs/privacy.md) and, for the embedded default, importing the seed knowledge base. Start-up
+    waits for none of them. At shutdown every step runs even when an earlier one fails: running answers finish first
+    (they need the chat model and the engine), the engine is disposed last.
     """
     settings = ctx.settings
     async with contextlib.AsyncExitStack() as closing:  # callbacks run last-registered first
@@ -155,6 +159,9 @@ async def running(ctx: AppContext) -> AsyncIterator[None]:
             closing.push_async_callback(ctx.billing.gateway.close)
             retrying = asyncio.create_task(keep_applying_pending(ctx.engine, ctx.billing))
             closing.push_async_callback(_cancel, retrying)
+        if settings.retention_rounds:
+            purging = asyncio.create_task(keep_applying_retention(ctx.lifecycle))
+            closing.push_async_callback(_cancel, purging)
         closing.push_async_callback(ctx.screenshots.close)
         if ctx.chat_model is not None:
             closing.push_async_callback(ctx.chat_model.aclose)

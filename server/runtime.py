@@ -13,23 +13,35 @@ import socket
 import stat
 from contextlib import contextmanager
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import structlog
 import uvicorn
 
 from server.app import create_app
+from server.context import build_context
 from server.db.embedded import EmbeddedPostgres
 from server.db.migrate import upgrade
 from server.lib.crypto import load_or_create_secret_key
 from server.settings import Secret, Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterator
 
-__all__ = ["DataDirInUse", "bind_socket", "database", "freeze_startup_heap", "prepare", "serve"]
+    from server.context import AppContext
+
+__all__ = [
+    "DataDirInUse",
+    "bind_socket",
+    "database",
+    "freeze_startup_heap",
+    "prepare",
+    "run_with_context",
+    "serve",
+]
 
 logger = structlog.get_logger(__name__)
+T = TypeVar("T")
 GRACEFUL_SHUTDOWN_S = 10
 
 
@@ -70,6 +82,7 @@ def database(settings: Settings, *, serving: bool = False) -> Iterator[Settings]
                 )
             # The embedded default ships with the seed knowledge base, imported in the background on first start.
             settings = settings.replace(db=replace(settings.db, url=Secret(embedded.url)), kb_seed=serving)
+        settings = settings.replace(retention_rounds=serving)  # a serving process applies the retention rules
         assert settings.db.url is not None
         upgrade(settings.db.url.get_secret_value())
         logger.info(
@@ -79,6 +92,26 @@ def database(settings: Settings, *, serving: bool = False) -> Iterator[Settings]
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+def run_with_context(settings: Settings, work: Callable[[AppContext], Awaitable[T]]) -> T:
+    """Run ``work`` (a CLI command's) with an app context on the configured database, then close what it opened.
+
+    With the embedded default the database of a running server is used (and left running), else started for the
+    command. Nothing of the context is started (no background work): only what ``work`` uses is touched.
+    """
+
+    async def run(ready: Settings) -> T:
+        ctx = build_context(ready)
+        try:
+            return await work(ctx)
+        finally:
+            if ctx.billing.gateway is not None:
+                await ctx.billing.gateway.close()
+            await ctx.engine.dispose()
+
+    with database(prepare(settings)) as ready:
+        return asyncio.run(run(ready))
 
 
 def bind_socket(host: str, port: int) -> socket.socket:

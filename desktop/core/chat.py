@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from desktop.core.api.errors import ApiError, QuotaExceeded
-from desktop.core.api.models import Citation, DeltaEvent, DoneEvent, TriageEvent
+from desktop.core.api.models import Citation, DeltaEvent, DoneEvent, NoteEvent, TriageEvent
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -133,6 +133,8 @@ class ChatSession:
             self.triage = event
         elif isinstance(event, DoneEvent):
             self._finish(event.message_id)
+        elif isinstance(event, NoteEvent):
+            return  # shown beside the answer; not a failure
         else:
             self.notice = event.message or "The AI model could not answer."
             self.notice_code = event.code

@@ -13,6 +13,7 @@ from desktop.core.api import (
     DoneEvent,
     ErrorEvent,
     EventStream,
+    NoteEvent,
     SessionExpired,
     StreamEvent,
     TicketDetail,
@@ -48,6 +49,7 @@ class ChatAnswers(ChatBase):
         worker.citation.connect(self._on_citation)
         worker.delta.connect(self._on_delta)
         worker.notice.connect(self._on_notice)
+        worker.note.connect(self._on_note)
         worker.done.connect(self._on_done)
         worker.failed.connect(self._on_stream_failed)
         worker.finished.connect(self._on_stream_finished)
@@ -85,6 +87,11 @@ class ChatAnswers(ChatBase):
         if self._current_stream():
             self._apply(event)
             self._set_notice(NOTICE_TEXT)
+
+    @Slot(object)
+    def _on_note(self, event: NoteEvent) -> None:
+        if self._current_stream() and event.message:  # shown above the answer; the answer goes on
+            self._set_notice(event.message)
 
     @Slot(object)
     def _on_done(self, event: DoneEvent) -> None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal, Slot
 
-from desktop.core.api.errors import ApiError, FieldError, ServerUnreachable, SessionExpired
+from desktop.core.api.errors import AccountDeleted, ApiError, FieldError, ServerUnreachable, SessionExpired
 from desktop.core.auth import MemoryTokenStore, TokenStore
 from desktop.core.settings import check_server_url
 from desktop.presenters.session_signup import SignUpRequests
@@ -24,6 +24,7 @@ from desktop.presenters.session_state import (
     SessionState,
     SignInStep,
     default_client_factory,
+    deletion_text,
     device_name,
     error_message,
     extract_verification_token,
@@ -53,6 +54,7 @@ class SessionPresenter(SignUpRequests, QObject):
         signed_out(str): Why, in words (empty when the user asked); a revoked session says so.
         warning(str): Tokens are kept in memory only (insecure or failing keyring); emitted once per run.
         failed(str, str, object): A sign-in step (:class:`SignInStep` value) failed: message, field errors.
+        account_deleted(str): Sign-in found the account deleted; says until when it can be restored.
         registered(str): The account was created; a mail went to this address.
         verified(): The e-mail address is confirmed; the user can sign in now.
         verification_resent(): The mail was sent again.
@@ -65,6 +67,7 @@ class SessionPresenter(SignUpRequests, QObject):
     signed_out = Signal(str)
     warning = Signal(str)
     failed = Signal(str, str, object)
+    account_deleted = Signal(str)
     registered = Signal(str)
     verified = Signal()
     verification_resent = Signal()
@@ -103,9 +106,7 @@ class SessionPresenter(SignUpRequests, QObject):
         self._tokens: TokenStore | None = None
         self._client: ApiClient | None = None
         self._profile: Profile | None = None
-        self._busy = False
-        self._started = False
-        self._warned = False
+        self._busy = self._started = self._warned = False
         self._store_problem: str | None = None
         # Guards _tokens/_client, which workers create on first use and the GUI thread replaces on a server change.
         self._open_lock = threading.Lock()
@@ -312,6 +313,9 @@ class SessionPresenter(SignUpRequests, QObject):
         def failed(exc: BaseException) -> None:
             self._set_busy(False)
             self._emit_store_warning()
+            if isinstance(exc, AccountDeleted):  # not a failure: the dialog offers to restore it
+                self.account_deleted.emit(deletion_text(exc.purge_after))
+                return
             errors: list[FieldError] = list(exc.field_errors) if isinstance(exc, ApiError) else []
             self.failed.emit(step.value, error_message(exc), errors)
 
@@ -344,15 +348,16 @@ class SessionPresenter(SignUpRequests, QObject):
         else:
             self.sign_out(clear_queue=True)
 
-    def sign_out(self, *, clear_queue: bool) -> None:
-        """End the session on the server (when reachable) and forget the tokens; optionally delete the outbox."""
+    def sign_out(self, *, clear_queue: bool, on_server: bool = True) -> None:
+        """End the session on the server (unless it ended it itself) and forget the tokens; optionally the outbox."""
         client = self._client
         if client is None or not self.is_signed_in:
             return
         queue = self.offline_queue() if clear_queue else None
 
         def call() -> None:
-            client.logout()  # forgets the tokens locally even when the server cannot be reached
+            # logout forgets the tokens locally even when the server cannot be reached
+            (client.logout if on_server else client.forget)()
             if queue is not None:
                 queue.clear()
 

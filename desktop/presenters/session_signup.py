@@ -1,4 +1,4 @@
-"""Creating an account: register, confirm the e-mail address, send the confirmation mail again.
+"""Getting an account: register, confirm the e-mail address, send the confirmation mail again, restore a deleted one.
 
 A part of :class:`~desktop.presenters.session_presenter.SessionPresenter`; its requests run like sign-in's, through
 the presenter's ``_request`` (off the GUI thread, ``failed`` on error).
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from desktop.presenters.session_state import SignInStep, extract_verification_token
+from desktop.presenters.session_state import SignInStep, device_name, extract_verification_token
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from PySide6.QtCore import SignalInstance
 
     from desktop.core.api.client import ApiClient
+    from desktop.core.api.models import Profile
 
 __all__ = ["SignUpRequests"]
 
@@ -30,6 +31,9 @@ class SignUpRequests:
     verification_resent: SignalInstance
 
     def _open_client(self) -> ApiClient:
+        raise NotImplementedError
+
+    def _on_signed_in(self, profile: Profile) -> None:
         raise NotImplementedError
 
     def _request(self, step: SignInStep, call: Callable[[], Any], on_success: Callable[[Any], None]) -> None:
@@ -75,3 +79,16 @@ class SignUpRequests:
             lambda: self._open_client().resend_verification(address),
             lambda _none: self.verification_resent.emit(),
         )
+
+    def restore_account(self, login: str, password: str) -> None:
+        """Bring back a deleted account (within its 30 days), then sign in with the same credentials."""
+        if self._busy:
+            return
+        name = device_name()
+
+        def call() -> Profile:
+            client = self._open_client()
+            client.restore_account(login.strip(), password)
+            return client.login(login.strip(), password, device_name=name)
+
+        self._request(SignInStep.RESTORE, call, self._on_signed_in)

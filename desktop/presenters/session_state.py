@@ -13,6 +13,8 @@ from desktop.core.api.errors import ApiError
 from desktop.core.auth import TokenStore
 
 if TYPE_CHECKING:  # the client brings httpx: loaded once a session needs it
+    import datetime
+
     from desktop.core.api.client import ApiClient
 
 __all__ = [
@@ -23,9 +25,11 @@ __all__ = [
     "SessionState",
     "SignInStep",
     "default_client_factory",
+    "deletion_text",
     "device_name",
     "error_message",
     "extract_verification_token",
+    "long_date",
 ]
 
 logger = logging.getLogger(__name__)
@@ -58,6 +62,7 @@ class SignInStep(StrEnum):
     REGISTER = "register"
     VERIFY = "verify"
     RESEND = "resend"
+    RESTORE = "restore"
     SIGN_OUT = "sign_out"
 
 
@@ -83,6 +88,16 @@ def extract_verification_token(text: str) -> str:
         if values:
             return values[0].strip()
     return candidate
+
+
+def long_date(value: datetime.datetime) -> str:
+    """A day in words, in local time: "27 December 2026"."""
+    return value.astimezone().strftime("%d %B %Y").lstrip("0")
+
+
+def deletion_text(purge_after: datetime.datetime | None) -> str:
+    """What sign-in says about a deleted account: until when it can be restored."""
+    return f"This account is scheduled for deletion{f' on {long_date(purge_after)}' if purge_after else ''}."
 
 
 def error_message(exc: BaseException) -> str:

@@ -1,7 +1,7 @@
 """View-model behind the tray icon: what each menu entry does, the server status, and notifications.
 
-Menu entries are routed to handlers the composition root binds (chat, capture, tickets, subscription, settings,
-sign-out). Entries that need an account ask for sign-in first and run once the user is signed in.
+Menu entries are routed to handlers the composition root binds (chat, capture, tickets, subscription, account,
+settings, sign-out). Entries that need an account ask for sign-in first and run once the user is signed in.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ class TrayAction(StrEnum):
     CAPTURE_REGION = "Capture region & ask"
     TICKETS = "My tickets"
     SUBSCRIPTION = "Subscription"
+    ACCOUNT = "Account"
     SETTINGS = "Settings"
     SIGN_OUT = "Sign out"
     QUIT = "Quit"

@@ -138,6 +138,7 @@ class StreamWorker(QObject):
         citation(object): A :class:`Citation`.
         delta(str): The next piece of the answer's Markdown.
         notice(object): An :class:`ErrorEvent`: the model failed; a fallback answer may follow.
+        note(object): A :class:`NoteEvent`: something the user should know about this answer (not a failure).
         done(object): The :class:`DoneEvent` (the answer is complete).
         failed(object): The :class:`ApiError` that ended the stream (opening or mid-answer).
         finished(): Always, last; also after :meth:`cancel` (which emits nothing else).
@@ -148,6 +149,7 @@ class StreamWorker(QObject):
     citation = Signal(object)
     delta = Signal(str)
     notice = Signal(object)
+    note = Signal(object)
     done = Signal(object)
     failed = Signal(object)
     finished = Signal()
@@ -211,7 +213,7 @@ class StreamWorker(QObject):
                     return
 
     def _emit(self, event: StreamEvent) -> None:
-        from desktop.core.api.models import Citation, DeltaEvent, ErrorEvent, TriageEvent  # noqa: PLC0415
+        from desktop.core.api.models import Citation, DeltaEvent, ErrorEvent, NoteEvent, TriageEvent  # noqa: PLC0415
 
         if isinstance(event, DeltaEvent):
             self.delta.emit(event.text)
@@ -221,5 +223,7 @@ class StreamWorker(QObject):
             self.triage.emit(event)
         elif isinstance(event, ErrorEvent):
             self.notice.emit(event)
+        elif isinstance(event, NoteEvent):
+            self.note.emit(event)
         else:
             self.done.emit(event)

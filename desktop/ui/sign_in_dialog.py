@@ -1,4 +1,4 @@
-"""The sign-in dialog: server address, sign in, create an account, confirm the e-mail address.
+"""The sign-in dialog: server address, sign in, create an account, confirm the e-mail address, restore an account.
 
 A thin view over :class:`~desktop.presenters.session_presenter.SessionPresenter`: it forwards what the user typed
 and shows what the presenter reports; the pages follow the server's register → verify → login flow.
@@ -86,6 +86,7 @@ class SignInDialog(QDialog):
 
         session.signed_in.connect(self._on_signed_in)
         session.failed.connect(self._on_failed)
+        session.account_deleted.connect(self._on_account_deleted)
         session.registered.connect(self._on_registered)
         session.verified.connect(self._on_verified)
         session.verification_resent.connect(self._on_resent)
@@ -132,6 +133,11 @@ class SignInDialog(QDialog):
         self.sign_in_info = QLabel()
         self.sign_in_info.setWordWrap(True)
         self.sign_in_info.hide()
+        self.restore_info = QLabel()  # a deleted account: until when it can be restored
+        self.restore_info.setWordWrap(True)
+        self.restore_button = QPushButton("Restore my account")
+        self.restore_info.hide()
+        self.restore_button.hide()
         self.sign_in_error = _error_label()
         self.sign_in_button = QPushButton("Sign in")
         self.sign_in_button.setDefault(True)
@@ -152,11 +158,14 @@ class SignInDialog(QDialog):
         layout.addLayout(server_row)
         layout.addLayout(form)
         layout.addWidget(self.sign_in_info)
+        layout.addWidget(self.restore_info)
+        layout.addWidget(self.restore_button, alignment=Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.sign_in_error)
         layout.addStretch()
         layout.addLayout(buttons)
         self.sign_in_button.clicked.connect(self._submit_sign_in)
         self.password_edit.returnPressed.connect(self._submit_sign_in)
+        self.restore_button.clicked.connect(self._submit_restore)
         self.create_account_button.clicked.connect(lambda: self.show_page(Page.REGISTER))
         self.have_code_button.clicked.connect(lambda: self.show_page(Page.VERIFY))
         self.change_server_button.clicked.connect(lambda: self.show_page(Page.SERVER))
@@ -258,8 +267,14 @@ class SignInDialog(QDialog):
 
     @Slot()
     def _submit_sign_in(self) -> None:
-        self.sign_in_error.hide()
+        for widget in (self.sign_in_error, self.restore_info, self.restore_button):
+            widget.hide()
         self._session.sign_in(self.login_edit.text(), self.password_edit.text())
+
+    @Slot()
+    def _submit_restore(self) -> None:
+        self.sign_in_error.hide()
+        self._session.restore_account(self.login_edit.text(), self.password_edit.text())
 
     @Slot()
     def _submit_register(self) -> None:
@@ -305,6 +320,13 @@ class SignInDialog(QDialog):
         self._show_error(label, _describe(message, errors))
 
     @Slot(str)
+    def _on_account_deleted(self, text: str) -> None:
+        self.show_page(Page.SIGN_IN)
+        self.restore_info.setText(text)
+        self.restore_info.show()
+        self.restore_button.show()
+
+    @Slot(str)
     def _on_registered(self, email: str) -> None:
         self.new_password_edit.clear()
         self.verify_info.setText(
@@ -327,7 +349,8 @@ class SignInDialog(QDialog):
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
-        for button in (self.sign_in_button, self.register_button, self.verify_button, self.resend_button):
+        buttons = (self.sign_in_button, self.register_button, self.verify_button, self.resend_button)
+        for button in (*buttons, self.restore_button):
             button.setEnabled(not busy and self._session.ready)
 
     @Slot(str)

@@ -142,6 +142,26 @@ class StripeGateway:
             raise _unavailable("retrieve_subscription", exc) from None
         return found.to_dict(recursive=True)
 
+    async def cancel_subscription(self, subscription_id: str) -> None:
+        """Cancel at once (no further invoice); one Stripe no longer has counts as cancelled."""
+        try:
+            await self._client.v1.subscriptions.cancel_async(subscription_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status != 404:
+                raise _unavailable("cancel_subscription", exc) from None
+        except stripe.StripeError as exc:
+            raise _unavailable("cancel_subscription", exc) from None
+
+    async def delete_customer(self, customer_id: str) -> None:
+        """Delete the customer and what Stripe keeps with it (payment methods); an unknown one is gone already."""
+        try:
+            await self._client.v1.customers.delete_async(customer_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.http_status != 404:
+                raise _unavailable("delete_customer", exc) from None
+        except stripe.StripeError as exc:
+            raise _unavailable("delete_customer", exc) from None
+
     def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         """The event in ``payload`` once its signature is checked (secret, HMAC, 300 s tolerance) by the SDK."""
         if self._webhook_secret is None:

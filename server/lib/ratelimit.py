@@ -23,11 +23,14 @@ from server.lib.clock import Clock, utcnow
 from server.lib.exceptions import TooManyRequests
 
 if TYPE_CHECKING:
+    from sqlalchemy import Delete
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["RateLimiter", "Rule"]
+__all__ = ["LONGEST_WINDOW", "RateLimiter", "Rule", "forget_statement", "over_statement"]
 
 MAX_BLOCK = datetime.timedelta(hours=24)
+# No rule counts over a longer window, so a counter whose window began this long ago (and is not blocked) is over.
+LONGEST_WINDOW = datetime.timedelta(hours=24)
 _MAX_DOUBLINGS = 16
 
 # Statements are built once, with bind parameters: building and hashing one per hit costs more than running it.
@@ -75,6 +78,23 @@ class Rule:
     limit: int
     window: datetime.timedelta
     backoff: bool = False
+
+    def __post_init__(self) -> None:
+        if self.window > LONGEST_WINDOW:
+            raise ValueError(f"a rule's window is at most {LONGEST_WINDOW} (retention relies on it)")
+
+
+def over_statement(as_of: datetime.datetime) -> Delete:
+    """Deletes the counters whose window is over and that block nothing at ``as_of`` (a retention rule)."""
+    return delete(rate_counters).where(
+        _counter.window_start <= as_of - LONGEST_WINDOW,
+        or_(_counter.blocked_until.is_(None), _counter.blocked_until <= as_of),
+    )
+
+
+def forget_statement(raw_keys: list[str]) -> Delete:
+    """Deletes every counter of these keys (of any rule): for a purged account's id and addresses."""
+    return delete(rate_counters).where(_counter.key.in_([_key(raw) for raw in raw_keys]))
 
 
 def _key(raw: str) -> str:

@@ -41,6 +41,7 @@ MENU = [
     "Capture region & ask",
     "My tickets",
     "Subscription",
+    "Account",
     "Settings",
     "Sign out",
     "Quit",

@@ -9,17 +9,29 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from desktop.core.api.errors import ApiError, FieldError, QuotaExceeded, ServerUnreachable, SessionExpired
+from desktop.core.api.errors import (
+    AccountDeleted,
+    ApiError,
+    FieldError,
+    QuotaExceeded,
+    ServerUnreachable,
+    SessionExpired,
+)
 
 if TYPE_CHECKING:
     from desktop.core.api.client import ApiClient, EventStream, StreamEvent, app_version, user_agent
     from desktop.core.api.models import (
         Citation,
+        DeletionScheduled,
         DeltaEvent,
+        DeviceSession,
         DoneEvent,
         ErrorEvent,
+        ExportInfo,
+        NoteEvent,
         Plan,
         PlanCatalogue,
+        PolicyNotice,
         Profile,
         Subscription,
         Ticket,
@@ -32,11 +44,16 @@ if TYPE_CHECKING:
 _CLIENT_NAMES = ("ApiClient", "EventStream", "StreamEvent", "app_version", "user_agent")
 _MODEL_NAMES = (
     "Citation",
+    "DeletionScheduled",
     "DeltaEvent",
+    "DeviceSession",
     "DoneEvent",
     "ErrorEvent",
+    "ExportInfo",
+    "NoteEvent",
     "Plan",
     "PlanCatalogue",
+    "PolicyNotice",
     "Profile",
     "Subscription",
     "Ticket",
@@ -51,16 +68,22 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = [
+    "AccountDeleted",
     "ApiClient",
     "ApiError",
     "Citation",
+    "DeletionScheduled",
     "DeltaEvent",
+    "DeviceSession",
     "DoneEvent",
     "ErrorEvent",
     "EventStream",
+    "ExportInfo",
     "FieldError",
+    "NoteEvent",
     "Plan",
     "PlanCatalogue",
+    "PolicyNotice",
     "Profile",
     "QuotaExceeded",
     "ServerUnreachable",

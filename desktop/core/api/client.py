@@ -14,15 +14,14 @@ import json
 import logging
 import platform
 import threading
-import urllib.parse
 import uuid
 from contextlib import AbstractContextManager
 from importlib import metadata
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from typing import TYPE_CHECKING, Any, Final
 
 import httpx
-import msgspec
 
+from desktop.core.api.account import AccountRequests
 from desktop.core.api.errors import (
     ApiError,
     ServerUnreachable,
@@ -39,7 +38,8 @@ from desktop.core.api.models import (
     TokenPair,
     UrlResponse,
 )
-from desktop.core.api.responses import checked, unexpected
+from desktop.core.api.responses import checked, decode, unexpected
+from desktop.core.api.routes import API, segment
 from desktop.core.api.streams import EventStream, StreamEvent, iter_answer, iter_events
 from desktop.core.auth import StoredTokens, TokenStore
 
@@ -52,10 +52,7 @@ if TYPE_CHECKING:
 __all__ = ["ApiClient", "EventStream", "StreamEvent", "app_version", "user_agent"]
 
 logger = logging.getLogger(__name__)
-_T = TypeVar("_T")
-_E = TypeVar("_E")
 
-API: Final = "/api/v1"
 DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=30.0, write=60.0, pool=10.0)
 # A streamed answer may pause while the model thinks; the events stream sends keep-alives well within this.
 STREAM_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=120.0, write=60.0, pool=10.0)
@@ -79,8 +76,10 @@ def default_device_name() -> str:
     return f"Tech Pal on {platform.node() or platform.system() or 'this computer'}"[:200]
 
 
-class ApiClient(AbstractContextManager["ApiClient"]):
+class ApiClient(AccountRequests, AbstractContextManager["ApiClient"]):
     """The server's API as blocking methods. Close it (or use ``with``) to release connections.
+
+    The account's password, devices and data-rights requests come from :class:`AccountRequests`.
 
     Args:
         server_url: Normalized base URL, e.g. ``"https://help.example.com"`` (a path prefix is kept).
@@ -135,7 +134,7 @@ class ApiClient(AbstractContextManager["ApiClient"]):
     def health(self) -> dict[str, Any]:
         """``GET /health`` as a plain dict (its shape is for humans and monitoring)."""
         response = self._send("GET", "/health", auth=False)
-        document = _decode(response, object)
+        document = decode(response, object)
         if not isinstance(document, dict):
             raise unexpected(response, ValueError("health answer is not an object"))
         return document
@@ -159,33 +158,37 @@ class ApiClient(AbstractContextManager["ApiClient"]):
         The account key of the token store is the user's id (stable across renames), read from ``/me``.
         """
         body = {"login": login, "password": password, "device_name": device_name or default_device_name()}
-        pair = _decode(self._send("POST", f"{API}/auth/login", json=body, auth=False), TokenPair)
+        pair = decode(self._send("POST", f"{API}/auth/login", json=body, auth=False), TokenPair)
         tokens = StoredTokens(pair.access_token, pair.refresh_token)
-        profile = _decode(self._send_with(tokens, "GET", f"{API}/me"), Profile)
+        profile = decode(self._send_with(tokens, "GET", f"{API}/me"), Profile)
         self._account = str(profile.id)
         self._store.save(self.server_url, self._account, tokens)
         return profile
 
     def logout(self) -> None:
         """End the session on the server if it can be reached, and forget the tokens locally in any case."""
-        account = self._account
-        if account is None:
+        if self._account is None:
             return
         try:
             self._send("POST", f"{API}/auth/logout")
         except ApiError as exc:  # signed out locally all the same: that is what the user asked for
             logger.warning("server-side logout failed (%s); tokens forgotten locally", exc.code)
         finally:
-            self._store.clear(self.server_url, account)
+            self.forget()
+
+    def forget(self) -> None:
+        """Forget the tokens locally without asking the server (which ended the session itself: a deleted account)."""
+        if self._account is not None:
+            self._store.clear(self.server_url, self._account)
             self._account = None
 
     def me(self) -> Profile:
         """The signed-in user's profile."""
-        return _decode(self._send("GET", f"{API}/me"), Profile)
+        return decode(self._send("GET", f"{API}/me"), Profile)
 
     def update_me(self, **changes: Any) -> Profile:
         """Change profile fields (``name``, ``username``, ``email``, …); absent ones stay."""
-        return _decode(self._send("PATCH", f"{API}/me", json=changes), Profile)
+        return decode(self._send("PATCH", f"{API}/me", json=changes), Profile)
 
     # ------------------------------------------------------------------------------------------ tickets
     def create_ticket(self, question: Question, *, idempotency_key: str | None = None) -> Ticket:
@@ -203,30 +206,30 @@ class ApiClient(AbstractContextManager["ApiClient"]):
         parts.extend(("screenshots", (a.filename, a.data, a.media_type)) for a in question.attachments)
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         response = self._send("POST", f"{API}/tickets", files=parts, headers=headers)
-        return _decode(response, Ticket)
+        return decode(response, Ticket)
 
     def list_tickets(self, *, limit: int = 50, offset: int = 0) -> TicketPage:
         """One page of my tickets, newest first."""
-        return _decode(self._send("GET", f"{API}/tickets", params={"limit": limit, "offset": offset}), TicketPage)
+        return decode(self._send("GET", f"{API}/tickets", params={"limit": limit, "offset": offset}), TicketPage)
 
     def get_ticket(self, ticket_id: str) -> TicketDetail:
         """A ticket with its messages, screenshots and history."""
-        return _decode(self._send("GET", f"{API}/tickets/{_segment(ticket_id)}"), TicketDetail)
+        return decode(self._send("GET", f"{API}/tickets/{segment(ticket_id)}"), TicketDetail)
 
     def resolve(self, ticket_id: str) -> EventStream[StreamEvent]:
         """Ask for the AI answer; yields typed events as they arrive (see :meth:`_stream_answer`)."""
-        return self._stream_answer(f"{API}/tickets/{_segment(ticket_id)}/resolve", None)
+        return self._stream_answer(f"{API}/tickets/{segment(ticket_id)}/resolve", None)
 
     def send_message(self, ticket_id: str, content: str) -> EventStream[StreamEvent]:
         """A follow-up question; the answer streams like :meth:`resolve`."""
-        return self._stream_answer(f"{API}/tickets/{_segment(ticket_id)}/messages", {"content": content})
+        return self._stream_answer(f"{API}/tickets/{segment(ticket_id)}/messages", {"content": content})
 
     def send_feedback(self, ticket_id: str, *, resolved: bool, comment: str | None = None) -> None:
         """Send "Fixed it" (``resolved=True``) or "Still broken" (escalates to an agent)."""
         body: dict[str, Any] = {"resolved": resolved}
         if comment:
             body["comment"] = comment
-        self._send("POST", f"{API}/tickets/{_segment(ticket_id)}/feedback", json=body)
+        self._send("POST", f"{API}/tickets/{segment(ticket_id)}/feedback", json=body)
 
     def events(self) -> EventStream[TicketChanged]:
         """Changes of my tickets (agent replies, status) as they happen; iterate in a worker, close to stop.
@@ -239,19 +242,19 @@ class ApiClient(AbstractContextManager["ApiClient"]):
     # ------------------------------------------------------------------------------------------ billing
     def plans(self) -> PlanCatalogue:
         """The plans on offer, and whether this server sells subscriptions at all."""
-        return _decode(self._send("GET", f"{API}/billing/plans"), PlanCatalogue)
+        return decode(self._send("GET", f"{API}/billing/plans"), PlanCatalogue)
 
     def subscription(self) -> Subscription:
         """Plan, status, period end and usage against quota."""
-        return _decode(self._send("GET", f"{API}/billing/subscription"), Subscription)
+        return decode(self._send("GET", f"{API}/billing/subscription"), Subscription)
 
     def checkout_url(self, plan: str) -> str:
         """A Stripe Checkout URL to open in the browser (409 ``billing_disabled`` when the server has no Stripe)."""
-        return _decode(self._send("POST", f"{API}/billing/checkout", json={"plan": plan}), UrlResponse).url
+        return decode(self._send("POST", f"{API}/billing/checkout", json={"plan": plan}), UrlResponse).url
 
     def portal_url(self) -> str:
         """A Stripe Customer Portal URL to open in the browser."""
-        return _decode(self._send("POST", f"{API}/billing/portal"), UrlResponse).url
+        return decode(self._send("POST", f"{API}/billing/portal"), UrlResponse).url
 
     # ------------------------------------------------------------------------------------------ plumbing
     def _current_tokens(self) -> StoredTokens:
@@ -308,7 +311,7 @@ class ApiClient(AbstractContextManager["ApiClient"]):
             if 400 <= response.status_code < 500 and response.status_code not in (408, 429):
                 logger.info("refresh refused (HTTP %d); signing out", response.status_code)
                 self._expire()
-            pair = _decode(checked(response), TokenPair)
+            pair = decode(checked(response), TokenPair)
             fresh = StoredTokens(pair.access_token, pair.refresh_token)
             assert self._account is not None  # _current_tokens() checked it
             self._store.save(self.server_url, self._account, fresh)
@@ -319,9 +322,11 @@ class ApiClient(AbstractContextManager["ApiClient"]):
             self._store.clear(self.server_url, self._account)
         raise SessionExpired()
 
-    def _open_stream(self, method: str, path: str, body: dict[str, Any] | None) -> httpx.Response:
-        """Open a streamed response, refreshing once on 401; error statuses raise before any event."""
-        kwargs: dict[str, Any] = {"headers": {"Accept": "text/event-stream"}, "timeout": STREAM_TIMEOUT}
+    def _open_stream(
+        self, method: str, path: str, body: dict[str, Any] | None, *, accept: str = "text/event-stream"
+    ) -> httpx.Response:
+        """Open a streamed response (events, a download), refreshing once on 401; error statuses raise at once."""
+        kwargs: dict[str, Any] = {"headers": {"Accept": accept}, "timeout": STREAM_TIMEOUT}
         if body is not None:
             kwargs["json"] = body
         tokens = self._current_tokens()
@@ -352,15 +357,3 @@ class ApiClient(AbstractContextManager["ApiClient"]):
         # Open eagerly so that HTTP errors (402 quota, 404, 401 → refresh) raise here, not at the first next().
         response = self._open_stream("POST", path, body)
         return EventStream(response, iter_answer(response))
-
-
-def _segment(value: str) -> str:
-    """A path segment that cannot climb out of its route (ids come from the server, but still)."""
-    return urllib.parse.quote(str(value), safe="")
-
-
-def _decode(response: httpx.Response, kind: type[_T]) -> _T:
-    try:
-        return msgspec.json.decode(response.content, type=kind)
-    except msgspec.DecodeError as exc:
-        raise unexpected(response, exc) from exc

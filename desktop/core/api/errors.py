@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     import datetime
 
 __all__ = [
+    "AccountDeleted",
     "ApiError",
     "FieldError",
     "QuotaExceeded",
@@ -58,6 +59,12 @@ _MESSAGES: dict[str, str] = {
     "billing_disabled": "Subscriptions are not available on this server.",
     "billing_unavailable": "Billing is temporarily unavailable. Please try again later.",
     "internal_error": "Something went wrong on the server. Please try again later.",
+    "account_deleted": "This account is scheduled for deletion. You can restore it until then.",
+    "account_not_deleted": "This account is not deleted. Sign in as usual.",
+    "unknown_policy_version": "The privacy policy changed again meanwhile. Please read the new version.",
+    "export_limited": "You can ask for one export of your data a day.",
+    "export_not_ready": "Your data is still being prepared. We'll tell you when it is ready.",
+    "export_expired": "This export has expired. Ask for a new one.",
 }
 
 _BY_STATUS: dict[int, str] = {
@@ -165,3 +172,17 @@ class QuotaExceeded(ApiError):
     def can_upgrade(self) -> bool:
         """Whether an Upgrade button makes sense."""
         return bool(self.upgrade_plans)
+
+
+@dataclass(eq=False)
+class AccountDeleted(ApiError):
+    """403 ``account_deleted`` at sign-in: the account was deleted and can be restored until ``purge_after``.
+
+    Attributes:
+        purge_after: When the account is removed for good, if the server said.
+    """
+
+    status: int = 403
+    code: str = "account_deleted"
+    message: str = _MESSAGES["account_deleted"]
+    purge_after: datetime.datetime | None = None

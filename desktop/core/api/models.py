@@ -15,12 +15,17 @@ import msgspec
 
 __all__ = [
     "Citation",
+    "DeletionScheduled",
     "DeltaEvent",
+    "DeviceSession",
     "DoneEvent",
     "ErrorEvent",
+    "ExportInfo",
     "FieldChange",
+    "NoteEvent",
     "Plan",
     "PlanCatalogue",
+    "PolicyNotice",
     "Problem",
     "ProblemFieldError",
     "Profile",
@@ -68,6 +73,8 @@ class Problem(WireStruct, frozen=True):
     resets_at: datetime.datetime | None = None
     upgrade_url: str | None = None
     upgrade_plans: list[str] = msgspec.field(default_factory=list)
+    # 403 account_deleted: when the deleted account is purged (it can be restored until then)
+    purge_after: datetime.datetime | None = None
 
 
 # ------------------------------------------------------------------------------------------------ accounts
@@ -80,8 +87,22 @@ class TokenPair(WireStruct, frozen=True):
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
+class PolicyNotice(WireStruct, frozen=True):
+    """The current privacy policy; ``accepted`` is whether this user has acknowledged this version."""
+
+    version: str
+    summary: str = ""
+    url: str | None = None
+    published_at: datetime.datetime | None = None
+    accepted: bool = True  # a notice the app cannot read is not nagged about
+
+
 class Profile(WireStruct, frozen=True):
-    """The signed-in user (``GET /api/v1/me``)."""
+    """The signed-in user (``GET``/``PATCH /api/v1/me``); ``pending_email`` is a new address awaiting confirmation.
+
+    ``kb_contribution``, ``analytics`` and ``ai_processing`` are the privacy switches (false = the user objected);
+    ``policy`` is ``None`` while the server has published no policy.
+    """
 
     id: uuid.UUID
     name: str
@@ -91,6 +112,37 @@ class Profile(WireStruct, frozen=True):
     role: str = "user"
     created_at: datetime.datetime | None = None
     pending_email: str | None = None
+    kb_contribution: bool = True
+    analytics: bool = True
+    ai_processing: bool = True
+    policy: PolicyNotice | None = None
+
+
+class DeviceSession(WireStruct, frozen=True):
+    """One signed-in device of ``GET /api/v1/auth/sessions``; ``current`` is the one asking."""
+
+    id: uuid.UUID
+    device_name: str = ""
+    created_at: datetime.datetime | None = None
+    last_used_at: datetime.datetime | None = None
+    current: bool = False
+
+
+# ------------------------------------------------------------------------------------------------ data rights
+class ExportInfo(WireStruct, frozen=True):
+    """One export of my data (``status``: ``pending``, ``ready`` or ``expired``); the size is known once ready."""
+
+    id: uuid.UUID
+    status: str
+    created_at: datetime.datetime | None = None
+    expires_at: datetime.datetime | None = None
+    size_bytes: int | None = None
+
+
+class DeletionScheduled(WireStruct, frozen=True):
+    """``DELETE /api/v1/me``: the account is closed now and purged at ``purge_after`` unless restored before."""
+
+    purge_after: datetime.datetime
 
 
 # ------------------------------------------------------------------------------------------------ tickets
@@ -202,6 +254,13 @@ class ErrorEvent(WireStruct, frozen=True):
     """
 
     code: str = "error"
+    message: str = ""
+
+
+class NoteEvent(WireStruct, frozen=True):
+    """``event: note`` — something to know about how this answer is made (first in the stream); not an error."""
+
+    code: str = "note"
     message: str = ""
 
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import datetime
 import email.utils
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from desktop.core.api.errors import ApiError, FieldError, QuotaExceeded, friendly_message
+from desktop.core.api.errors import AccountDeleted, ApiError, FieldError, QuotaExceeded, friendly_message
 from desktop.core.api.models import Problem
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["checked", "unexpected"]
+__all__ = ["checked", "decode", "unexpected"]
 
 logger = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 def unexpected(response: httpx.Response, exc: Exception) -> ApiError:
@@ -57,6 +58,8 @@ def checked(response: httpx.Response) -> httpx.Response:
             resets_at=problem.resets_at,
             upgrade_plans=list(problem.upgrade_plans),
         )
+    if code == "account_deleted":
+        raise AccountDeleted(**common, purge_after=problem.purge_after)
     raise ApiError(**common)
 
 
@@ -80,3 +83,11 @@ def _retry_after(value: str | None) -> float | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=datetime.UTC)
     return max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+
+
+def decode(response: httpx.Response, kind: type[_T]) -> _T:
+    """The JSON body of a successful answer as ``kind``; an answer this client cannot read is an :class:`ApiError`."""
+    try:
+        return msgspec.json.decode(response.content, type=kind)
+    except msgspec.DecodeError as exc:
+        raise unexpected(response, exc) from exc

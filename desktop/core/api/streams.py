@@ -15,7 +15,15 @@ import httpx
 import msgspec
 
 from desktop.core.api.errors import ServerUnreachable
-from desktop.core.api.models import Citation, DeltaEvent, DoneEvent, ErrorEvent, TicketChanged, TriageEvent
+from desktop.core.api.models import (
+    Citation,
+    DeltaEvent,
+    DoneEvent,
+    ErrorEvent,
+    NoteEvent,
+    TicketChanged,
+    TriageEvent,
+)
 from desktop.core.api.sse import SseParser
 
 __all__ = ["EventStream", "StreamEvent", "iter_answer", "iter_events"]
@@ -23,8 +31,9 @@ __all__ = ["EventStream", "StreamEvent", "iter_answer", "iter_events"]
 logger = logging.getLogger(__name__)
 _E = TypeVar("_E")
 
-StreamEvent: TypeAlias = TriageEvent | Citation | DeltaEvent | DoneEvent | ErrorEvent
+StreamEvent: TypeAlias = NoteEvent | TriageEvent | Citation | DeltaEvent | DoneEvent | ErrorEvent
 _STREAM_TYPES: Final[dict[str, type[StreamEvent]]] = {
+    "note": NoteEvent,
     "triage": TriageEvent,
     "citation": Citation,
     "delta": DeltaEvent,

@@ -7,6 +7,7 @@ from server.db.models._email_token import EmailToken
 from server.db.models._kb_article import KbArticle
 from server.db.models._kb_chunk import KbChunk, KbMeta, KbPosting, KbTerm
 from server.db.models._kb_contribution import KbContribution
+from server.db.models._privacy import DataExport, policy_acceptances, policy_versions
 from server.db.models._rate_counter import rate_counters
 from server.db.models._session import RefreshToken, UserSession
 from server.db.models._ticket import (
@@ -34,6 +35,7 @@ __all__ = [
     "STATUSES",
     "Actor",
     "Category",
+    "DataExport",
     "EmailToken",
     "FieldSource",
     "IdempotencyKey",
@@ -58,6 +60,8 @@ __all__ = [
     "billing_subscriptions",
     "billing_usage",
     "metadata",
+    "policy_acceptances",
+    "policy_versions",
     "rate_counters",
     "stripe_events",
 ]

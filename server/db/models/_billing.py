@@ -20,6 +20,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
@@ -53,16 +54,22 @@ billing_subscriptions = Table(
 )
 
 # Every handled webhook event, stored once; `applied_at` NULL = still to apply (after a crash: at the next start).
+# Only what is applied is kept (`object`: the fields read from `data.object`), never the raw payload with its names
+# and addresses; rows go after 13 months (the retention rules).
 stripe_events = Table(
     "stripe_events",
     orm_registry.metadata,
     Column("event_id", String(255), primary_key=True),
     Column("type", String(100), nullable=False),
-    Column("created", BigInteger, nullable=False),
-    Column("payload", JSONB, nullable=False),
+    Column("created", BigInteger, nullable=False, index=True),
+    Column("customer_id", String(255), nullable=True, index=True),
+    Column("subscription_id", String(255), nullable=True),
+    Column("object", JSONB, nullable=False),
     Column("received_at", DateTimeUTC(timezone=True), nullable=False),
     Column("applied_at", DateTimeUTC(timezone=True), nullable=True),
     Column("error", Text, nullable=True),
+    # The start-up replay looks for what is still unapplied; keep that cheap however many events pile up.
+    Index("ix_stripe_events_unapplied", "received_at", postgresql_where=text("applied_at IS NULL")),
 )
 
 # AI answers used per user and period (the period's start names it).

@@ -33,5 +33,11 @@ class User(UUIDv7AuditBase):
     role: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
     email_verified_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     age_confirmed_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
-    # Whether a resolved ticket's (anonymised) fix may join the knowledge base.
+    # The user's objections (false = objected): whether a resolved ticket's anonymised fix may join the knowledge
+    # base, whether usage events are recorded, whether their text and images may reach the AI model.
     kb_contribution: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    analytics: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    ai_processing: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # Set by a deletion: the account cannot sign in, and is purged after ``purge_after`` unless restored.
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
+    purge_after: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), index=True)

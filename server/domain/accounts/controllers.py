@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
@@ -16,9 +16,12 @@ from server.domain.accounts.deps import AUTH_DEPENDENCIES, client_ip, device_nam
 from server.domain.accounts.guards import BEARER, bearer_required
 from server.domain.accounts.schemas import (
     ChangePassword,
+    DeleteAccount,
+    DeletionScheduled,
     Login,
     PasswordReset,
     PasswordResetConfirm,
+    PolicyAccept,
     Profile,
     ProfileUpdate,
     Refresh,
@@ -35,7 +38,18 @@ from server.lib.schema import RequestBody
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-__all__ = ["AuthController", "MeController", "PagesController"]
+__all__ = ["AccountDeletion", "AuthController", "MeController", "PagesController"]
+
+
+class AccountDeletion(Protocol):
+    """Deletes the caller's account (the data-rights slice provides it as the ``account_deletion`` dependency)."""
+
+    async def __call__(
+        self, accounts: AccountService, principal: Principal, password: str, client_ip: str
+    ) -> Response[DeletionScheduled]:
+        """Check the password, close the account, and answer 202 ``{purge_after}``."""
+        ...
+
 
 # Account bodies are a few short strings; a small limit keeps hashing-sized garbage out before parsing.
 BODY_LIMIT = 8 * 1024
@@ -94,7 +108,7 @@ class AuthController(Controller):
         data: JSONBody[Login],
         accounts: NamedDependency[SkipValidation[AccountService]],
     ) -> TokenPair:
-        """401 ``invalid_credentials``, 403 ``email_not_verified``, 429 after repeated failures."""
+        """401 ``invalid_credentials``; 403 ``email_not_verified``, or ``account_deleted`` with ``purge_after``; 429."""
         device = device_name(request, data.device_name)
         return await accounts.login(data.login, data.password, device, client_ip(request))
 
@@ -129,6 +143,21 @@ class AuthController(Controller):
     ) -> list[SessionInfo]:
         """Live sessions of the caller; ``current`` marks the one making this request."""
         return await accounts.sessions(principal)
+
+    @delete(
+        "/sessions",
+        status_code=204,
+        summary="End every other session (sign out all other devices)",
+        security=BEARER,
+        guards=[bearer_required],
+    )
+    async def revoke_other_sessions(
+        self,
+        principal: NamedDependency[SkipValidation[Principal]],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> None:
+        """The calling session stays signed in."""
+        await accounts.revoke_other_sessions(principal)
 
     @delete(
         "/sessions/{session_id:uuid}",
@@ -207,6 +236,31 @@ class MeController(Controller):
     ) -> None:
         """Ends every other session."""
         await accounts.change_password(principal, data.current_password, data.new_password, client_ip(request))
+
+    @delete("/", status_code=202, summary="Delete my account (purged after 30 days unless restored)")
+    async def delete_account(
+        self,
+        request: Request[Any, Any, Any],
+        data: JSONBody[DeleteAccount],
+        principal: NamedDependency[SkipValidation[Principal]],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+        account_deletion: NamedDependency[SkipValidation[AccountDeletion]],
+    ) -> Response[DeletionScheduled]:
+        """Ends every session and cancels any subscription now; 403 ``invalid_credentials`` for a wrong password.
+
+        ``POST /api/v1/auth/restore`` brings the account back within 30 days.
+        """
+        return await account_deletion(accounts, principal, data.password, client_ip(request))
+
+    @post("/policy/accept", status_code=204, summary="Acknowledge the current privacy policy")
+    async def accept_policy(
+        self,
+        data: JSONBody[PolicyAccept],
+        principal: NamedDependency[SkipValidation[Principal]],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> None:
+        """422 ``unknown_policy_version`` unless ``version`` is the current one (see ``policy`` on ``GET /me``)."""
+        await accounts.accept_policy(principal.user, data.version)
 
 
 # ---------------------------------------------------------------------------------------------- pages

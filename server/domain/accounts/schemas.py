@@ -12,9 +12,13 @@ from server.lib.schema import RequestBody, ResponseBody
 
 __all__ = [
     "ChangePassword",
+    "DeleteAccount",
+    "DeletionScheduled",
     "Login",
     "PasswordReset",
     "PasswordResetConfirm",
+    "PolicyAccept",
+    "PolicyNotice",
     "Profile",
     "ProfileUpdate",
     "Refresh",
@@ -92,6 +96,8 @@ class ProfileUpdate(RequestBody, frozen=True, omit_defaults=True):
     username: Username | None = None
     email: Email | None = None
     kb_contribution: bool | None = None  # whether resolved tickets' anonymised fixes may join the knowledge base
+    analytics: bool | None = None  # whether anonymized usage events are recorded
+    ai_processing: bool | None = None  # whether the user's text and images may reach the AI model
 
 
 class ChangePassword(RequestBody, frozen=True):
@@ -99,6 +105,24 @@ class ChangePassword(RequestBody, frozen=True):
 
     current_password: Password
     new_password: Password
+
+
+class DeleteAccount(RequestBody, frozen=True):
+    """The current password proves it is the owner asking."""
+
+    password: Password
+
+
+class DeletionScheduled(ResponseBody, frozen=True):
+    """The account is closed now and purged at ``purge_after`` unless restored before."""
+
+    purge_after: datetime.datetime
+
+
+class PolicyAccept(RequestBody, frozen=True):
+    """The privacy-policy version the user read."""
+
+    version: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class TokenPair(ResponseBody, frozen=True):
@@ -110,8 +134,22 @@ class TokenPair(ResponseBody, frozen=True):
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
+class PolicyNotice(ResponseBody, frozen=True):
+    """The current privacy policy: ``accepted`` is whether this user has acknowledged this version."""
+
+    version: str
+    summary: str
+    url: str | None
+    published_at: datetime.datetime
+    accepted: bool
+
+
 class Profile(ResponseBody, frozen=True):
-    """The signed-in user; ``pending_email`` is a new address awaiting verification."""
+    """The signed-in user; ``pending_email`` is a new address awaiting verification.
+
+    ``kb_contribution``, ``analytics`` and ``ai_processing`` are the user's objections (false = objected);
+    ``policy`` is the current privacy policy, ``null`` while none has been published.
+    """
 
     id: uuid.UUID
     name: str
@@ -122,6 +160,9 @@ class Profile(ResponseBody, frozen=True):
     created_at: datetime.datetime
     pending_email: str | None = None
     kb_contribution: bool = True
+    analytics: bool = True
+    ai_processing: bool = True
+    policy: PolicyNotice | None = None
 
 
 class SessionInfo(ResponseBody, frozen=True):

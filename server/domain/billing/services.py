@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import structlog
 from sqlalchemy import text
 
 from server.db.transactions import transaction_of_its_own
@@ -21,7 +22,17 @@ if TYPE_CHECKING:
     from server.lib.mail import Mailer
     from server.settings import BillingSettings
 
-__all__ = ["BillingContext", "BillingDisabled", "checkout_url", "portal_url", "standing_and_usage"]
+__all__ = [
+    "BillingContext",
+    "BillingDisabled",
+    "cancel_subscriptions",
+    "checkout_url",
+    "forget_customer",
+    "portal_url",
+    "standing_and_usage",
+]
+
+logger = structlog.get_logger(__name__)
 
 
 class BillingDisabled(Conflict):
@@ -118,3 +129,58 @@ async def portal_url(engine: AsyncEngine, ctx: BillingContext, *, user_id: uuid.
     gateway = ctx.require_gateway()
     customer = await _customer_id(engine, gateway, user_id, email, name)
     return await gateway.portal_url(customer_id=customer, return_url=f"{ctx.base_url}/billing/return")
+
+
+async def cancel_subscriptions(engine: AsyncEngine, ctx: BillingContext, user_id: uuid.UUID) -> int:
+    """Cancel every live subscription of the user at Stripe, now (no further charge); how many were cancelled.
+
+    Our rows say ``canceled`` at once; Stripe's ``customer.subscription.deleted`` event confirms it later.
+    """
+    async with transaction_of_its_own(engine) as connection:
+        live = (
+            await connection.execute(
+                text(
+                    "SELECT stripe_subscription_id FROM billing_subscriptions "
+                    "WHERE user_id = :user_id AND status NOT IN ('canceled', 'incomplete_expired')"
+                ),
+                {"user_id": user_id},
+            )
+        ).scalars()
+        subscription_ids = list(live)
+    if subscription_ids:
+        for subscription_id in subscription_ids:
+            if ctx.gateway is None:  # billing was switched off since: Stripe cannot be told from here
+                logger.warning("stripe_cancel_skipped", reason="billing disabled", subscription=subscription_id)
+                continue
+            await ctx.gateway.cancel_subscription(subscription_id)
+        async with transaction_of_its_own(engine) as connection:
+            await connection.execute(
+                text(
+                    "UPDATE billing_subscriptions SET status = 'canceled', cancel_at_period_end = false, "
+                    "updated_at = :now WHERE stripe_subscription_id = ANY(:ids)"
+                ),
+                {"ids": subscription_ids, "now": datetime.datetime.now(datetime.UTC)},
+            )
+    return len(subscription_ids)
+
+
+async def forget_customer(engine: AsyncEngine, ctx: BillingContext, user_id: uuid.UUID) -> str | None:
+    """Delete the user's Stripe customer (at Stripe) and the events about it (here); the customer id, if any.
+
+    The ``billing_*`` rows themselves go with the user (foreign keys). Raises ``StripeUnavailable`` when Stripe
+    cannot be reached: nothing is forgotten then, and the purge tries again later.
+    """
+    query = text("SELECT stripe_customer_id FROM billing_customers WHERE user_id = :user_id")
+    async with transaction_of_its_own(engine) as connection:
+        customer = (await connection.execute(query, {"user_id": user_id})).scalar()
+    if customer is None:
+        return None
+    if ctx.gateway is None:
+        logger.warning("stripe_customer_kept", reason="billing disabled", customer=customer)
+    else:
+        await ctx.gateway.delete_customer(customer)
+    async with transaction_of_its_own(engine) as connection:
+        await connection.execute(
+            text("DELETE FROM stripe_events WHERE customer_id = :customer"), {"customer": customer}
+        )
+    return str(customer)

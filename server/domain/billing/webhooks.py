@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import text
 
 from server.db.transactions import transaction_of_its_own
+from server.domain.billing.event_fields import applied_fields, object_ids
 from server.domain.billing.mail import payment_failed_mail, payment_received_mail
 from server.lib.exceptions import ClientError
 
@@ -65,19 +66,23 @@ async def receive(engine: AsyncEngine, ctx: BillingContext, payload: bytes, sign
         return None
     if not isinstance(created, int) or not isinstance(data, dict) or not isinstance(data.get("object"), dict):
         raise _malformed("The event lacks `created` or `data.object`.")
+    obj = data["object"]
+    customer, subscription = object_ids(event_type, obj)
     async with transaction_of_its_own(engine) as connection:
         stored = (
             await connection.execute(
                 text(
-                    "INSERT INTO stripe_events (event_id, type, created, payload, received_at) "
-                    "VALUES (:id, :type, :created, CAST(:payload AS jsonb), :now) ON CONFLICT (event_id) DO NOTHING "
-                    "RETURNING event_id"
+                    "INSERT INTO stripe_events (event_id, type, created, customer_id, subscription_id, object, "
+                    "received_at) VALUES (:id, :type, :created, :customer, :subscription, CAST(:object AS jsonb), "
+                    ":now) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
                 ),
                 {
                     "id": event_id,
                     "type": event_type,
                     "created": created,
-                    "payload": json.dumps(event),
+                    "customer": customer,
+                    "subscription": subscription,
+                    "object": json.dumps(applied_fields(event_type, obj)),
                     "now": datetime.datetime.now(datetime.UTC),
                 },
             )
@@ -93,7 +98,7 @@ async def apply_event(engine: AsyncEngine, ctx: BillingContext, event_id: str) -
             row = (
                 await connection.execute(
                     text(
-                        "SELECT type, created, payload FROM stripe_events "
+                        "SELECT type, created, object FROM stripe_events "
                         "WHERE event_id = :id AND applied_at IS NULL FOR UPDATE SKIP LOCKED"
                     ),
                     {"id": event_id},
@@ -104,7 +109,7 @@ async def apply_event(engine: AsyncEngine, ctx: BillingContext, event_id: str) -
             error = None
             try:
                 async with connection.begin_nested():
-                    await _apply(connection, ctx, row.type, row.created, row.payload["data"]["object"])
+                    await _apply(connection, ctx, row.type, row.created, row.object)
             except _Unusable as exc:
                 error = str(exc)
                 logger.warning("stripe_event_unusable", event_id=event_id, type=row.type, reason=error)

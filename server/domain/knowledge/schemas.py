@@ -60,9 +60,9 @@ class Article(ResponseBody, frozen=True):
 
 
 class KbHealth(ResponseBody, frozen=True):
-    """The knowledge base's import state, as ``/health`` reports it."""
+    """The knowledge base's import state, as ``/health`` reports it (see :class:`KbStatus`); probes watch ``state``."""
 
-    state: Literal["importing", "ready"]
+    state: Literal["pending", "importing", "ready", "failed"]
     done: int
     total: int
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from server.settings import AISettings
 
 __all__ = [
+    "KbState",
     "KbStatus",
     "ModelMismatchError",
     "SeedImport",
@@ -45,13 +46,31 @@ Progress = Callable[[int, int], None]
 SEED_STOP_TIMEOUT_S = 5.0
 
 
+KbState = Literal["pending", "importing", "ready", "failed"]
+
+
 @dataclass
 class KbStatus:
-    """The state of this process's knowledge base import, reported by ``/health``."""
+    """The state of this process's knowledge-base import, reported by ``/health``.
 
-    state: Literal["importing", "ready"] = "ready"
+    ``pending`` from the moment a server that will import starts until the import begins (or finds nothing to do),
+    ``importing`` with ``done``/``total`` articles while it runs, ``ready`` when the knowledge base is complete,
+    ``failed`` when the import broke off (the log says why; the next start resumes it).
+    """
+
+    state: KbState = "ready"
     done: int = 0
     total: int = 0
+
+    @property
+    def ready(self) -> bool:
+        """Whether the knowledge base is complete (what a readiness probe waits for)."""
+        return self.state == "ready"
+
+    @property
+    def share_done(self) -> float:
+        """The share of the import done, 0.0–1.0 (0.0 while the total is unknown)."""
+        return self.done / self.total if self.total else 0.0
 
 
 class ModelMismatchError(RuntimeError):
@@ -125,12 +144,14 @@ async def import_seed(
     async with transaction_of_its_own(engine) as connection:
         done = (await connection.execute(text("SELECT seed_digest FROM kb_meta WHERE id = 1"))).scalar()
     if done == digest:
+        status.state = "ready"  # nothing is due: the seed is in the database already
         return
 
     def progress(count: int, total: int) -> None:
         status.done, status.total = count, total
 
     status.state = "importing"
+    outcome: KbState = "failed"
     try:
         report = await import_file(
             engine,
@@ -143,12 +164,14 @@ async def import_seed(
             embedders=embedders,
         )
         if report.stopped:
+            outcome = "importing"  # stopped for shutdown: the next start resumes it
             return
         async with transaction_of_its_own(engine) as connection:
             await connection.execute(text("UPDATE kb_meta SET seed_digest = :d WHERE id = 1"), {"d": digest})
         logger.info("kb_seed_imported", written=report.written, unchanged=report.unchanged, bad=len(report.bad_lines))
+        outcome = "ready"
     finally:
-        status.state = "ready"
+        status.state = outcome
 
 
 class SeedImport:
@@ -191,10 +214,12 @@ class SeedImport:
 
         try:
             asyncio.run(main())
-        except ModelMismatchError as exc:
+        except ModelMismatchError as exc:  # the knowledge base there is complete, embedded by another model
             logger.error("kb_seed_skipped", reason=str(exc))
+            self._status.state = "ready"
         except Exception:
             logger.exception("kb_seed_failed")
+            self._status.state = "failed"
 
 
 async def reembed(engine: AsyncEngine, embedder: Embedder, progress: Progress | None = None, batch: int = 256) -> int:

@@ -7,7 +7,7 @@ from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.domain.accounts import AccountService
-from server.domain.knowledge import Embedders
+from server.domain.knowledge import Embedders, KbStatus
 from server.domain.resolution.runs import ResolutionRuns
 from server.domain.resolution.services import Answers
 from server.domain.tickets import TICKET_DEPENDENCIES, TicketService
@@ -26,10 +26,18 @@ async def provide_answers(
     chat_model: NamedDependency[SkipValidation[ChatModel | None]],
     runs: NamedDependency[SkipValidation[ResolutionRuns]],
     embedders: NamedDependency[SkipValidation[Embedders]],
+    kb_status: NamedDependency[SkipValidation[KbStatus]],
 ) -> Answers:
     """The answer starter bound to this request's services."""
     return Answers(
-        tickets, accounts=accounts, engine=db_engine, settings=settings, chat=chat_model, runs=runs, embedders=embedders
+        tickets,
+        accounts=accounts,
+        engine=db_engine,
+        settings=settings,
+        chat=chat_model,
+        runs=runs,
+        embedders=embedders,
+        kb_status=kb_status,
     )
 
 

@@ -19,7 +19,7 @@ from server.domain.knowledge import Embedder, QueryVector, find_articles, start_
 from server.domain.resolution.prompt import Passage, build_messages
 from server.domain.resolution.query import build_query
 from server.domain.resolution.retrieval_only import ANSWER_ARTICLES, retrieval_only_answer
-from server.domain.resolution.schemas import Delta, Event, Failure, Outcome, Triage, Usage
+from server.domain.resolution.schemas import Delta, Event, Failure, Note, Outcome, Triage, Usage
 from server.domain.resolution.triage import ai_triage, decide, rule_category, rule_priority
 from server.integrations.openai import ChatModel, ChatModelError, TokenUsage
 
@@ -55,6 +55,7 @@ class ResolutionInput:
     screenshots: Sequence[ScreenshotInput] = ()
     history: Sequence[tuple[str, str]] = ()  # earlier (role, content) messages, oldest first
     question: str | None = None  # a follow-up question; None for the first resolve
+    notes: Sequence[Note] = ()  # told to the user before anything else
 
 
 class Resolver:
@@ -133,6 +134,8 @@ class Resolver:
         query = _query(request)
         passages = await (found if found is not None else self.passages(query, self._passage_limit))
         state = _RunState()
+        for note in request.notes:
+            yield note
         if request.question is None:
             if (request.category and request.priority) or chat is None:
                 state.triage = self._rules(request, query, passages)

@@ -1,6 +1,7 @@
 """The wire schema of an answer's events: what a resolution run yields, in order.
 
-``Triage``, ``Citation`` s, ``Delta`` s (maybe a ``Failure``), then ``Outcome``. Each struct but :class:`Outcome`
+``Note`` s (things the user should know about this answer), ``Triage``, ``Citation`` s, ``Delta`` s (maybe a
+``Failure``), then ``Outcome``. Each struct but :class:`Outcome`
 and :class:`Usage` is one Server-Sent Event whose name is :data:`EVENT_NAMES`' entry and whose data is the struct as
 JSON (``msgspec.json.encode``).
 """
@@ -9,7 +10,14 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["EVENT_NAMES", "Citation", "Delta", "Event", "Failure", "Outcome", "Triage", "Usage"]
+__all__ = ["EVENT_NAMES", "Citation", "Delta", "Event", "Failure", "Note", "Outcome", "Triage", "Usage"]
+
+
+class Note(msgspec.Struct, frozen=True):
+    """Something the user should know about how this answer is made (``code`` for clients, ``message`` to show)."""
+
+    code: str
+    message: str
 
 
 class Triage(msgspec.Struct, frozen=True):
@@ -63,8 +71,9 @@ class Outcome(msgspec.Struct, frozen=True):
     model_answered: bool
 
 
-Event = Triage | Citation | Delta | Failure | Outcome
+Event = Note | Triage | Citation | Delta | Failure | Outcome
 EVENT_NAMES: dict[type[msgspec.Struct], str] = {
+    Note: "note",
     Triage: "triage",
     Citation: "citation",
     Delta: "delta",

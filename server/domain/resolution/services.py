@@ -11,6 +11,7 @@ from server.db.transactions import request_session_in_autocommit, session_of_its
 from server.domain.billing import Reservation, reserve
 from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
 from server.domain.resolution.runs import ResolutionRuns, RunTarget
+from server.domain.resolution.schemas import Note
 from server.domain.tickets import TicketService, count_answer
 from server.lib.exceptions import Conflict
 
@@ -21,11 +22,19 @@ if TYPE_CHECKING:
 
     from server.db.models import Ticket
     from server.domain.accounts import AccountService, Principal
-    from server.domain.knowledge import Embedders
+    from server.domain.knowledge import Embedder, Embedders, KbStatus
     from server.integrations.openai import ChatModel
     from server.settings import Settings
 
-__all__ = ["Answers"]
+__all__ = ["AI_PROCESSING_OFF", "Answers"]
+
+AI_PROCESSING_OFF = Note(
+    code="ai_processing_off",
+    message=(
+        "You turned AI processing off, so this answer comes from our knowledge base only: nothing you wrote or "
+        "captured was sent to an AI model."
+    ),
+)
 
 
 def _text_input(ticket: Ticket, question: str | None) -> ResolutionInput:
@@ -58,6 +67,7 @@ class Answers:
         chat: ChatModel | None,
         runs: ResolutionRuns,
         embedders: Embedders,
+        kb_status: KbStatus,
     ) -> None:
         self._tickets = tickets
         self._accounts = accounts
@@ -66,6 +76,7 @@ class Answers:
         self._chat = chat
         self._runs = runs
         self._embedders = embedders
+        self._kb_status = kb_status
 
     async def open_ticket(self, ticket_id: uuid.UUID, access_token: str) -> tuple[Principal, Ticket]:
         """The caller and their ticket, unless it is closed (409 ``ticket_closed``); another user's is a 404.
@@ -81,20 +92,44 @@ class Answers:
             raise Conflict("This ticket is closed.", code="ticket_closed")
         return principal, ticket
 
+    async def _ai_for(self, principal: Principal) -> tuple[ChatModel | None, Embedder | None]:
+        """The chat model and query embedder for this user: none that is remote when they objected to AI."""
+        settings = self._settings
+        if principal.user.ai_processing:
+            return self._chat, await self._embedders.configured(settings.embeddings, settings.ai)
+        local = settings.embeddings == "local"
+        return None, await self._embedders.configured("local") if local else None
+
+    def _notes(self, principal: Principal) -> list[Note]:
+        notes = [] if principal.user.ai_processing else [AI_PROCESSING_OFF]
+        if not self._kb_status.ready:
+            share = f" ({self._kb_status.share_done:.0%} done)" if self._kb_status.total else ""
+            notes.append(
+                Note(
+                    code="kb_loading",
+                    message=(
+                        f"Our knowledge base is still loading{share}, so this answer may miss an article that "
+                        "fits; ask again in a few minutes for a fuller one."
+                    ),
+                )
+            )
+        return notes
+
     async def stream(self, ticket: Ticket, principal: Principal, question: str | None) -> ServerSentEvent:
         """Check limits and quota, store the question, start the run; its events as the response."""
         settings, engine = self._settings, self._engine
         self._runs.ensure_idle(ticket.id)  # before anything is stored or reserved
         await count_answer(engine, settings, principal.user.id)
         request = _text_input(ticket, question)
-        embedder = await self._embedders.configured(settings.embeddings, settings.ai)
-        resolver = Resolver(engine=engine, embedder=embedder, chat=self._chat)
+        chat, embedder = await self._ai_for(principal)
+        request = dataclasses.replace(request, notes=self._notes(principal))
+        resolver = Resolver(engine=engine, embedder=embedder, chat=chat)
         # Searching from here on, while the quota is reserved, the model copies are read, the question is stored
         # and the stream opens. The search holds one pooled connection and waits for no other: no starvation.
         found = resolver.find_passages(request)
         reservation: Reservation | None = None
         try:
-            if self._chat is not None:  # one unit per model answer; retrieval-only answers are free
+            if chat is not None:  # one unit per model answer; retrieval-only answers are free
                 reservation = await reserve(
                     engine, settings.billing, principal.user.id, base_url=settings.server.base_url
                 )

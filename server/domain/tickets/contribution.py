@@ -54,6 +54,9 @@ async def contribute_fix(
         owner = await db.get(User, ticket.owner_id) if ticket is not None else None
     if ticket is None or owner is None or not owner.kb_contribution:
         return
+    if not owner.ai_processing and settings.embeddings != "local":
+        logger.info("kb_contribution_skipped", ticket_id=str(ticket_id), reason="ai processing off, remote embeddings")
+        return
     answers = [m for m in ticket.messages if m.role in {"assistant", "agent"}]
     if not answers:
         return

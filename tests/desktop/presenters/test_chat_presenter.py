@@ -6,6 +6,7 @@ import io
 import json
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 from PIL import Image
 
@@ -21,7 +22,7 @@ from desktop.presenters.chat_presenter import (
     FeedbackState,
 )
 from desktop.services.offline_sender import OfflineSender
-from tests.fixtures.fake_server import ACCOUNT, FakeServer, answer_script
+from tests.fixtures.fake_server import ACCOUNT, FakeServer, Sse, answer_script
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -137,6 +138,22 @@ def test_an_error_event_is_a_notice_and_the_knowledge_base_answer_follows(
     assert notice.args == [NOTICE_TEXT]
     assert chat.error_text == ""
     assert chat.session.messages[-1].text == "Try article [1]."
+
+
+def test_a_note_is_shown_and_the_answer_completes(qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer) -> None:
+    from server.domain.resolution.services import AI_PROCESSING_OFF  # the note exactly as the server encodes it
+
+    note = Sse("note", msgspec.to_builtins(AI_PROCESSING_OFF))
+    fake_server.script_resolve([note, *answer_script("Restart the spooler.")])
+
+    with qtbot.wait_signal(chat.notice_changed, timeout=WAIT_MS) as notice:
+        chat.send("Printer offline")
+    wait_for_state(qtbot, chat, ChatState.DONE)
+
+    assert notice.args == [AI_PROCESSING_OFF.message]
+    assert chat.notice_text == AI_PROCESSING_OFF.message
+    assert chat.error_text == ""
+    assert chat.session.messages[-1].text == "Restart the spooler."
 
 
 def test_a_stream_that_stops_without_done_fails_and_keeps_the_question(

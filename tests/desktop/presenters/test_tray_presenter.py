@@ -153,6 +153,7 @@ def test_the_menu_entries_are_in_the_documented_order() -> None:
         "Capture region & ask",
         "My tickets",
         "Subscription",
+        "Account",
         "Settings",
         "Sign out",
         "Quit",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING
 
 import pytest
@@ -154,3 +155,50 @@ def test_https_needs_no_checkbox(qtbot: QtBot, session: SessionPresenter) -> Non
     type_into(qtbot, dialog.server_edit, "https://help.example.com")
 
     assert dialog.insecure_check.isHidden()
+
+
+def test_a_deleted_account_is_offered_a_restore_which_then_signs_in(
+    qtbot: QtBot, dialog: SignInDialog, fake_server: FakeServer
+) -> None:
+    # GIVEN an account deleted on another device, removed for good on 6 January 2027 (local time) unless restored
+    account = fake_server.add_account(password=PASSWORD)
+    account.purge_after = datetime.datetime(2027, 1, 6, 12, 0).astimezone().isoformat()
+    type_into(qtbot, dialog.login_edit, "ada@example.com")
+    type_into(qtbot, dialog.password_edit, PASSWORD)
+    # WHEN the user signs in
+    QTest.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    # THEN the dialog says until when it can be restored, and offers to
+    qtbot.waitUntil(dialog.restore_button.isVisible, timeout=TIMEOUT_MS)
+    assert dialog.restore_info.text() == "This account is scheduled for deletion on 6 January 2027."
+    assert dialog.sign_in_error.isHidden()
+    # WHEN the user restores it
+    with qtbot.wait_signal(dialog.finished, timeout=TIMEOUT_MS) as finished:
+        QTest.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
+    # THEN the account is back and the user is signed in with the same credentials, without typing them again
+    assert finished.args == [QDialog.DialogCode.Accepted.value]
+    assert account.purge_after is None
+    assert fake_server.requests_to("POST", "/auth/restore")[0].json() == {
+        "login": "ada@example.com",
+        "password": PASSWORD,
+    }
+    assert fake_server.hits("login") == 2
+    assert dialog.password_edit.text() == ""
+
+
+def test_a_failed_restore_says_why_and_keeps_the_dialog(
+    qtbot: QtBot, dialog: SignInDialog, fake_server: FakeServer
+) -> None:
+    account = fake_server.add_account(password=PASSWORD)
+    account.purge_after = "2027-01-06T12:00:00+00:00"
+    type_into(qtbot, dialog.login_edit, "ada")
+    type_into(qtbot, dialog.password_edit, PASSWORD)
+    QTest.mouseClick(dialog.sign_in_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(dialog.restore_button.isVisible, timeout=TIMEOUT_MS)
+    fake_server.fail("restore", 503, "service_unavailable")
+
+    QTest.mouseClick(dialog.restore_button, Qt.MouseButton.LeftButton)
+
+    qtbot.waitUntil(dialog.sign_in_error.isVisible, timeout=TIMEOUT_MS)
+    assert dialog.sign_in_error.text() == "The server is busy or starting up. Please try again in a moment."
+    assert dialog.isVisible()
+    assert account.purge_after is not None

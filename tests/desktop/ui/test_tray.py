@@ -47,6 +47,7 @@ MENU = [
     "Capture region & ask",
     "My tickets",
     "Subscription",
+    "Account",
     "Settings",
     "Sign out",
     "Quit",

@@ -7,12 +7,12 @@ throttle counters (:mod:`server.lib.ratelimit`).
 
 from __future__ import annotations
 
-from server.domain.accounts.services._base import Principal, normalize_email, normalize_username
+from server.domain.accounts.services._base import AccountDeleted, Principal, normalize_email, normalize_username
 from server.domain.accounts.services._flows import MailFlows
 from server.domain.accounts.services._profile import ProfileFlows
 from server.domain.accounts.services._sessions import SessionFlows
 
-__all__ = ["AccountService", "Principal", "normalize_email", "normalize_username"]
+__all__ = ["AccountDeleted", "AccountService", "Principal", "normalize_email", "normalize_username"]
 
 
 class AccountService(MailFlows, SessionFlows, ProfileFlows):

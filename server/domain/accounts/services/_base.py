@@ -20,6 +20,7 @@ from server.lib.exceptions import (
     ClientError,
     Conflict,
     FieldError,
+    PermissionDenied,
     ValidationFailed,
 )
 from server.lib.mail import Mailer, OutboxMailer
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from server.settings import Settings
 
 __all__ = [
+    "AccountDeleted",
     "AccountServiceBase",
     "Principal",
     "normalize_email",
@@ -94,6 +96,14 @@ def weak_password_error(problem: str, field: str) -> ValidationFailed:
 
 def invalid_token() -> ClientError:
     return ClientError("This link is invalid, used or expired; ask for a new one.", code="invalid_token")
+
+
+class AccountDeleted(PermissionDenied):
+    """403 ``account_deleted``: closed until ``purge_after``; ``POST /api/v1/auth/restore`` reopens it."""
+
+    default_code = "account_deleted"
+    title = "Account deleted"
+    exposes_extra = True
 
 
 @dataclass(frozen=True, slots=True)

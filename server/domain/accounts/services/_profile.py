@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
 
-from server.db.models import EmailToken, User, UserSession
+from server.db.models import EmailToken, User, UserSession, policy_acceptances, policy_versions
 from server.domain.accounts.passwords import password_problem
-from server.domain.accounts.schemas import Profile, ProfileUpdate
+from server.domain.accounts.schemas import PolicyNotice, Profile, ProfileUpdate
 from server.domain.accounts.services._base import (
     LOGIN_ACCOUNT_IP,
     AccountServiceBase,
@@ -18,7 +19,9 @@ from server.domain.accounts.services._base import (
     weak_password_error,
 )
 from server.lib.exceptions import (
+    FieldError,
     PermissionDenied,
+    ValidationFailed,
 )
 
 __all__ = ["ProfileFlows"]
@@ -51,7 +54,45 @@ class ProfileFlows(AccountServiceBase):
             created_at=user.created_at,
             pending_email=pending,
             kb_contribution=user.kb_contribution,
+            analytics=user.analytics,
+            ai_processing=user.ai_processing,
+            policy=await self._policy_notice(user),
         )
+
+    async def _policy_notice(self, user: User) -> PolicyNotice | None:
+        """The newest published policy version, and whether ``user`` has acknowledged it."""
+        accepted = (
+            select(policy_acceptances.c.version)
+            .where(policy_acceptances.c.user_id == user.id, policy_acceptances.c.version == policy_versions.c.version)
+            .exists()
+        )
+        row = (
+            await self.db.execute(
+                select(policy_versions, accepted.label("accepted")).order_by(policy_versions.c.published_at.desc())
+            )
+        ).first()
+        if row is None:
+            return None
+        return PolicyNotice(
+            version=row.version, summary=row.summary, url=row.url, published_at=row.published_at, accepted=row.accepted
+        )
+
+    async def accept_policy(self, user: User, version: str) -> None:
+        """Record that ``user`` read the current policy ``version`` (again is fine: the first time stands)."""
+        current = await self._policy_notice(user)
+        if current is None or current.version != version:
+            raise ValidationFailed(
+                "That is not the current policy version.",
+                code="unknown_policy_version",
+                errors=[FieldError("version", "not the current version")],
+            )
+        if not current.accepted:
+            await self.db.execute(
+                insert(policy_acceptances)
+                .values(user_id=user.id, version=version, accepted_at=self.clock())
+                .on_conflict_do_nothing()
+            )
+        logger.info("policy_accepted", user_id=str(user.id), version=version)
 
     async def update_profile(self, user: User, data: ProfileUpdate) -> Profile:
         """Change name and username now; a new e-mail address only once its owner confirms it."""
@@ -65,21 +106,26 @@ class ProfileFlows(AccountServiceBase):
             user.name = name
         if username is not None:
             user.username = username
-        if data.kb_contribution is not None:
-            user.kb_contribution = data.kb_contribution
+        for switch in ("kb_contribution", "analytics", "ai_processing"):
+            if (value := getattr(data, switch)) is not None:
+                setattr(user, switch, value)
         await self._flush_unique()
         if email is not None:
             await self._send_verification(user, email, change=True)
         return await self.profile(user)
 
+    async def confirm_password(self, user: User, password: str, client_ip: str) -> None:
+        """403 ``invalid_credentials`` unless ``password`` is the user's (throttled like sign-in)."""
+        key = f"{user.id}|{client_ip}"
+        await self.limiter.hit(LOGIN_ACCOUNT_IP, key)
+        if not await self.passwords.verify(user.password_hash, password):
+            raise PermissionDenied("The current password is wrong.", code="invalid_credentials")
+        await self.limiter.forgive(LOGIN_ACCOUNT_IP, key, reset=True)
+
     async def change_password(self, principal: Principal, current: str, new: str, client_ip: str) -> None:
         """Replace the password (proving the current one) and end every other session."""
         user = principal.user
-        key = f"{user.id}|{client_ip}"
-        await self.limiter.hit(LOGIN_ACCOUNT_IP, key)
-        if not await self.passwords.verify(user.password_hash, current):
-            raise PermissionDenied("The current password is wrong.", code="invalid_credentials")
-        await self.limiter.forgive(LOGIN_ACCOUNT_IP, key, reset=True)
+        await self.confirm_password(user, current, client_ip)
         if problem := password_problem(new, email=user.email, username=user.username):
             raise weak_password_error(problem, "new_password")
         user.password_hash = await self.passwords.hash(new)

@@ -14,12 +14,14 @@ from server.domain.accounts.services._base import (
     LAST_USED_PRECISION,
     LOGIN_ACCOUNT_IP,
     LOGIN_IP,
+    AccountDeleted,
     AccountServiceBase,
     Principal,
     logger,
 )
 from server.lib.crypto import digest_token, new_token
 from server.lib.exceptions import (
+    Conflict,
     NotAuthenticated,
     NotFound,
     PermissionDenied,
@@ -50,19 +52,12 @@ class SessionFlows(AccountServiceBase):
 
     async def login(self, login: str, password: str, device_name: str, client_ip: str) -> TokenPair:
         """Check the password (after the throttles, so a throttled guess costs no hash) and open a session."""
-        login = login.strip()
-        user = await (self._by_email(login) if "@" in login else self._by_username(login))
-        account = str(user.id) if user is not None else f"unknown:{login.lower()}"
-        await self.limiter.hit(LOGIN_IP, client_ip)
-        await self.limiter.hit(LOGIN_ACCOUNT_IP, f"{account}|{client_ip}")
-        if user is None:
-            await self.passwords.verify_nobody(password)
-            raise NotAuthenticated("Wrong login or password.", code="invalid_credentials")
-        if not await self.passwords.verify(user.password_hash, password):
-            logger.info("login_failed", user_id=str(user.id))
-            raise NotAuthenticated("Wrong login or password.", code="invalid_credentials")
-        await self.limiter.forgive(LOGIN_ACCOUNT_IP, f"{account}|{client_ip}", reset=True)
-        await self.limiter.forgive(LOGIN_IP, client_ip)
+        user = await self._credentials(login, password, client_ip)
+        if user.purge_after is not None:
+            raise AccountDeleted(
+                "This account is deleted and will be purged; restore it to sign in again.",
+                purge_after=user.purge_after.isoformat(),
+            )
         if user.email_verified_at is None:
             raise PermissionDenied(
                 "Confirm your e-mail address first (see the mail we sent).", code="email_not_verified"
@@ -77,6 +72,33 @@ class SessionFlows(AccountServiceBase):
         await self.db.flush()
         logger.info("login", user_id=str(user.id), session_id=str(session.id))
         return pair
+
+    async def restore(self, login: str, password: str, client_ip: str) -> User:
+        """Reopen an account deleted less than 30 days ago (throttled like sign-in); 409 when it is not deleted."""
+        user = await self._credentials(login, password, client_ip)
+        if user.purge_after is None:
+            raise Conflict("This account is not deleted; sign in as usual.", code="account_not_deleted")
+        user.deleted_at = user.purge_after = None
+        await self.db.flush()
+        logger.info("account_restored", user_id=str(user.id))
+        return user
+
+    async def _credentials(self, login: str, password: str, client_ip: str) -> User:
+        """The account ``login`` (e-mail or username) names, if ``password`` is its password; throttled."""
+        login = login.strip()
+        user = await (self._by_email(login) if "@" in login else self._by_username(login))
+        account = str(user.id) if user is not None else f"unknown:{login.lower()}"
+        await self.limiter.hit(LOGIN_IP, client_ip)
+        await self.limiter.hit(LOGIN_ACCOUNT_IP, f"{account}|{client_ip}")
+        if user is None:
+            await self.passwords.verify_nobody(password)
+            raise NotAuthenticated("Wrong login or password.", code="invalid_credentials")
+        if not await self.passwords.verify(user.password_hash, password):
+            logger.info("login_failed", user_id=str(user.id))
+            raise NotAuthenticated("Wrong login or password.", code="invalid_credentials")
+        await self.limiter.forgive(LOGIN_ACCOUNT_IP, f"{account}|{client_ip}", reset=True)
+        await self.limiter.forgive(LOGIN_IP, client_ip)
+        return user
 
     def _pair(self, session: UserSession, now: datetime.datetime) -> TokenPair:
         """A new access token and a new refresh token (added to the unit of work) for ``session``."""
@@ -140,6 +162,13 @@ class SessionFlows(AccountServiceBase):
         """End the calling session."""
         await self._revoke(UserSession.id == principal.session_id)
 
+    async def close(self, user: User, purge_after: datetime.datetime) -> None:
+        """Mark the account deleted (purged after ``purge_after``) and end every session of it."""
+        user.deleted_at, user.purge_after = self.clock(), purge_after
+        await self._revoke(UserSession.user_id == user.id)
+        await self.db.flush()
+        logger.info("account_deleted", user_id=str(user.id), purge_after=purge_after.isoformat())
+
     async def sessions(self, principal: Principal) -> list[SessionInfo]:
         """The caller's live sessions, newest first."""
         rows = await self.db.scalars(
@@ -157,6 +186,10 @@ class SessionFlows(AccountServiceBase):
             )
             for s in rows
         ]
+
+    async def revoke_other_sessions(self, principal: Principal) -> None:
+        """End every session of the caller's account but the calling one ("sign out all other devices")."""
+        await self._revoke(UserSession.user_id == principal.user.id, UserSession.id != principal.session_id)
 
     async def revoke_session(self, principal: Principal, session_id: uuid.UUID) -> None:
         """End one of the caller's own sessions (another user's is "not found")."""

@@ -154,3 +154,103 @@ def test_the_quota_problem_becomes_quota_exceeded() -> None:
     assert caught.value.plan == "free"
     assert caught.value.upgrade_plans == ["pro"]
     assert caught.value.resets_at == datetime.datetime(2026, 12, 1, tzinfo=datetime.UTC)
+
+
+def test_the_profile_with_its_switches_and_policy() -> None:
+    from server.domain.accounts import schemas
+
+    notice = schemas.PolicyNotice(
+        version="2026-12", summary="We keep logs 90 days.", url="https://x/privacy", published_at=NOW, accepted=False
+    )
+    server_profile = schemas.Profile(
+        id=uuid.uuid4(),
+        name="Ada",
+        username="ada",
+        email="ada@example.com",
+        email_verified=True,
+        role="user",
+        created_at=NOW,
+        pending_email="new@example.com",
+        kb_contribution=False,
+        analytics=False,
+        ai_processing=False,
+        policy=notice,
+    )
+
+    profile = _roundtrip(server_profile, wire.Profile)
+    unpublished = _roundtrip(msgspec.structs.replace(server_profile, policy=None), wire.Profile)
+
+    assert profile.pending_email == "new@example.com"
+    assert (profile.kb_contribution, profile.analytics, profile.ai_processing) == (False, False, False)
+    assert profile.policy == wire.PolicyNotice(
+        version="2026-12", summary="We keep logs 90 days.", url="https://x/privacy", published_at=NOW, accepted=False
+    )
+    assert unpublished.policy is None
+
+
+def test_signed_in_devices() -> None:
+    from server.domain.accounts import schemas
+
+    session_id = uuid.uuid4()
+    sessions = [
+        schemas.SessionInfo(id=session_id, device_name="ada-laptop", created_at=NOW, last_used_at=NOW, current=True)
+    ]
+
+    decoded = _roundtrip(sessions, list[wire.DeviceSession])
+
+    assert decoded == [
+        wire.DeviceSession(id=session_id, device_name="ada-laptop", created_at=NOW, last_used_at=NOW, current=True)
+    ]
+
+
+def test_exports_and_deletion() -> None:
+    from server.domain.accounts.schemas import DeletionScheduled
+    from server.domain.privacy import schemas
+
+    export_id = uuid.uuid4()
+    later = NOW + datetime.timedelta(days=7)
+    started = _roundtrip(schemas.ExportStarted(id=export_id, status="pending"), wire.ExportInfo)
+    ready = _roundtrip(
+        [schemas.ExportInfo(id=export_id, status="ready", created_at=NOW, expires_at=later, size_bytes=2048)],
+        list[wire.ExportInfo],
+    )
+    scheduled = _roundtrip(DeletionScheduled(purge_after=later), wire.DeletionScheduled)
+
+    assert (started.id, started.status, started.size_bytes) == (export_id, "pending", None)
+    assert ready == [wire.ExportInfo(id=export_id, status="ready", created_at=NOW, expires_at=later, size_bytes=2048)]
+    assert scheduled.purge_after == later
+
+
+def test_the_requests_the_desktop_sends_are_what_the_server_reads() -> None:
+    from server.domain.accounts import schemas as accounts
+    from server.domain.privacy import schemas as privacy
+
+    bodies = {  # exactly what ApiClient sends (tests/desktop/core/api/test_client_account.py checks it does)
+        accounts.ChangePassword: {"current_password": "old secret", "new_password": "new secret"},
+        accounts.ProfileUpdate: {"name": "Ada L.", "ai_processing": False, "analytics": True, "kb_contribution": False},
+        accounts.DeleteAccount: {"password": "secret"},
+        accounts.PolicyAccept: {"version": "2026-12"},
+        privacy.RestoreAccount: {"login": "ada", "password": "secret"},
+    }
+
+    for server_type, body in bodies.items():
+        decoded = msgspec.json.decode(msgspec.json.encode(body), type=server_type)
+        assert msgspec.to_builtins(decoded) == body
+
+
+def test_a_deleted_account_at_sign_in_becomes_account_deleted_with_its_purge_date() -> None:
+    import httpx
+
+    from desktop.core.api.errors import AccountDeleted
+    from server.lib.errors import problem_response
+
+    later = NOW + datetime.timedelta(days=30)
+    server_answer = problem_response(403, "account_deleted", "Deleted.", extra={"purge_after": later.isoformat()})
+    response = httpx.Response(403, content=msgspec.json.encode(server_answer.content))
+    response.request = httpx.Request("POST", "http://x/api/v1/auth/login")
+
+    with pytest.raises(AccountDeleted) as caught:
+        _checked(response)
+
+    assert caught.value.purge_after == later
+    assert caught.value.status == 403

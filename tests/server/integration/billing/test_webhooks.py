@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from server.app import create_app
 from server.context import Models, build_context
+from server.domain.billing.event_fields import applied_fields
 from tests.fixtures.db import connect
 from tests.fixtures.stripe_api import WEBHOOK_PATH, FakeStripe, deliver, subscribe
 
@@ -206,12 +207,12 @@ async def test_events_stored_before_a_crash_are_applied_at_the_next_start(
     # Stored by the endpoint, then the process died before applying it.
     await query(
         settings,
-        "INSERT INTO stripe_events (event_id, type, created, payload, received_at) "
+        "INSERT INTO stripe_events (event_id, type, created, object, received_at) "
         "VALUES ($1, $2, $3, $4::jsonb, now())",
         event["id"],
         event["type"],
         event["created"] + 1,
-        json.dumps(event),
+        json.dumps(applied_fields(event["type"], event["data"]["object"])),
     )
     assert (await view(client, user))["cancel_at_period_end"] is False
     async with AsyncTestClient(app=create_app(settings), base_url="http://127.0.0.1:8000") as restarted:

@@ -250,3 +250,46 @@ async def test_the_quota_is_checked_before_each_model_answer_and_only_model_answ
     assert (body["code"], body["plan"], body["quota"]) == ("quota_exceeded", "free", 1)
     assert body["resets_at"]
     assert (usage["usage"], usage["quota"]) == (1, 1)
+
+
+async def test_with_ai_processing_off_nothing_of_the_user_reaches_the_model(
+    ai_client: AsyncTestClient[Litestar], openai_server: FakeOpenAI, user_factory: UserFactory
+) -> None:
+    user = await user_factory()
+    response = await ai_client.patch("/api/v1/me", json={"ai_processing": False}, headers=user.headers)
+    assert response.json()["ai_processing"] is False
+    ticket = (
+        await create_ticket(
+            ai_client, user, description="Outlook keeps prompting for my password", screenshots=[png_bytes(640, 400)]
+        )
+    ).json()
+
+    first = parse_sse((await ai_client.post(f"/api/v1/tickets/{ticket['id']}/resolve", headers=user.headers)).text)
+    follow_up = parse_sse(
+        (
+            await ai_client.post(
+                f"/api/v1/tickets/{ticket['id']}/messages", json={"content": "Still asks."}, headers=user.headers
+            )
+        ).text
+    )
+
+    assert openai_server.requests == [], "no chat, vision or embedding request for a user who objected"
+    for events in (first, follow_up):
+        assert names(events)[0] == "note"
+        assert events[0][1]["code"] == "ai_processing_off"
+        assert "knowledge base only" in events[0][1]["message"]
+        assert names(events)[-1] == "done"
+        assert "".join(data["text"] for name, data in events if name == "delta")  # a retrieval-only answer
+    triage = next(data for name, data in first if name == "triage")
+    assert (triage["category_by_ai"], triage["priority_by_ai"]) == (False, False)  # the rules triaged
+
+    await ai_client.patch("/api/v1/me", json={"ai_processing": True}, headers=user.headers)
+    again = parse_sse(
+        (
+            await ai_client.post(
+                f"/api/v1/tickets/{ticket['id']}/messages", json={"content": "And now?"}, headers=user.headers
+            )
+        ).text
+    )
+    assert "note" not in names(again)
+    assert openai_server.requests_of("stream"), "with AI processing back on, the model answers again"

@@ -1,0 +1,242 @@
+"""The Account window: profile and password, signed-in devices, privacy switches, and the user's data.
+
+A thin view over three presenters (account, devices, export): it forwards what the user typed or clicked and shows
+what they report. The devices list and the "Your data" tab are in :mod:`desktop.ui.account_panes`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.presenters.account_presenter import EMAIL_PENDING_TEXT, PRIVACY_SWITCHES, PROFILE_FIELDS
+from desktop.ui.account_panes import DataPane, DevicesPane, SavePathChooser, ask_save_path, error_label, note_label
+
+if TYPE_CHECKING:
+    from desktop.core.api.models import Profile
+    from desktop.presenters.account_presenter import AccountPresenter
+    from desktop.presenters.devices_presenter import DevicesPresenter
+    from desktop.presenters.export_presenter import ExportPresenter
+
+__all__ = ["TITLE", "AccountWindow"]
+
+TITLE = "Tech Pal — Account"
+_FIELD_LABELS = {"name": "Name", "email": "E-mail", "username": "Username"}
+
+
+class AccountWindow(QWidget):
+    """Four tabs: Profile (with the password), Devices, Privacy, Your data. Reloads whenever it is presented.
+
+    Args:
+        account: Profile, password, privacy switches, deletion.
+        devices: The signed-in devices.
+        export: "Download my data".
+        choose_path: Asks where to save the ZIP (injectable so tests never open a file dialog).
+        parent: Parent widget.
+    """
+
+    def __init__(
+        self,
+        account: AccountPresenter,
+        devices: DevicesPresenter,
+        export: ExportPresenter,
+        *,
+        choose_path: SavePathChooser = ask_save_path,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._account = account
+        self._devices = devices
+        self._export = export
+        self.setWindowTitle(TITLE)
+        self.setMinimumWidth(520)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_profile_tab(), "Profile")
+        self.devices_pane = DevicesPane(devices)
+        self.tabs.addTab(self.devices_pane, "Devices")
+        self.tabs.addTab(self._build_privacy_tab(), "Privacy")
+        self.data_pane = DataPane(account, export, choose_path=choose_path)
+        self.tabs.addTab(self.data_pane, "Your data")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+
+        account.profile_changed.connect(self._on_profile)
+        account.profile_saved.connect(self._on_profile_saved)
+        account.profile_failed.connect(self._on_profile_failed)
+        account.password_changed.connect(self._on_password_changed)
+        account.password_failed.connect(self._on_password_failed)
+        account.switch_changed.connect(self._on_switch)
+        account.switch_failed.connect(self._on_switch_failed)
+        account.busy_changed.connect(self._on_busy)
+        if account.profile is not None:
+            self._on_profile(account.profile)
+
+    def present(self) -> None:
+        """Show, raise and reload everything."""
+        self.show()
+        self.raise_()
+        self.activateWindow()
+        self._account.refresh()
+        self._devices.refresh()
+        self._export.refresh()
+
+    # ------------------------------------------------------------------------------------------------ tabs
+    def _build_profile_tab(self) -> QWidget:
+        page = QWidget()
+        self.field_edits: dict[str, QLineEdit] = {key: QLineEdit() for key in PROFILE_FIELDS}
+        self.field_errors: dict[str, QLabel] = {key: error_label() for key in PROFILE_FIELDS}
+        self.name_edit, self.email_edit = self.field_edits["name"], self.field_edits["email"]
+        self.username_edit = self.field_edits["username"]
+        form = QFormLayout()
+        for key in PROFILE_FIELDS:
+            column = QVBoxLayout()
+            column.setSpacing(2)
+            column.addWidget(self.field_edits[key])
+            column.addWidget(self.field_errors[key])
+            form.addRow(_FIELD_LABELS[key], column)
+        self.profile_notice = note_label()
+        self.profile_error = error_label()
+        self.save_button = QPushButton("Save")
+        save_row = QHBoxLayout()
+        save_row.addWidget(self.profile_notice, 1)
+        save_row.addWidget(self.save_button, alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+
+        password_box = QGroupBox("Change password")
+        self.current_password_edit = QLineEdit()
+        self.new_password_edit = QLineEdit()
+        self.repeat_password_edit = QLineEdit()
+        passwords = QFormLayout(password_box)
+        for label, edit in (
+            ("Current password", self.current_password_edit),
+            ("New password", self.new_password_edit),
+            ("New password again", self.repeat_password_edit),
+        ):
+            edit.setEchoMode(QLineEdit.EchoMode.Password)
+            passwords.addRow(label, edit)
+        self.password_notice = note_label()
+        self.password_error = error_label()
+        self.password_button = QPushButton("Change password")
+        passwords.addRow(self.password_error)
+        passwords.addRow(self.password_notice)
+        passwords.addRow("", self.password_button)
+        passwords.setAlignment(self.password_button, Qt.AlignmentFlag.AlignRight)
+
+        layout = QVBoxLayout(page)
+        layout.addLayout(form)
+        layout.addWidget(self.profile_error)
+        layout.addLayout(save_row)
+        layout.addWidget(password_box)
+        layout.addStretch()
+        self.save_button.clicked.connect(self._save_profile)
+        self.password_button.clicked.connect(self._change_password)
+        return page
+
+    def _build_privacy_tab(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.switches: dict[str, QCheckBox] = {}
+        self.switch_notes: dict[str, QLabel] = {}
+        for switch in PRIVACY_SWITCHES:
+            box = QCheckBox(switch.label)
+            box.setEnabled(False)  # until the profile says how it is set
+            note = note_label(switch.explanation)
+            note.setContentsMargins(24, 0, 0, 8)
+            note.show()
+            # clicked, not toggled: only the user's click is sent; showing the server's value sends nothing
+            box.clicked.connect(lambda on, key=switch.key: self._flip(key, on))
+            self.switches[switch.key], self.switch_notes[switch.key] = box, note
+            layout.addWidget(box)
+            layout.addWidget(note)
+        self.privacy_error = error_label()
+        layout.addWidget(self.privacy_error)
+        layout.addStretch()
+        return page
+
+    # ------------------------------------------------------------------------------------------------ profile
+    @Slot()
+    def _save_profile(self) -> None:
+        for label in (*self.field_errors.values(), self.profile_error, self.profile_notice):
+            label.hide()
+        self._account.save_profile(self.name_edit.text(), self.email_edit.text(), self.username_edit.text())
+
+    @Slot(object)
+    def _on_profile(self, profile: Profile) -> None:
+        for key in PROFILE_FIELDS:
+            self.field_edits[key].setText(str(getattr(profile, key)))
+            self.field_errors[key].hide()
+        if profile.pending_email and self.profile_notice.isHidden():
+            self._show(self.profile_notice, EMAIL_PENDING_TEXT.format(email=profile.pending_email))
+
+    @Slot(str)
+    def _on_profile_saved(self, text: str) -> None:
+        self._show(self.profile_notice, text)
+
+    @Slot(str, object)
+    def _on_profile_failed(self, message: str, errors: dict[str, str]) -> None:
+        other = [f"{field}: {text}" for field, text in errors.items() if field not in self.field_errors]
+        for field, text in errors.items():
+            if field in self.field_errors:
+                self._show(self.field_errors[field], text)
+        if message or other:
+            self._show(self.profile_error, "\n".join([message, *other]).strip())
+
+    # ------------------------------------------------------------------------------------------------ password
+    @Slot()
+    def _change_password(self) -> None:
+        self.password_error.hide()
+        self.password_notice.hide()
+        self._account.change_password(
+            self.current_password_edit.text(), self.new_password_edit.text(), self.repeat_password_edit.text()
+        )
+
+    @Slot(str)
+    def _on_password_changed(self, text: str) -> None:
+        for edit in (self.current_password_edit, self.new_password_edit, self.repeat_password_edit):
+            edit.clear()
+        self._show(self.password_notice, text)
+        self._devices.refresh()  # the other devices were signed out
+
+    @Slot(str)
+    def _on_password_failed(self, text: str) -> None:
+        self._show(self.password_error, text)
+
+    # ------------------------------------------------------------------------------------------------ privacy
+    def _flip(self, key: str, on: bool) -> None:
+        self.privacy_error.hide()
+        self.switches[key].setEnabled(False)  # until the server answers
+        self._account.set_switch(key, on)
+
+    @Slot(str, bool)
+    def _on_switch(self, key: str, on: bool) -> None:
+        box = self.switches.get(key)
+        if box is not None:
+            box.setChecked(on)
+            box.setEnabled(True)
+
+    @Slot(str)
+    def _on_switch_failed(self, text: str) -> None:
+        self._show(self.privacy_error, f"Not saved: {text}")
+
+    @Slot(str, bool)
+    def _on_busy(self, part: str, busy: bool) -> None:
+        button = {"profile": self.save_button, "password": self.password_button}.get(part)
+        if button is not None:
+            button.setEnabled(not busy)
+
+    @staticmethod
+    def _show(label: QLabel, text: str) -> None:
+        label.setText(text)
+        label.show()

@@ -1,0 +1,250 @@
+"""The ZIP of everything we hold about one user (access and portability): JSON files and the stored screenshots.
+
+Written to a file one entry at a time — a user's tickets one by one, each screenshot read, written and dropped — so a
+user with hundreds of screenshots costs one screenshot of memory. JSON keys are snake_case, times ISO-8601 (UTC).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from sqlalchemy import select
+
+from server.db.models import (
+    RefreshToken,
+    Ticket,
+    TicketHistory,
+    TicketMessage,
+    TicketScreenshot,
+    User,
+    UserSession,
+    billing_customers,
+    billing_subscriptions,
+    billing_usage,
+    policy_acceptances,
+)
+from server.db.transactions import transaction_of_its_own
+
+if TYPE_CHECKING:
+    import datetime
+    import uuid
+    from pathlib import Path
+
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+    from server.domain.tickets import BlobStorage
+
+__all__ = ["README", "write_archive"]
+
+README = """\
+Your Tech Pal data
+==================
+
+This archive holds everything Tech Pal stores about your account, as of the time it was made.
+
+profile.json      Your name, e-mail address, username, role, and when the account was made and verified.
+sessions.json     Every sign-in (device name, when it started, last used, when it ended).
+settings.json     Your privacy choices (knowledge-base sharing, usage analytics, AI processing), your age
+                  confirmation, and the privacy-policy versions you acknowledged.
+billing.json      Your plan, subscription status and period, AI answers used per period, and our Stripe
+                  references (customer and subscription ids). We never receive or store card data.
+tickets/<id>/ticket.json
+                  One ticket: your description, device details, category and priority (and who set them), its
+                  status history, every message of the conversation with the articles it cited, and the text we
+                  read from your screenshots.
+tickets/<id>/screenshots/<n>.<ext>
+                  The screenshots of that ticket as we store them (after your redactions).
+
+Times are ISO-8601 in UTC. Knowledge-base articles grown from fixes you confirmed are not here: they were
+anonymized when they were made and are not linked to you.
+"""
+
+_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+
+
+def _json(document: Any) -> bytes:
+    return msgspec.json.format(msgspec.json.encode(document), indent=2)
+
+
+def _iso(moment: datetime.datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+async def _profile(conn: AsyncConnection, user_id: uuid.UUID) -> tuple[dict[str, Any], dict[str, Any]]:
+    user = (await conn.execute(select(User).where(User.id == user_id))).one()
+    profile = {
+        "id": str(user.id),
+        "name": user.name,
+        "email": user.email,
+        "username": user.username,
+        "role": user.role,
+        "email_verified_at": _iso(user.email_verified_at),
+        "created_at": _iso(user.created_at),
+        "updated_at": _iso(user.updated_at),
+    }
+    accepted = await conn.execute(
+        select(policy_acceptances.c.version, policy_acceptances.c.accepted_at)
+        .where(policy_acceptances.c.user_id == user_id)
+        .order_by(policy_acceptances.c.accepted_at)
+    )
+    settings = {
+        "kb_contribution": user.kb_contribution,
+        "analytics": user.analytics,
+        "ai_processing": user.ai_processing,
+        "age_confirmed_at": _iso(user.age_confirmed_at),
+        "policy_acceptances": [{"version": r.version, "accepted_at": _iso(r.accepted_at)} for r in accepted],
+    }
+    return profile, settings
+
+
+async def _sessions(conn: AsyncConnection, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    refreshed = (
+        select(RefreshToken.session_id, RefreshToken.created_at.label("at"))
+        .where(RefreshToken.session_id == UserSession.id)
+        .order_by(RefreshToken.created_at.desc())
+        .limit(1)
+        .lateral()
+    )
+    rows = await conn.execute(
+        select(UserSession, refreshed.c.at)
+        .outerjoin(refreshed, refreshed.c.session_id == UserSession.id)
+        .where(UserSession.user_id == user_id)
+        .order_by(UserSession.created_at)
+    )
+    return [
+        {
+            "id": str(r.id),
+            "device_name": r.device_name,
+            "created_at": _iso(r.created_at),
+            "last_used_at": _iso(r.last_used_at),
+            "last_token_at": _iso(r.at),
+            "ended_at": _iso(r.revoked_at),
+        }
+        for r in rows
+    ]
+
+
+async def _billing(conn: AsyncConnection, user_id: uuid.UUID) -> dict[str, Any]:
+    customer = (
+        await conn.execute(select(billing_customers).where(billing_customers.c.user_id == user_id))
+    ).one_or_none()
+    subscriptions = await conn.execute(
+        select(billing_subscriptions)
+        .where(billing_subscriptions.c.user_id == user_id)
+        .order_by(billing_subscriptions.c.updated_at)
+    )
+    usage = await conn.execute(
+        select(billing_usage).where(billing_usage.c.user_id == user_id).order_by(billing_usage.c.period_start)
+    )
+    return {
+        "stripe_customer_id": customer.stripe_customer_id if customer else None,
+        "subscriptions": [
+            {
+                "stripe_subscription_id": s.stripe_subscription_id,
+                "plan": s.plan,
+                "status": s.status,
+                "current_period_start": _iso(s.current_period_start),
+                "current_period_end": _iso(s.current_period_end),
+                "cancel_at_period_end": s.cancel_at_period_end,
+            }
+            for s in subscriptions
+        ],
+        "ai_answers_used": [{"period_start": _iso(u.period_start), "used": u.used} for u in usage],
+        "card_data": "Tech Pal never receives or stores card data; Stripe holds it.",
+    }
+
+
+async def _ticket(conn: AsyncConnection, ticket: Any) -> tuple[dict[str, Any], list[Any]]:
+    messages = await conn.execute(
+        select(TicketMessage).where(TicketMessage.ticket_id == ticket.id).order_by(TicketMessage.created_at)
+    )
+    history = await conn.execute(
+        select(TicketHistory).where(TicketHistory.ticket_id == ticket.id).order_by(TicketHistory.id)
+    )
+    shots = list(
+        await conn.execute(
+            select(TicketScreenshot).where(TicketScreenshot.ticket_id == ticket.id).order_by(TicketScreenshot.position)
+        )
+    )
+    document = {
+        "id": str(ticket.id),
+        "description": ticket.description,
+        "device": ticket.device,
+        "status": ticket.status,
+        "category": ticket.category,
+        "category_set_by": ticket.category_source,
+        "priority": ticket.priority,
+        "priority_set_by": ticket.priority_source,
+        "created_at": _iso(ticket.created_at),
+        "updated_at": _iso(ticket.updated_at),
+        "status_history": [
+            {"at": _iso(h.at), "by": h.actor, "field": h.field, "from": h.old_value, "to": h.new_value} for h in history
+        ],
+        "messages": [
+            {
+                "at": _iso(m.created_at),
+                "role": m.role,
+                "content": m.content,
+                "citations": m.citations,
+                "model": m.model,
+            }
+            for m in messages
+        ],
+        "screenshots": [
+            {
+                "file": _screenshot_name(s),
+                "width": s.width,
+                "height": s.height,
+                "size_bytes": s.size_bytes,
+                "ocr_text": s.ocr_text,
+            }
+            for s in shots
+        ],
+    }
+    return document, shots
+
+
+def _screenshot_name(shot: Any) -> str:
+    return f"screenshots/{shot.position + 1}.{_EXTENSIONS.get(shot.media_type, 'bin')}"
+
+
+async def write_archive(engine: AsyncEngine, storage: BlobStorage, user_id: uuid.UUID, path: Path) -> int:
+    """Write the user's archive to ``path`` (atomically: a temporary file renamed at the end); its size in bytes."""
+    partial = path.with_suffix(".partial")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
+
+            async def add(name: str, data: bytes, *, compress: bool = True) -> None:
+                method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+                await asyncio.to_thread(archive.writestr, name, data, method)
+
+            await _write_entries(engine, storage, user_id, add)
+        os.replace(partial, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(partial)
+        raise
+    return os.stat(path).st_size
+
+
+async def _write_entries(engine: AsyncEngine, storage: BlobStorage, user_id: uuid.UUID, add: Any) -> None:
+    async with transaction_of_its_own(engine) as conn:
+        profile, settings = await _profile(conn, user_id)
+        await add("README.txt", README.encode())
+        await add("profile.json", _json(profile))
+        await add("sessions.json", _json(await _sessions(conn, user_id)))
+        await add("settings.json", _json(settings))
+        await add("billing.json", _json(await _billing(conn, user_id)))
+        tickets = await conn.execute(select(Ticket).where(Ticket.owner_id == user_id).order_by(Ticket.created_at))
+        for ticket in tickets.all():
+            document, shots = await _ticket(conn, ticket)
+            folder = f"tickets/{ticket.id}"
+            await add(f"{folder}/ticket.json", _json(document))
+            for shot in shots:
+                await add(f"{folder}/{_screenshot_name(shot)}", await storage.get(shot.blob_key), compress=False)

@@ -1,0 +1,191 @@
+"""Each retention rule removes exactly what is due at ``as_of`` and nothing else (one test per rule)."""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import time
+from typing import TYPE_CHECKING
+
+from server.domain.privacy import run_retention
+from server.domain.privacy.retention import ADVISORY_LOCK_ID, RULES, retention_round
+from tests.fixtures.db import connect
+from tests.fixtures.images import png_bytes
+from tests.fixtures.tickets import create_ticket
+from tests.server.integration.privacy.conftest import lifecycle_on_this_loop, login, query
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from server.app import TechPalApp
+    from server.settings import Settings
+    from tests.fixtures.auth import TestUser, UserFactory
+
+
+def utcnow() -> datetime.datetime:
+    """Now (each test reads it when it runs: xdist imports this module long before)."""
+    return datetime.datetime.now(datetime.UTC)
+
+
+async def removed_by(app: TechPalApp, rule_start: str) -> int:
+    """Run every rule now; how many the rule whose description starts with ``rule_start`` removed."""
+    async with lifecycle_on_this_loop(app) as life:
+        results = await run_retention(life, utcnow())
+    [count] = [r.removed for r in results if r.rule.startswith(rule_start)]
+    return count
+
+
+async def test_sessions_ended_30_days_ago_go(
+    client: AsyncTestClient[Litestar], signed_in_user: TestUser, settings: Settings, app: TechPalApp
+) -> None:
+    for _ in range(3):
+        await login(client, signed_in_user)
+    old, recent, idle, live = [r["id"] for r in await query(settings, "SELECT id FROM user_sessions ORDER BY id")]
+    await query(settings, "UPDATE user_sessions SET revoked_at = now() - interval '31 days' WHERE id = $1", old)
+    await query(settings, "UPDATE user_sessions SET revoked_at = now() - interval '29 days' WHERE id = $1", recent)
+    await query(settings, "UPDATE user_sessions SET last_used_at = now() - interval '61 days' WHERE id = $1", idle)
+
+    assert await removed_by(app, "sessions") == 2
+
+    assert {r["id"] for r in await query(settings, "SELECT id FROM user_sessions")} == {recent, live}
+
+
+async def test_tokens_used_or_expired_30_days_ago_go(
+    client: AsyncTestClient[Litestar], signed_in_user: TestUser, settings: Settings, app: TechPalApp
+) -> None:
+    await client.post("/api/v1/auth/refresh", json={"refresh_token": signed_in_user.refresh_token})  # one spent
+    spent = "UPDATE refresh_tokens SET rotated_at = now() - interval '31 days' WHERE rotated_at IS NOT NULL"
+    await query(settings, spent)
+    # The verification token was used at registration; one more that expired long ago, one still valid.
+    await query(settings, "UPDATE email_tokens SET used_at = now() - interval '31 days'")
+    await client.post("/api/v1/auth/password-reset", json={"email": signed_in_user.email})
+    await client.post("/api/v1/auth/password-reset", json={"email": signed_in_user.email})
+    await query(
+        settings,
+        "UPDATE email_tokens SET expires_at = now() - interval '31 days' WHERE id = "
+        "(SELECT id FROM email_tokens WHERE purpose = 'reset_password' ORDER BY id LIMIT 1)",
+    )
+
+    assert await removed_by(app, "sign-in and mail tokens") == 3
+
+    assert len(await query(settings, "SELECT id FROM refresh_tokens")) == 1  # the live one
+    assert len(await query(settings, "SELECT id FROM email_tokens")) == 1  # the valid reset token
+
+
+async def test_rate_limit_windows_that_are_over_go(settings: Settings, app: TechPalApp) -> None:
+    now = utcnow()
+    insert = "INSERT INTO rate_counters (kind, key, window_start, count, blocked_until) VALUES ($1, $2, $3, 1, $4)"
+    await query(settings, insert, "old", "a", now - datetime.timedelta(hours=25), None)
+    await query(settings, insert, "current", "b", now - datetime.timedelta(hours=1), None)
+    await query(settings, insert, "blocked", "c", now - datetime.timedelta(hours=30), now + datetime.timedelta(hours=1))
+
+    assert await removed_by(app, "rate-limit windows") == 1
+
+    assert {r["kind"] for r in await query(settings, "SELECT kind FROM rate_counters")} >= {"current", "blocked"}
+    assert await query(settings, "SELECT kind FROM rate_counters WHERE kind = 'old'") == []
+
+
+async def test_idempotency_keys_go_after_24_hours(
+    client: AsyncTestClient[Litestar], signed_in_user: TestUser, settings: Settings, app: TechPalApp
+) -> None:
+    await create_ticket(client, signed_in_user, idempotency_key="old")
+    await create_ticket(client, signed_in_user, idempotency_key="fresh")
+    await query(settings, "UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'old'")
+
+    assert await removed_by(app, "idempotency keys") == 1
+
+    assert [r["key"] for r in await query(settings, "SELECT key FROM idempotency_keys")] == ["fresh"]
+    assert len(await query(settings, "SELECT id FROM tickets")) == 2  # the tickets themselves stay
+
+
+async def test_exports_go_after_7_days_with_their_files(
+    client: AsyncTestClient[Litestar], user_factory: UserFactory, settings: Settings, app: TechPalApp
+) -> None:
+    old_owner, new_owner = await user_factory(), await user_factory()
+    old = (await client.post("/api/v1/me/export", headers=old_owner.headers)).json()["id"]
+    new = (await client.post("/api/v1/me/export", headers=new_owner.headers)).json()["id"]
+    await query(settings, "UPDATE data_exports SET expires_at = now() - interval '1 minute' WHERE id = $1::uuid", old)
+
+    assert await removed_by(app, "data exports") == 1
+
+    assert [str(r["id"]) for r in await query(settings, "SELECT id FROM data_exports")] == [new]
+    assert [p.stem for p in (settings.data_dir / "exports").iterdir()] == [new]
+
+
+def _mail(outbox: Path, written: datetime.datetime) -> Path:
+    path = outbox / f"{written:%Y%m%dT%H%M%S%f}Z-{written.microsecond:012x}.eml"
+    path.write_bytes(b"To: someone@example.com\r\nSubject: x\r\n\r\nbody\r\n")
+    return path
+
+
+async def test_outbox_mails_go_after_30_days(settings: Settings, app: TechPalApp) -> None:
+    now = utcnow()
+    outbox = settings.data_dir / "outbox"
+    outbox.mkdir(parents=True)
+    old = _mail(outbox, now - datetime.timedelta(days=31))
+    recent = _mail(outbox, now - datetime.timedelta(days=29))
+    unrelated = outbox / "README"
+    unrelated.write_text("not a mail")
+
+    assert await removed_by(app, "outbox mails") == 1
+
+    assert (old.exists(), recent.exists(), unrelated.exists()) == (False, True, True)
+
+
+async def test_screenshot_files_no_ticket_refers_to_go_after_an_hour(
+    client: AsyncTestClient[Litestar], signed_in_user: TestUser, settings: Settings, app: TechPalApp
+) -> None:
+    await create_ticket(client, signed_in_user, screenshots=[png_bytes(100, 80)])
+    referenced = {k for r in await query(settings, "SELECT blob_key FROM ticket_screenshots") for k in r}
+    store = app.context.storage
+    orphan, fresh_orphan = "a" * 64, "b" * 64
+    for key in (orphan, fresh_orphan):
+        path = settings.data_dir / "blobs" / key[:2] / key[2:4] / key
+        path.parent.mkdir(parents=True)
+        path.write_bytes(b"left by a failed upload")
+    two_hours_ago = time.time() - 7200
+    for key in (orphan, *referenced):
+        os.utime(settings.data_dir / "blobs" / key[:2] / key[2:4] / key, (two_hours_ago, two_hours_ago))
+
+    assert await removed_by(app, "screenshot files") == 1
+
+    assert not await store.exists(orphan)
+    assert await store.exists(fresh_orphan)  # may belong to an upload whose row is not committed yet
+    for key in referenced:
+        assert await store.exists(key)
+
+
+async def test_stripe_events_go_after_13_months(settings: Settings, app: TechPalApp) -> None:
+    moment = utcnow()
+    insert = (
+        "INSERT INTO stripe_events (event_id, type, created, object, received_at, applied_at) "
+        "VALUES ($1, 'invoice.paid', $2, $3::jsonb, now(), $4)"
+    )
+    month = 30 * 24 * 3600
+    now = int(moment.timestamp())
+    await query(settings, insert, "evt_old", now - 14 * month, json.dumps({}), moment)
+    await query(settings, insert, "evt_year", now - 12 * month, json.dumps({}), moment)
+    await query(settings, insert, "evt_unapplied", now - 14 * month, json.dumps({}), None)
+
+    assert await removed_by(app, "Stripe events") == 1
+
+    kept = {r["event_id"] for r in await query(settings, "SELECT event_id FROM stripe_events")}
+    assert kept == {"evt_year", "evt_unapplied"}
+
+
+async def test_one_process_at_a_time_runs_a_round(settings: Settings, app: TechPalApp) -> None:
+    other_process = await connect(settings.db.url.get_secret_value())  # type: ignore[union-attr]
+    try:
+        await other_process.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_ID)
+        async with lifecycle_on_this_loop(app) as life:
+            assert await retention_round(life) is None  # another process is at it
+            await other_process.execute("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_ID)
+            results = await retention_round(life)
+    finally:
+        await other_process.close()
+    assert results is not None
+    assert [r.rule for r in results] == [description for description, _ in RULES]
