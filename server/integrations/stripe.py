@@ -18,7 +18,7 @@ from server.lib.exceptions import ClientError, ServiceUnavailable
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import Mapping
+    from collections.abc import Awaitable, Mapping
 
 __all__ = ["InvalidSignature", "StripeGateway", "StripeUnavailable"]
 
@@ -144,23 +144,11 @@ class StripeGateway:
 
     async def cancel_subscription(self, subscription_id: str) -> None:
         """Cancel at once (no further invoice); one Stripe no longer has counts as cancelled."""
-        try:
-            await self._client.v1.subscriptions.cancel_async(subscription_id)
-        except stripe.InvalidRequestError as exc:
-            if exc.http_status != 404:
-                raise _unavailable("cancel_subscription", exc) from None
-        except stripe.StripeError as exc:
-            raise _unavailable("cancel_subscription", exc) from None
+        await _gone_is_fine("cancel_subscription", self._client.v1.subscriptions.cancel_async(subscription_id))
 
     async def delete_customer(self, customer_id: str) -> None:
         """Delete the customer and what Stripe keeps with it (payment methods); an unknown one is gone already."""
-        try:
-            await self._client.v1.customers.delete_async(customer_id)
-        except stripe.InvalidRequestError as exc:
-            if exc.http_status != 404:
-                raise _unavailable("delete_customer", exc) from None
-        except stripe.StripeError as exc:
-            raise _unavailable("delete_customer", exc) from None
+        await _gone_is_fine("delete_customer", self._client.v1.customers.delete_async(customer_id))
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:
         """The event in ``payload`` once its signature is checked (secret, HMAC, 300 s tolerance) by the SDK."""
@@ -178,6 +166,17 @@ class StripeGateway:
         if not isinstance(event, dict):
             raise ClientError("The event is not a JSON object.", code="malformed_event")
         return event
+
+
+async def _gone_is_fine(operation: str, request: Awaitable[object]) -> None:
+    """Await a request that removes something; 404 (already gone) is success, other failures are ours."""
+    try:
+        await request
+    except stripe.InvalidRequestError as exc:
+        if exc.http_status != 404:
+            raise _unavailable(operation, exc) from None
+    except stripe.StripeError as exc:
+        raise _unavailable(operation, exc) from None
 
 
 def _unavailable(operation: str, exc: stripe.StripeError) -> StripeUnavailable:

@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 from server.app import create_app
 from server.context import Models, build_context
 from server.domain.billing.event_fields import applied_fields
-from tests.fixtures.db import connect
+from tests.fixtures.db import fetch_rows
 from tests.fixtures.stripe_api import WEBHOOK_PATH, FakeStripe, deliver, subscribe
 
 if TYPE_CHECKING:
@@ -28,11 +28,7 @@ if TYPE_CHECKING:
 async def query(settings: Settings, sql: str, *args: Any) -> list[Any]:
     """Rows straight from the database."""
     assert settings.db.url is not None
-    connection = await connect(settings.db.url.get_secret_value())
-    try:
-        return list(await connection.fetch(sql, *args))
-    finally:
-        await connection.close()
+    return await fetch_rows(settings.db.url.get_secret_value(), sql, *args)
 
 
 async def view(client: AsyncTestClient[Litestar], user: TestUser) -> dict[str, Any]:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import asyncio
 import sys
 
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import pool
+from sqlalchemy.ext.asyncio import create_async_engine
+
 from server.db.migrate import current_revision, downgrade, head_revision, upgrade
+from server.db.models import metadata
 from tests.fixtures.db import connect
 
 
@@ -48,3 +54,19 @@ async def test_concurrent_upgrades_migrate_once(empty_db_url: str) -> None:
     results = [await process.communicate() for process in processes]
     assert [process.returncode for process in processes] == [0, 0, 0], results
     assert await current_revision(empty_db_url) == head_revision()
+
+
+async def test_the_migrations_build_exactly_what_the_models_map(db_url: str) -> None:
+    engine = create_async_engine(db_url, poolclass=pool.NullPool)
+    try:
+        async with engine.connect() as connection:
+            differences = await connection.run_sync(
+                lambda sync: compare_metadata(
+                    MigrationContext.configure(sync, opts={"compare_type": True, "compare_server_default": False}),
+                    metadata,
+                )
+            )
+    finally:
+        await engine.dispose()
+
+    assert differences == [], "Alembic's autogenerate would change the schema: a migration and a model disagree"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import lzma
-from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, NotRequired, TypedDict
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -15,7 +15,7 @@ from server.domain.knowledge.importer import ArticleRecord, read_jsonl
 from server.domain.knowledge.search import search
 from server.domain.knowledge.seed import SEED_CORPUS
 from server.domain.knowledge.services import import_file
-from tests.fixtures.db import connect
+from tests.fixtures.db import connect, fetch_value
 from tests.fixtures.kb import RecordingEmbedder
 
 if TYPE_CHECKING:
@@ -88,14 +88,6 @@ async def stored_text(db_url: str) -> str:
     return "\n".join(row["t"] for row in [*articles, *chunks, *terms])
 
 
-async def fetch(db_url: str, query: str, *args: object) -> Any:
-    connection = await connect(db_url)
-    try:
-        return await connection.fetchval(query, *args)
-    finally:
-        await connection.close()
-
-
 async def test_personal_data_is_neither_stored_nor_embedded(
     engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder
 ) -> None:
@@ -111,7 +103,7 @@ async def test_personal_data_is_neither_stored_nor_embedded(
     # the troubleshooting content survives
     assert "0x80070005" in stored
     assert "credential manager" in stored
-    assert await fetch(db_url, "SELECT origin FROM kb_articles WHERE id = $1", outcome.article_id) == "resolution"
+    assert await fetch_value(db_url, "SELECT origin FROM kb_articles WHERE id = $1", outcome.article_id) == "resolution"
 
 
 async def test_pending_by_default_and_published_with_auto_publish(
@@ -129,14 +121,14 @@ async def test_pending_by_default_and_published_with_auto_publish(
     )
 
     query = "SELECT published FROM kb_articles WHERE id = $1"
-    assert await fetch(db_url, query, pending.article_id) is False
-    assert await fetch(db_url, query, published.article_id) is True
+    assert await fetch_value(db_url, query, pending.article_id) is False
+    assert await fetch_value(db_url, query, published.article_id) is True
     # every article is complete: summary vector and chunks; only the published one has BM25 postings
     postings = "SELECT count(*) FROM kb_postings WHERE article_id = $1"
-    assert await fetch(db_url, postings, pending.article_id) == 0
-    assert await fetch(db_url, postings, published.article_id) > 0
+    assert await fetch_value(db_url, postings, pending.article_id) == 0
+    assert await fetch_value(db_url, postings, published.article_id) > 0
     vectors = "SELECT count(*) FROM kb_chunks WHERE article_id = $1 AND ordinal = 0 AND embedding IS NOT NULL"
-    assert await fetch(db_url, vectors, pending.article_id) == 1
+    assert await fetch_value(db_url, vectors, pending.article_id) == 1
 
 
 async def few_seed_articles(engine: AsyncEngine, tmp_path: Path, n: int = 20) -> ArticleRecord:
@@ -154,7 +146,7 @@ async def test_near_duplicate_is_merged_at_once_with_auto_publish_and_a_differen
 ) -> None:
     first = await few_seed_articles(engine, tmp_path)
     count = "SELECT count(*) FROM kb_articles"
-    before = await fetch(db_url, count)
+    before = await fetch_value(db_url, count)
 
     merged = await add_resolution(
         engine,
@@ -167,13 +159,13 @@ async def test_near_duplicate_is_merged_at_once_with_auto_publish_and_a_differen
     )
     assert merged.merged
     assert merged.contribution_id is None
-    assert await fetch(db_url, count) == before
-    body = await fetch(db_url, "SELECT body FROM kb_articles WHERE id = $1", merged.article_id)
+    assert await fetch_value(db_url, count) == before
+    body = await fetch_value(db_url, "SELECT body FROM kb_articles WHERE id = $1", merged.article_id)
     assert isinstance(body, str)
     assert "Restarting the machine after the update also fixed it for [name]." in body
     # re-indexed through the importer's path: the new words are in the article's BM25 postings
     posting = "SELECT count(*) FROM kb_postings WHERE article_id = $1 AND term = 'restarting'"
-    assert await fetch(db_url, posting, merged.article_id) == 1
+    assert await fetch_value(db_url, posting, merged.article_id) == 1
 
     added = await add_resolution(
         engine,
@@ -185,7 +177,7 @@ async def test_near_duplicate_is_merged_at_once_with_auto_publish_and_a_differen
         auto_publish=False,
     )
     assert not added.merged
-    assert await fetch(db_url, count) == before + 1
+    assert await fetch_value(db_url, count) == before + 1
 
 
 async def test_a_fix_merged_into_a_published_article_waits_for_review(
@@ -203,18 +195,18 @@ async def test_a_fix_merged_into_a_published_article_waits_for_review(
     assert outcome.merged
     assert outcome.contribution_id is not None
     # the published article is untouched, in its text and in the BM25 index
-    body = await fetch(db_url, "SELECT body FROM kb_articles WHERE id = $1", outcome.article_id)
+    body = await fetch_value(db_url, "SELECT body FROM kb_articles WHERE id = $1", outcome.article_id)
     assert "Restarting" not in body
     posting = "SELECT count(*) FROM kb_postings WHERE article_id = $1 AND term = 'restarting'"
-    assert await fetch(db_url, posting, outcome.article_id) == 0
+    assert await fetch_value(db_url, posting, outcome.article_id) == 0
     proposal = "SELECT proposed_text FROM kb_contributions WHERE id = $1 AND status = 'pending' AND article_id = $2"
-    assert await fetch(db_url, proposal, outcome.contribution_id, outcome.article_id) == (
+    assert await fetch_value(db_url, proposal, outcome.contribution_id, outcome.article_id) == (
         "Restarting the machine after the update also fixed it for [name]."
     )
     # the same fix confirmed again is the same proposal, not a second one
     again = await add_resolution(engine, **fix, **USER, embedder=embedder, auto_publish=False)
     assert again.contribution_id == outcome.contribution_id
-    assert await fetch(db_url, "SELECT count(*) FROM kb_contributions") == 1
+    assert await fetch_value(db_url, "SELECT count(*) FROM kb_contributions") == 1
 
 
 async def test_identical_fixes_at_the_same_moment_make_one_article(
@@ -230,11 +222,11 @@ async def test_identical_fixes_at_the_same_moment_make_one_article(
         *(add_resolution(engine, **fix, **USER, embedder=embedder, auto_publish=False) for _ in range(3))
     )
 
-    assert await fetch(db_url, "SELECT count(*) FROM kb_articles") == 1
+    assert await fetch_value(db_url, "SELECT count(*) FROM kb_articles") == 1
     assert len({o.article_id for o in outcomes}) == 1
     assert sorted(o.merged for o in outcomes) == [False, True, True]
     # merging the same text again adds nothing: the article holds the fix once
-    resolution = await fetch(db_url, "SELECT resolution FROM kb_articles")
+    resolution = await fetch_value(db_url, "SELECT resolution FROM kb_articles")
     assert resolution.count("colour profile") == 1
 
 

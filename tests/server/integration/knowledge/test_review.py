@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import lzma
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 from litestar import Litestar
@@ -17,7 +17,7 @@ from server.domain.knowledge.growth import ResolutionOutcome, add_resolution
 from server.domain.knowledge.importer import ArticleRecord, read_jsonl
 from server.domain.knowledge.seed import SEED_CORPUS
 from server.domain.knowledge.services import import_file
-from tests.fixtures.db import connect
+from tests.fixtures.db import fetch_value
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -39,14 +39,6 @@ async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(db_url)
     yield engine
     await engine.dispose()
-
-
-async def query(db_url: str, sql: str, *args: object) -> Any:
-    connection = await connect(db_url)
-    try:
-        return await connection.fetchval(sql, *args)
-    finally:
-        await connection.close()
 
 
 @pytest.fixture
@@ -174,8 +166,8 @@ async def test_patch_published_true_approves_and_false_unpublishes_even_seed_art
     assert approved.status_code == 200
     assert approved.json()["published"] is True
 
-    seed_id = await query(db_url, "SELECT id FROM kb_articles WHERE source_id = $1", first.id)
-    n_docs = await query(db_url, "SELECT n_docs FROM kb_meta")
+    seed_id = await fetch_value(db_url, "SELECT id FROM kb_articles WHERE source_id = $1", first.id)
+    n_docs = await fetch_value(db_url, "SELECT n_docs FROM kb_meta")
     assert str(seed_id) in await search_ids(client, signed_in_user, first.title)
 
     response = await client.patch(f"/api/v1/kb/articles/{seed_id}", json={"published": False}, headers=agent.headers)
@@ -185,8 +177,8 @@ async def test_patch_published_true_approves_and_false_unpublishes_even_seed_art
     assert response.json()["origin"] == "seed"
     assert (await client.get(f"/api/v1/kb/articles/{seed_id}", headers=signed_in_user.headers)).status_code == 404
     assert str(seed_id) not in await search_ids(client, signed_in_user, first.title)
-    assert await query(db_url, "SELECT count(*) FROM kb_postings WHERE article_id = $1", seed_id) == 0
-    assert await query(db_url, "SELECT n_docs FROM kb_meta") == n_docs - 1
+    assert await fetch_value(db_url, "SELECT count(*) FROM kb_postings WHERE article_id = $1", seed_id) == 0
+    assert await fetch_value(db_url, "SELECT n_docs FROM kb_meta") == n_docs - 1
     # an unpublished seed article is not "waiting for review"
     assert (await client.get("/api/v1/kb/review", headers=agent.headers)).json()["total"] == 0
 
@@ -195,7 +187,7 @@ async def test_editing_rechunks_reembeds_and_anonymizes_a_grown_article(
     client: Client, agent: TestUser, signed_in_user: TestUser, engine: AsyncEngine, db_url: str
 ) -> None:
     new = await grow(engine, **PRINTER_FIX)
-    summary_before = await query(
+    summary_before = await fetch_value(
         db_url, "SELECT embedding::text FROM kb_chunks WHERE article_id = $1 AND ordinal = 0", new.article_id
     )
 
@@ -217,20 +209,22 @@ async def test_editing_rechunks_reembeds_and_anonymizes_a_grown_article(
     assert "tom@fabrikam.com" not in article["resolution"]
     assert "ZDesigner 8.6" in article["resolution"]
     assert "ZDesigner 8.6" in article["body"]  # the body follows the edited section
-    chunks = await query(db_url, "SELECT string_agg(text, ' ') FROM kb_chunks WHERE article_id = $1", new.article_id)
+    chunks = await fetch_value(
+        db_url, "SELECT string_agg(text, ' ') FROM kb_chunks WHERE article_id = $1", new.article_id
+    )
     assert "smeared" in chunks
     assert "PRINTSRV" not in chunks
-    summary_after = await query(
+    summary_after = await fetch_value(
         db_url, "SELECT embedding::text FROM kb_chunks WHERE article_id = $1 AND ordinal = 0", new.article_id
     )
     assert summary_after != summary_before  # re-embedded
     assert (
-        await query(
+        await fetch_value(
             db_url, "SELECT count(*) FROM kb_postings WHERE article_id = $1 AND term = 'smeared'", new.article_id
         )
         == 1
     )
-    assert await query(db_url, "SELECT df FROM kb_terms WHERE term = 'smeared'") == 1
+    assert await fetch_value(db_url, "SELECT df FROM kb_terms WHERE term = 'smeared'") == 1
     assert str(new.article_id) in await search_ids(client, signed_in_user, "smeared barcodes")
 
 
@@ -254,8 +248,8 @@ async def test_approving_a_merge_appends_it_and_rejecting_leaves_the_article_alo
     assert "Re-registering the agent with quenchfast.exe fixed it." in article["resolution"]
     assert "wobblegrass" not in article["body"]
     assert str(accepted.article_id) in await search_ids(client, signed_in_user, "quenchfast")
-    assert await query(db_url, "SELECT count(*) FROM kb_postings WHERE term = 'wobblegrass'") == 0
-    decided = await query(
+    assert await fetch_value(db_url, "SELECT count(*) FROM kb_postings WHERE term = 'wobblegrass'") == 0
+    decided = await fetch_value(
         db_url,
         "SELECT string_agg(status || ':' || (reviewed_by IS NOT NULL)::text, ',' ORDER BY status) "
         "FROM kb_contributions",
@@ -275,8 +269,8 @@ async def test_rejecting_a_new_article_deletes_it(
     response = await client.post(f"/api/v1/kb/review/{new.article_id}/reject", headers=agent.headers)
 
     assert response.status_code == 204
-    assert await query(db_url, "SELECT count(*) FROM kb_articles") == 0
-    assert await query(db_url, "SELECT count(*) FROM kb_chunks") == 0
+    assert await fetch_value(db_url, "SELECT count(*) FROM kb_articles") == 0
+    assert await fetch_value(db_url, "SELECT count(*) FROM kb_chunks") == 0
     missing = await client.post(f"/api/v1/kb/review/{new.article_id}/reject", headers=agent.headers)
     assert missing.status_code == 404
 
@@ -301,13 +295,13 @@ async def test_bad_edits_are_refused_and_change_nothing(
     client: Client, agent: TestUser, engine: AsyncEngine, db_url: str, body: object
 ) -> None:
     new = await grow(engine, **PRINTER_FIX)
-    before = await query(db_url, "SELECT content_hash || published::text FROM kb_articles")
+    before = await fetch_value(db_url, "SELECT content_hash || published::text FROM kb_articles")
 
     response = await client.patch(f"/api/v1/kb/articles/{new.article_id}", json=body, headers=agent.headers)
 
     assert response.status_code in {400, 422}, response.text
     assert response.json()["code"]
-    assert await query(db_url, "SELECT content_hash || published::text FROM kb_articles") == before
+    assert await fetch_value(db_url, "SELECT content_hash || published::text FROM kb_articles") == before
 
 
 async def test_unknown_article_is_404(client: Client, agent: TestUser) -> None:

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.settings import BillingSettings, Secret, Settings
-from tests.fixtures.db import connect
+from tests.fixtures.db import fetch_rows
 from tests.fixtures.stripe_api import WEBHOOK_SECRET, FakeStripe
 
 if TYPE_CHECKING:
@@ -33,11 +33,7 @@ def settings(settings: Settings, stripe_api: FakeStripe) -> Settings:
 async def query(settings: Settings, sql: str, *args: Any) -> list[Any]:
     """Rows of ``sql`` on the test's database (asserting what the API does not show)."""
     assert settings.db.url is not None
-    connection = await connect(settings.db.url.get_secret_value())
-    try:
-        return list(await connection.fetch(sql, *args))
-    finally:
-        await connection.close()
+    return await fetch_rows(settings.db.url.get_secret_value(), sql, *args)
 
 
 async def login(client: Any, user: TestUser) -> Any:
