@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.api.errors import ApiError, SessionExpired
+from desktop.presenters.remote_presenter import RemotePresenter
 from desktop.presenters.session_state import error_message, long_date
 
 if TYPE_CHECKING:
@@ -89,7 +90,7 @@ def deleted_text(scheduled: DeletionScheduled) -> str:
     )
 
 
-class AccountPresenter(QObject):
+class AccountPresenter(RemotePresenter):
     """Loads and corrects the profile, changes the password, flips the privacy switches, deletes the account.
 
     Args:
@@ -121,14 +122,11 @@ class AccountPresenter(QObject):
     deleted = Signal(str)
     delete_failed = Signal(str)
     busy_changed = Signal(str, bool)
-    session_expired = Signal()
 
     def __init__(
         self, client: Callable[[], ApiClient | None], *, runner: TaskRunner, parent: QObject | None = None
     ) -> None:
-        super().__init__(parent)
-        self._client = client
-        self._runner = runner
+        super().__init__(client, runner=runner, parent=parent)
         self._profile: Profile | None = None
         self._busy: set[str] = set()
         self._switching: set[str] = set()

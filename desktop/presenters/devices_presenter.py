@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Final
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.api.errors import SessionExpired
+from desktop.presenters.remote_presenter import RemotePresenter
 from desktop.presenters.session_state import error_message
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def describe_device(session: DeviceSession) -> DeviceRow:
     )
 
 
-class DevicesPresenter(QObject):
+class DevicesPresenter(RemotePresenter):
     """Lists the signed-in devices and signs them out.
 
     Args:
@@ -78,14 +79,11 @@ class DevicesPresenter(QObject):
     devices_changed = Signal(list)
     message_changed = Signal(str)
     busy_changed = Signal(bool)
-    session_expired = Signal()
 
     def __init__(
         self, client: Callable[[], ApiClient | None], *, runner: TaskRunner, parent: QObject | None = None
     ) -> None:
-        super().__init__(parent)
-        self._client = client
-        self._runner = runner
+        super().__init__(client, runner=runner, parent=parent)
         self._rows: list[DeviceRow] = []
         self._busy = False
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop.core.api.errors import ApiError, SessionExpired
+from desktop.presenters.remote_presenter import RemotePresenter
 from desktop.presenters.session_state import error_message, long_date
 
 if TYPE_CHECKING:
@@ -66,7 +67,7 @@ def limited_text(retry_after: float | None) -> str:
     return f"You can ask for one export a day; the next one is possible in {hours} hour{'s' if hours > 1 else ''}."
 
 
-class ExportPresenter(QObject):
+class ExportPresenter(RemotePresenter):
     """The latest export of my data: start, poll until ready, notify, save.
 
     Args:
@@ -85,7 +86,6 @@ class ExportPresenter(QObject):
     changed = Signal()
     notify = Signal(str, str)
     saved = Signal(str)
-    session_expired = Signal()
 
     def __init__(
         self,
@@ -95,9 +95,7 @@ class ExportPresenter(QObject):
         poll_interval_ms: int = DEFAULT_POLL_MS,
         parent: QObject | None = None,
     ) -> None:
-        super().__init__(parent)
-        self._client = client
-        self._runner = runner
+        super().__init__(client, runner=runner, parent=parent)
         self._export: ExportInfo | None = None
         self._state = ExportState.NONE
         self._message = ""

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal, Slot
 
+from desktop.presenters.remote_presenter import RemotePresenter
 from desktop.presenters.session_state import error_message
 
 if TYPE_CHECKING:  # the models bring msgspec: the idle tray without a session needs none of it
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 POLICY_TITLE = "Our privacy policy changed"
 
 
-class PolicyPresenter(QObject):
+class PolicyPresenter(RemotePresenter):
     """Announces a new policy version once, and records its acceptance.
 
     Args:
@@ -47,9 +48,7 @@ class PolicyPresenter(QObject):
     def __init__(
         self, client: Callable[[], ApiClient | None], *, runner: TaskRunner, parent: QObject | None = None
     ) -> None:
-        super().__init__(parent)
-        self._client = client
-        self._runner = runner
+        super().__init__(client, runner=runner, parent=parent)
         self._announced: set[str] = set()
 
     @Slot(object)

@@ -15,6 +15,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.api.errors import ApiError, SessionExpired
 from desktop.core.api.models import Plan, PlanCatalogue, Subscription
+from desktop.presenters.remote_presenter import RemotePresenter
 
 if TYPE_CHECKING:
     import datetime
@@ -100,7 +101,7 @@ def describe_subscription(subscription: Subscription, catalogue: PlanCatalogue |
     )
 
 
-class SubscriptionPresenter(QObject):
+class SubscriptionPresenter(RemotePresenter):
     """Loads the subscription and asks the server for Checkout/Portal URLs.
 
     Args:
@@ -120,14 +121,11 @@ class SubscriptionPresenter(QObject):
     open_url = Signal(str, str)
     action_failed = Signal(str)
     busy_changed = Signal(bool)
-    session_expired = Signal()
 
     def __init__(
         self, client: Callable[[], ApiClient | None], *, runner: TaskRunner, parent: QObject | None = None
     ) -> None:
-        super().__init__(parent)
-        self._client = client
-        self._runner = runner
+        super().__init__(client, runner=runner, parent=parent)
         self._state = SubscriptionViewState.LOADING
         self._view: SubscriptionView | None = None
         self._message = ""
