@@ -5,6 +5,13 @@ needs (cancel the subscriptions, forget the Stripe customer).
 """
 
 from server.domain.billing.entitlements import Reservation, reserve
-from server.domain.billing.services import BillingContext, cancel_subscriptions, forget_customer
+from server.domain.billing.services import BillingContext, cancel_subscriptions, forget_customer, standing_and_usage
 
-__all__ = ["BillingContext", "Reservation", "cancel_subscriptions", "forget_customer", "reserve"]
+__all__ = [
+    "BillingContext",
+    "Reservation",
+    "cancel_subscriptions",
+    "forget_customer",
+    "reserve",
+    "standing_and_usage",
+]

@@ -13,9 +13,11 @@ import zipfile
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import select
+import structlog
+from sqlalchemy import func, select
 
 from server.db.models import (
+    EmailToken,
     RefreshToken,
     Ticket,
     TicketHistory,
@@ -29,6 +31,7 @@ from server.db.models import (
     policy_acceptances,
 )
 from server.db.transactions import transaction_of_its_own
+from server.lib.exceptions import NotFound
 
 if TYPE_CHECKING:
     import datetime
@@ -41,24 +44,29 @@ if TYPE_CHECKING:
 
 __all__ = ["README", "write_archive"]
 
+logger = structlog.get_logger(__name__)
+
 README = """\
 Your Tech Pal data
 ==================
 
 This archive holds everything Tech Pal stores about your account, as of the time it was made.
 
-profile.json      Your name, e-mail address, username, role, and when the account was made and verified.
+profile.json      Your name, e-mail address (and a new one awaiting confirmation), username, role, and when the
+                  account was made and verified.
 sessions.json     Every sign-in (device name, when it started, last used, when it ended).
 settings.json     Your privacy choices (knowledge-base sharing, usage analytics, AI processing), your age
                   confirmation, and the privacy-policy versions you acknowledged.
-billing.json      Your plan, subscription status and period, AI answers used per period, and our Stripe
-                  references (customer and subscription ids). We never receive or store card data.
+billing.json      Your plan now, your subscriptions (status and period), AI answers used per period, and our
+                  Stripe references (customer and subscription ids). We never receive or store card data.
 tickets/<id>/ticket.json
                   One ticket: your description, device details, category and priority (and who set them), its
                   status history, every message of the conversation with the articles it cited, and the text we
                   read from your screenshots.
 tickets/<id>/screenshots/<n>.<ext>
-                  The screenshots of that ticket as we store them (after your redactions).
+                  The screenshots of that ticket as we store them (after your redactions), numbered from 0 in
+                  the order you attached them. A screenshot listed in ticket.json without a file here was lost
+                  from our storage.
 
 Times are ISO-8601 in UTC. Knowledge-base articles grown from fixes you confirmed are not here: they were
 anonymized when they were made and are not linked to you.
@@ -77,10 +85,23 @@ def _iso(moment: datetime.datetime | None) -> str | None:
 
 async def _profile(conn: AsyncConnection, user_id: uuid.UUID) -> tuple[dict[str, Any], dict[str, Any]]:
     user = (await conn.execute(select(User).where(User.id == user_id))).one()
+    pending = await conn.execute(
+        select(EmailToken.email)
+        .where(
+            EmailToken.user_id == user_id,
+            EmailToken.purpose == "verify_email",
+            EmailToken.used_at.is_(None),
+            EmailToken.expires_at > func.now(),
+            func.lower(EmailToken.email) != user.email.lower(),
+        )
+        .order_by(EmailToken.created_at.desc())
+        .limit(1)
+    )
     profile = {
         "id": str(user.id),
         "name": user.name,
         "email": user.email,
+        "pending_email": pending.scalar(),
         "username": user.username,
         "role": user.role,
         "email_verified_at": _iso(user.email_verified_at),
@@ -129,7 +150,7 @@ async def _sessions(conn: AsyncConnection, user_id: uuid.UUID) -> list[dict[str,
     ]
 
 
-async def _billing(conn: AsyncConnection, user_id: uuid.UUID) -> dict[str, Any]:
+async def _billing(conn: AsyncConnection, user_id: uuid.UUID, plan: str) -> dict[str, Any]:
     customer = (
         await conn.execute(select(billing_customers).where(billing_customers.c.user_id == user_id))
     ).one_or_none()
@@ -142,6 +163,7 @@ async def _billing(conn: AsyncConnection, user_id: uuid.UUID) -> dict[str, Any]:
         select(billing_usage).where(billing_usage.c.user_id == user_id).order_by(billing_usage.c.period_start)
     )
     return {
+        "plan": plan,
         "stripe_customer_id": customer.stripe_customer_id if customer else None,
         "subscriptions": [
             {
@@ -210,10 +232,13 @@ async def _ticket(conn: AsyncConnection, ticket: Any) -> tuple[dict[str, Any], l
 
 
 def _screenshot_name(shot: Any) -> str:
-    return f"screenshots/{shot.position + 1}.{_EXTENSIONS.get(shot.media_type, 'bin')}"
+    """Numbered as the API numbers them (``GET /api/v1/tickets/{id}/screenshots/0`` is ``0.png``)."""
+    return f"screenshots/{shot.position}.{_EXTENSIONS.get(shot.media_type, 'bin')}"
 
 
-async def write_archive(engine: AsyncEngine, storage: BlobStorage, user_id: uuid.UUID, path: Path) -> int:
+async def write_archive(
+    engine: AsyncEngine, storage: BlobStorage, user_id: uuid.UUID, path: Path, *, plan: str = "unknown"
+) -> int:
     """Write the user's archive to ``path`` (atomically: a temporary file renamed at the end); its size in bytes."""
     partial = path.with_suffix(".partial")
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -224,7 +249,7 @@ async def write_archive(engine: AsyncEngine, storage: BlobStorage, user_id: uuid
                 method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
                 await asyncio.to_thread(archive.writestr, name, data, method)
 
-            await _write_entries(engine, storage, user_id, add)
+            await _write_entries(engine, storage, user_id, plan, add)
         os.replace(partial, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
@@ -233,18 +258,23 @@ async def write_archive(engine: AsyncEngine, storage: BlobStorage, user_id: uuid
     return os.stat(path).st_size
 
 
-async def _write_entries(engine: AsyncEngine, storage: BlobStorage, user_id: uuid.UUID, add: Any) -> None:
+async def _write_entries(engine: AsyncEngine, storage: BlobStorage, user_id: uuid.UUID, plan: str, add: Any) -> None:
     async with transaction_of_its_own(engine) as conn:
         profile, settings = await _profile(conn, user_id)
         await add("README.txt", README.encode())
         await add("profile.json", _json(profile))
         await add("sessions.json", _json(await _sessions(conn, user_id)))
         await add("settings.json", _json(settings))
-        await add("billing.json", _json(await _billing(conn, user_id)))
+        await add("billing.json", _json(await _billing(conn, user_id, plan)))
         tickets = await conn.execute(select(Ticket).where(Ticket.owner_id == user_id).order_by(Ticket.created_at))
         for ticket in tickets.all():
             document, shots = await _ticket(conn, ticket)
             folder = f"tickets/{ticket.id}"
             await add(f"{folder}/ticket.json", _json(document))
             for shot in shots:
-                await add(f"{folder}/{_screenshot_name(shot)}", await storage.get(shot.blob_key), compress=False)
+                try:
+                    image = await storage.get(shot.blob_key)
+                except NotFound:  # the file is lost (a disk fault): the export goes on without it, and says so
+                    logger.error("export_screenshot_missing", ticket_id=str(ticket.id), position=shot.position)
+                    continue
+                await add(f"{folder}/{_screenshot_name(shot)}", image, compress=False)

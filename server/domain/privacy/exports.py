@@ -18,6 +18,7 @@ from sqlalchemy import func, select, text
 
 from server.db.models import DataExport, User
 from server.db.transactions import transaction_of_its_own
+from server.domain.billing import standing_and_usage
 from server.domain.privacy.archive import write_archive
 from server.domain.privacy.mail import export_ready_mail
 from server.domain.privacy.schemas import ExportInfo, ExportStatus
@@ -50,6 +51,8 @@ EXPORT_TTL = datetime.timedelta(days=7)
 EXPORT_INTERVAL = datetime.timedelta(hours=24)
 # A pending export older than this was abandoned by a crash; the retention round builds it.
 STALE_AFTER = datetime.timedelta(minutes=10)
+# A pending export older than this keeps failing to build: it no longer counts against the one-a-day limit.
+STUCK_AFTER = datetime.timedelta(hours=1)
 
 
 class ExportLimited(TooManyRequests):
@@ -79,7 +82,10 @@ def export_info(export: DataExport, now: datetime.datetime) -> ExportInfo:
 async def start_export(db: AsyncSession, user: User, now: datetime.datetime) -> DataExport:
     """Queue an export of ``user``'s data; 429 ``export_limited`` within 24 h of the previous one."""
     await db.execute(select(User.id).where(User.id == user.id).with_for_update())  # one at a time per account
-    latest = await db.scalar(select(func.max(DataExport.created_at)).where(DataExport.user_id == user.id))
+    # What counts: exports that became ready (even if dropped since), and ones still being built. One that has been
+    # pending for longer than STUCK_AFTER keeps failing to build and must not lock its owner out for a day.
+    counted = (DataExport.status == "ready") | (DataExport.created_at > now - STUCK_AFTER)
+    latest = await db.scalar(select(func.max(DataExport.created_at)).where(DataExport.user_id == user.id, counted))
     if latest is not None and now - latest < EXPORT_INTERVAL:
         wait = latest + EXPORT_INTERVAL - now
         hours = max(1, round(wait.total_seconds() / 3600))
@@ -128,7 +134,8 @@ async def build_export(life: DataLifecycle, export_id: uuid.UUID) -> bool:
                 await conn.execute(
                     text(
                         "SELECT e.user_id, e.expires_at, u.email FROM data_exports e JOIN users u ON u.id = e.user_id "
-                        "WHERE e.id = :id AND e.status = 'pending' FOR UPDATE OF e SKIP LOCKED"
+                        "WHERE e.id = :id AND e.status = 'pending' AND e.expires_at > now() "
+                        "FOR UPDATE OF e SKIP LOCKED"
                     ),
                     {"id": export_id},
                 )
@@ -136,7 +143,10 @@ async def build_export(life: DataLifecycle, export_id: uuid.UUID) -> bool:
             if row is None:
                 return False
             await asyncio.to_thread(life.exports_dir.mkdir, mode=0o700, parents=True, exist_ok=True)
-            size = await write_archive(life.engine, life.storage, row.user_id, life.export_path(export_id))
+            standing, _ = await standing_and_usage(life.engine, life.billing.settings, row.user_id)
+            size = await write_archive(
+                life.engine, life.storage, row.user_id, life.export_path(export_id), plan=standing.plan.key
+            )
             await conn.execute(
                 text("UPDATE data_exports SET status = 'ready', ready_at = :now, size_bytes = :size WHERE id = :id"),
                 {"now": life.clock(), "size": size, "id": export_id},

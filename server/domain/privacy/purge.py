@@ -24,6 +24,7 @@ from sqlalchemy import text
 from server.db.transactions import transaction_of_its_own
 from server.domain.billing import cancel_subscriptions, forget_customer
 from server.domain.privacy.exports import remove_export_files
+from server.domain.tickets import delete_unreferenced_blobs
 from server.integrations.stripe import StripeUnavailable
 from server.lib.ratelimit import forget_statement
 
@@ -48,10 +49,6 @@ _BLOB_KEYS = text(
     "WHERE t.owner_id = :id"
 )
 _EXPORT_IDS = text("SELECT id FROM data_exports WHERE user_id = :id")
-_REFERENCED = text(
-    "SELECT k FROM unnest(CAST(:keys AS text[])) AS k WHERE EXISTS "
-    "(SELECT 1 FROM ticket_screenshots s WHERE s.blob_key = k OR s.model_blob_key = k)"
-)
 
 
 async def purge_account(life: DataLifecycle, user_id: uuid.UUID, *, due_by: datetime.datetime | None) -> bool:
@@ -83,15 +80,8 @@ async def purge_account(life: DataLifecycle, user_id: uuid.UUID, *, due_by: date
 
 
 async def remove_unreferenced_blobs(life: DataLifecycle, keys: set[str]) -> int:
-    """Delete the blobs among ``keys`` that no screenshot row names any more; how many."""
-    if not keys:
-        return 0
-    async with transaction_of_its_own(life.engine) as conn:
-        referenced = set((await conn.execute(_REFERENCED, {"keys": sorted(keys)})).scalars())
-    unreferenced = keys - referenced
-    for key in unreferenced:
-        await life.storage.delete(key)
-    return len(unreferenced)
+    """Delete the blobs among ``keys`` that no screenshot row names (under the tickets slice's blob locks)."""
+    return await delete_unreferenced_blobs(life.engine, life.storage, keys)
 
 
 def remove_outbox_mails(outbox: Path, addresses: set[str]) -> int:

@@ -12,7 +12,7 @@ import smtplib
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import delete
+from sqlalchemy import update
 
 from server.db.models import DataExport, User
 from server.domain.billing import cancel_subscriptions
@@ -79,8 +79,12 @@ class DataRights:
         await cancel_subscriptions(self.life.engine, self.life.billing, user.id)
         purge_after = self.life.clock() + PURGE_DELAY
         await self.accounts.close(user, purge_after)
+        # Exports end now: files go after the answer; rows stay (expired) so a restore does not reset the daily limit.
         dropped = await self.db.scalars(
-            delete(DataExport).where(DataExport.user_id == user.id).returning(DataExport.id)
+            update(DataExport)
+            .where(DataExport.user_id == user.id, DataExport.expires_at > self.life.clock())
+            .values(expires_at=self.life.clock())
+            .returning(DataExport.id)
         )
         return purge_after, list(dropped)
 

@@ -61,10 +61,13 @@ class ResolutionInput:
 class Resolver:
     """Answers tickets from the knowledge base, through ``chat`` when a model is configured (else retrieval-only)."""
 
-    def __init__(self, *, engine: AsyncEngine, embedder: Embedder | None, chat: ChatModel | None) -> None:
+    def __init__(
+        self, *, engine: AsyncEngine, embedder: Embedder | None, chat: ChatModel | None, ai_off: bool = False
+    ) -> None:
         self._engine = engine
         self._embedder = embedder
         self._chat = chat
+        self._ai_off = ai_off  # the user objected to AI processing: ``chat`` is None for that reason
 
     def find_passages(self, request: ResolutionInput) -> asyncio.Task[list[Passage]]:
         """Start the knowledge-base search for ``request`` now and hand the task to :meth:`run`.
@@ -152,7 +155,7 @@ class Resolver:
                     yield event
             state.begin_triage()  # the model failed before its first token: triage still runs (or falls back)
             if not state.model_answered:
-                for piece in retrieval_only_answer(passages, after_failure=chat is not None):
+                for piece in retrieval_only_answer(passages, after_failure=chat is not None, ai_off=self._ai_off):
                     state.pieces.append(piece)
                     yield Delta(piece)
             latency_ms = round((time.perf_counter() - started) * 1000)

@@ -12,7 +12,7 @@ from server.domain.resolution.prompt import Passage, excerpt
 if TYPE_CHECKING:
     from collections.abc import Iterator, Sequence
 
-__all__ = ["ANSWER_ARTICLES", "NO_MATCH", "NO_MODEL_NOTE", "retrieval_only_answer"]
+__all__ = ["AI_OFF_NOTE", "ANSWER_ARTICLES", "NO_MATCH", "NO_MODEL_NOTE", "retrieval_only_answer"]
 
 ANSWER_ARTICLES = 3
 STEPS_CHARS = 700
@@ -21,6 +21,9 @@ NO_MODEL_NOTE = (
     "your ticket._\n\n"
 )
 AFTER_FAILURE_NOTE = "_The AI model could not answer, so here are the knowledge-base articles that best match._\n\n"
+AI_OFF_NOTE = (
+    "_You turned AI processing off, so this answer lists the knowledge-base articles that best match your ticket._\n\n"
+)
 NO_MATCH = (
     "I could not find a knowledge-base article that matches this problem. If it is still not solved, mark the "
     "ticket as not resolved and a support agent will take it over."
@@ -28,9 +31,15 @@ NO_MATCH = (
 CLOSING = "\nIf none of this helps, mark the ticket as not resolved and a support agent will take it over."
 
 
-def retrieval_only_answer(passages: Sequence[Passage], *, after_failure: bool = False) -> Iterator[str]:
-    """The answer as several pieces: the note, then one piece per article (title, steps, ``[n]``), then a closing."""
-    yield AFTER_FAILURE_NOTE if after_failure else NO_MODEL_NOTE
+def retrieval_only_answer(
+    passages: Sequence[Passage], *, after_failure: bool = False, ai_off: bool = False
+) -> Iterator[str]:
+    """The answer as several pieces: the note, then one piece per article (title, steps, ``[n]``), then a closing.
+
+    The note says why there is no model answer: it failed (``after_failure``), the user turned AI processing off
+    (``ai_off``), or no model is configured.
+    """
+    yield AFTER_FAILURE_NOTE if after_failure else AI_OFF_NOTE if ai_off else NO_MODEL_NOTE
     best = list(passages[:ANSWER_ARTICLES])
     if not best:
         yield NO_MATCH

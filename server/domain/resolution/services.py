@@ -123,7 +123,7 @@ class Answers:
         request = _text_input(ticket, question)
         chat, embedder = await self._ai_for(principal)
         request = dataclasses.replace(request, notes=self._notes(principal))
-        resolver = Resolver(engine=engine, embedder=embedder, chat=chat)
+        resolver = Resolver(engine=engine, embedder=embedder, chat=chat, ai_off=not principal.user.ai_processing)
         # Searching from here on, while the quota is reserved, the model copies are read, the question is stored
         # and the stream opens. The search holds one pooled connection and waits for no other: no starvation.
         found = resolver.find_passages(request)

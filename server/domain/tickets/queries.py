@@ -14,12 +14,15 @@ from server.db.models import (
     TicketHistory,
     TicketScreenshot,
 )
+from server.db.transactions import session_of_its_own
 
 if TYPE_CHECKING:
     import uuid
     from collections.abc import Iterable
 
-    from sqlalchemy.ext.asyncio import AsyncSession
+    from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+    from server.domain.tickets.storage import BlobStorage
 
 __all__ = [
     "BORN",
@@ -28,6 +31,7 @@ __all__ = [
     "SCREENSHOTS",
     "SOURCE_OF_ACTOR",
     "STAFF_ROLES",
+    "delete_unreferenced_blobs",
     "event_notice",
     "loaded",
     "lock_blobs",
@@ -55,6 +59,35 @@ async def lock_blobs(db: AsyncSession, keys: Iterable[str]) -> None:
             text("SELECT pg_advisory_xact_lock(:class_id, :key_id)"),
             {"class_id": _BLOB_LOCK_CLASS, "key_id": lock_id},
         )
+
+
+async def delete_unreferenced_blobs(
+    engine: AsyncEngine, storage: BlobStorage, keys: Iterable[str], *, batch: int = 500
+) -> int:
+    """Delete the blobs among ``keys`` that no screenshot row names; how many were deleted.
+
+    Each batch runs under the blob locks ticket creation takes (in the same order), and a file is deleted while they
+    are held: an upload of the same bytes either committed its row before (the file stays) or waits and then writes
+    the file anew. Shared blobs (another ticket's identical screenshot) are never deleted from under their owner.
+    """
+    ordered = sorted(set(keys), key=_blob_lock_id)
+    deleted = 0
+    for start in range(0, len(ordered), batch):
+        chunk = ordered[start : start + batch]
+        async with session_of_its_own(engine) as db:
+            await lock_blobs(db, chunk)
+            referenced = set(
+                await db.scalars(
+                    select(TicketScreenshot.blob_key)
+                    .where(TicketScreenshot.blob_key.in_(chunk))
+                    .union(select(TicketScreenshot.model_blob_key).where(TicketScreenshot.model_blob_key.in_(chunk)))
+                )
+            )
+            for key in chunk:
+                if key not in referenced:
+                    await storage.delete(key)
+                    deleted += 1
+    return deleted
 
 
 def loaded(query: Select[Ticket], *, history: bool = True) -> Select[Ticket]:

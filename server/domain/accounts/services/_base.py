@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from server.db.models import EmailToken, User, UserSession
+from server.db.models import EmailToken, User, UserSession, policy_acceptances, policy_versions
 from server.domain.accounts.mail import verification_mail
 from server.lib.clock import Clock, utcnow
 from server.lib.crypto import AccessTokenSigner, digest_token, new_token
@@ -224,6 +225,20 @@ class AccountServiceBase:
             .where(UserSession.revoked_at.is_(None), *where)  # type: ignore[arg-type]
             .values(revoked_at=self.clock())
         )
+
+    async def _record_acceptance(self, user: User, version: str) -> None:
+        await self.db.execute(
+            insert(policy_acceptances)
+            .values(user_id=user.id, version=version, accepted_at=self.clock())
+            .on_conflict_do_nothing()
+        )
+
+    async def _accept_current_policy(self, user: User) -> None:
+        current = await self.db.scalar(
+            select(policy_versions.c.version).order_by(policy_versions.c.published_at.desc()).limit(1)
+        )
+        if current is not None:
+            await self._record_acceptance(user, current)
 
     async def _spend_reset_tokens(self, user: User) -> None:
         await self.db.execute(

@@ -65,6 +65,7 @@ class MailFlows(AccountServiceBase):
         )
         self.db.add(user)
         await self._flush_unique()
+        await self._accept_current_policy(user)  # the policy in force is the one agreed to by registering
         logger.info("user_registered", user_id=str(user.id))
         await self._send_verification(user, email, change=False)
         return user

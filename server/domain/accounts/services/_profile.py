@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert
 
 from server.db.models import EmailToken, User, UserSession, policy_acceptances, policy_versions
 from server.domain.accounts.passwords import password_problem
@@ -87,11 +86,7 @@ class ProfileFlows(AccountServiceBase):
                 errors=[FieldError("version", "not the current version")],
             )
         if not current.accepted:
-            await self.db.execute(
-                insert(policy_acceptances)
-                .values(user_id=user.id, version=version, accepted_at=self.clock())
-                .on_conflict_do_nothing()
-            )
+            await self._record_acceptance(user, version)
         logger.info("policy_accepted", user_id=str(user.id), version=version)
 
     async def update_profile(self, user: User, data: ProfileUpdate) -> Profile:

@@ -56,7 +56,7 @@ class SessionFlows(AccountServiceBase):
         if user.purge_after is not None:
             raise AccountDeleted(
                 "This account is deleted and will be purged; restore it to sign in again.",
-                purge_after=user.purge_after.isoformat(),
+                purge_after=user.purge_after,
             )
         if user.email_verified_at is None:
             raise PermissionDenied(

@@ -10,7 +10,7 @@ import structlog
 
 # The same generator the models' primary keys use (UUIDv7 with uuid-utils installed, else UUIDv4).
 from advanced_alchemy.mixins.uuid import uuid7  # type: ignore[attr-defined]
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 
 from server.db.models import (
     Ticket,
@@ -24,6 +24,7 @@ from server.domain.tickets.queries import (
     BORN,
     CREATE_TICKET,
     SCREENSHOTS,
+    delete_unreferenced_blobs,
     event_notice,
     lock_blobs,
 )
@@ -144,25 +145,10 @@ class TicketCreation(TicketServiceBase):
 
     async def _delete_unreferenced(self, keys: Iterable[str]) -> None:
         """Delete the blobs of a failed create that no screenshot row names (they may be shared)."""
-        unique = set(keys)
-        if not unique:
-            return
         try:
-            async with session_of_its_own(self._require_engine()) as db:
-                await lock_blobs(db, unique)
-                referenced = set(
-                    await db.scalars(
-                        select(TicketScreenshot.blob_key)
-                        .where(TicketScreenshot.blob_key.in_(unique))
-                        .union(
-                            select(TicketScreenshot.model_blob_key).where(TicketScreenshot.model_blob_key.in_(unique))
-                        )
-                    )
-                )
-                for key in unique - referenced:
-                    await self.storage.delete(key)
+            await delete_unreferenced_blobs(self._require_engine(), self.storage, keys)
         except Exception:
-            logger.warning("blob_cleanup_failed", keys=sorted(unique), exc_info=True)
+            logger.warning("blob_cleanup_failed", keys=sorted(set(keys)), exc_info=True)
 
     async def _insert_ticket(
         self,

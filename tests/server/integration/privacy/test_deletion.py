@@ -38,7 +38,7 @@ async def test_deletion_ends_sessions_and_sign_in_until_restored(
     assert (await client.get("/api/v1/me", headers=user.headers)).status_code == 401  # every session ended
     refused = await login(client, user)
     assert (refused.status_code, refused.json()["code"]) == (403, "account_deleted")
-    assert datetime.datetime.fromisoformat(refused.json()["purge_after"]) == purge_after
+    assert refused.json()["purge_after"] == deleted.json()["purge_after"]  # the same instant, written the same way
     notice = await mailbox.latest_to(user.email)
     assert "deleted" in notice["Subject"]
     assert "Restore my account" in notice.get_content()
@@ -66,8 +66,13 @@ async def test_deletion_cancels_the_subscription_at_stripe_and_drops_exports(
     cancels = [r for r in stripe_api.requests if r.method == "DELETE" and r.path.startswith("/v1/subscriptions/")]
     assert [r.path for r in cancels] == [f"/v1/subscriptions/{subscription['id']}"]
     assert stripe_api.state.subscriptions[subscription["id"]]["status"] == "canceled"
-    assert await query(settings, "SELECT id FROM data_exports") == []
     assert not export_file.exists()
+    await client.post("/api/v1/auth/restore", json={"login": user.email, "password": user.password})
+    headers = {"Authorization": f"Bearer {(await login(client, user)).json()['access_token']}"}
+    [export] = (await client.get("/api/v1/me/exports", headers=headers)).json()
+    assert export["status"] == "expired"
+    again = await client.post("/api/v1/me/export", headers=headers)
+    assert again.json()["code"] == "export_limited"  # deleting and restoring does not reset the daily limit
 
 
 async def test_stripe_down_refuses_the_deletion_and_changes_nothing(

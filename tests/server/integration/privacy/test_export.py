@@ -41,7 +41,7 @@ async def test_the_archive_holds_the_profile_settings_and_every_ticket_with_its_
     client: AsyncTestClient[Litestar], signed_in_user: TestUser, mailbox: Mailbox
 ) -> None:
     user = signed_in_user
-    await client.patch("/api/v1/me", json={"analytics": False}, headers=user.headers)
+    await client.patch("/api/v1/me", json={"analytics": False, "email": "new@example.com"}, headers=user.headers)
     shots = [png_bytes(320, 200), jpeg_bytes(300, 180)]
     with_shots = (
         await create_ticket(client, user, description="Outlook asks for my password", screenshots=shots)
@@ -58,6 +58,7 @@ async def test_the_archive_holds_the_profile_settings_and_every_ticket_with_its_
     assert {"README.txt", "profile.json", "sessions.json", "settings.json", "billing.json"} <= names
     profile = json.loads(archive.read("profile.json"))
     assert (profile["email"], profile["username"], profile["name"]) == (user.email, user.username, user.name)
+    assert profile["pending_email"] == "new@example.com"
     assert datetime.datetime.fromisoformat(profile["created_at"]).tzinfo is not None  # ISO-8601 with the zone
     settings_doc = json.loads(archive.read("settings.json"))
     assert (settings_doc["analytics"], settings_doc["ai_processing"], settings_doc["kb_contribution"]) == (
@@ -67,10 +68,11 @@ async def test_the_archive_holds_the_profile_settings_and_every_ticket_with_its_
     )
     assert json.loads(archive.read("sessions.json"))[0]["device_name"] == "tests"
     billing = json.loads(archive.read("billing.json"))
+    assert billing["plan"] == "free"
     assert "card" not in json.dumps(billing["subscriptions"])
     first = json.loads(archive.read(f"tickets/{with_shots['id']}/ticket.json"))
     assert first["description"] == "Outlook asks for my password"
-    assert [s["file"] for s in first["screenshots"]] == ["screenshots/1.png", "screenshots/2.jpg"]
+    assert [s["file"] for s in first["screenshots"]] == ["screenshots/0.png", "screenshots/1.jpg"]  # as the API
     assert all("ocr_text" in s for s in first["screenshots"])
     stored = [archive.read(f"tickets/{with_shots['id']}/{s['file']}") for s in first["screenshots"]]
     served = [
@@ -146,3 +148,33 @@ async def test_a_pending_export_left_by_a_crash_is_built_by_the_next_round(
 
     info = (await client.get(f"/api/v1/me/exports/{export_id}", headers=signed_in_user.headers)).json()
     assert info["status"] == "ready"
+
+
+async def test_a_lost_screenshot_file_does_not_stop_the_export(
+    client: AsyncTestClient[Litestar], signed_in_user: TestUser, settings: Settings
+) -> None:
+    ticket = (await create_ticket(client, signed_in_user, screenshots=[png_bytes(200, 100)])).json()
+    for path in (settings.data_dir / "blobs").rglob("*"):
+        if path.is_file():
+            path.unlink()  # a disk fault
+
+    status, archive = await _export(client, signed_in_user)
+
+    assert status["status"] == "ready"
+    document = json.loads(archive.read(f"tickets/{ticket['id']}/ticket.json"))
+    assert len(document["screenshots"]) == 1  # still listed…
+    assert not [n for n in archive.namelist() if "/screenshots/" in n]  # …without a file, as README.txt explains
+
+
+async def test_an_export_that_keeps_failing_does_not_lock_its_owner_out(
+    client: AsyncTestClient[Litestar], signed_in_user: TestUser, settings: Settings
+) -> None:
+    await client.post("/api/v1/me/export", headers=signed_in_user.headers)
+    await query(settings, "UPDATE data_exports SET status = 'pending', size_bytes = NULL")  # its build fails
+    refused = await client.post("/api/v1/me/export", headers=signed_in_user.headers)
+    assert refused.status_code == 429  # it may still finish
+    await query(settings, "UPDATE data_exports SET created_at = created_at - interval '61 minutes'")
+
+    again = await client.post("/api/v1/me/export", headers=signed_in_user.headers)
+
+    assert again.status_code == 202

@@ -94,6 +94,9 @@ async def test_a_published_policy_is_mailed_shown_once_and_accepted(
     [row] = await query(settings, "SELECT version, accepted_at FROM policy_acceptances")
     assert row["version"] == "2027-01"
 
+    newcomer = await user_factory()  # registering agrees to the policy in force: no "policy changed" notice
+    assert (await client.get("/api/v1/me", headers=newcomer.headers)).json()["policy"]["accepted"] is True
+
     again, output = await publish(settings, tmp_path, "2027-01", "Another text.")
     assert again != 0
     assert "published already" in output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import json
 import os
@@ -189,3 +190,34 @@ async def test_one_process_at_a_time_runs_a_round(settings: Settings, app: TechP
         await other_process.close()
     assert results is not None
     assert [r.rule for r in results] == [description for description, _ in RULES]
+
+
+async def test_a_screenshot_an_upload_is_committing_is_not_removed(
+    client: AsyncTestClient[Litestar], signed_in_user: TestUser, settings: Settings, app: TechPalApp
+) -> None:
+    ticket = (await create_ticket(client, signed_in_user)).json()
+    key = "c" * 64  # an old file nothing refers to yet: the same bytes another upload is storing right now
+    path = settings.data_dir / "blobs" / key[:2] / key[2:4] / key
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"the same screenshot")
+    os.utime(path, (time.time() - 7200, time.time() - 7200))
+    upload = await connect(settings.db.url.get_secret_value())  # type: ignore[union-attr]
+    try:
+        async with upload.transaction():  # what ticket creation does: the blob's lock, then its row
+            await upload.execute(
+                "SELECT pg_advisory_xact_lock(1953522284, ('x' || substr($1, 1, 8))::bit(32)::int)", key
+            )
+            await upload.execute(
+                "INSERT INTO ticket_screenshots (id, ticket_id, position, blob_key, media_type, width, height, "
+                "size_bytes, model_blob_key, model_media_type, created_at, updated_at) VALUES (gen_random_uuid(), "
+                "$1::uuid, 0, $2, 'image/png', 10, 10, 19, $2, 'image/png', now(), now())",
+                ticket["id"],
+                key,
+            )
+            retention = asyncio.ensure_future(removed_by(app, "screenshot files"))
+            await asyncio.sleep(0.5)
+            assert not retention.done()  # it waits for the upload's lock
+        assert await retention == 0
+    finally:
+        await upload.close()
+    assert path.exists()

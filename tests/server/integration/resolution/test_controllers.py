@@ -12,7 +12,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from server.app import create_app
-from server.domain.resolution.retrieval_only import NO_MODEL_NOTE
+from server.domain.resolution.retrieval_only import AI_OFF_NOTE, NO_MODEL_NOTE
 from server.settings import AISettings, BillingSettings, Secret, Settings
 from server.settings.plans import load_catalogue
 from tests.fixtures.auth import UserFactory, create_user
@@ -279,7 +279,8 @@ async def test_with_ai_processing_off_nothing_of_the_user_reaches_the_model(
         assert events[0][1]["code"] == "ai_processing_off"
         assert "knowledge base only" in events[0][1]["message"]
         assert names(events)[-1] == "done"
-        assert "".join(data["text"] for name, data in events if name == "delta")  # a retrieval-only answer
+        answer = "".join(data["text"] for name, data in events if name == "delta")
+        assert answer.startswith(AI_OFF_NOTE)  # a retrieval-only answer that says why, not "no model configured"
     triage = next(data for name, data in first if name == "triage")
     assert (triage["category_by_ai"], triage["priority_by_ai"]) == (False, False)  # the rules triaged
 
