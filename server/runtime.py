@@ -82,7 +82,6 @@ def database(settings: Settings, *, serving: bool = False) -> Iterator[Settings]
                 )
             # The embedded default ships with the seed knowledge base, imported in the background on first start.
             settings = settings.replace(db=replace(settings.db, url=Secret(embedded.url)), kb_seed=serving)
-        settings = settings.replace(retention_rounds=serving)  # a serving process applies the retention rules
         assert settings.db.url is not None
         upgrade(settings.db.url.get_secret_value())
         logger.info(

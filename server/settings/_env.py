@@ -214,6 +214,15 @@ ENV_VARS: tuple[EnvVar, ...] = (
         str(DEFAULT_PLANS_FILE),
     ),
     EnvVar(
+        "TECHPAL_RETENTION_ROUNDS",
+        "retention_rounds",
+        _bool,
+        "Apply the data-retention rules (docs/privacy.md) every hour in this process. Processes sharing a database "
+        "run one round between them (an advisory lock). Default `true`; turn it off only where a scheduled "
+        "`techpal-server data purge` does the same.",
+        "false",
+    ),
+    EnvVar(
         "TECHPAL_KB_AUTO_PUBLISH",
         "kb_auto_publish",
         _bool,

@@ -214,8 +214,8 @@ class Settings:
     kb_auto_publish: bool = False
     # Set by `techpal-server run` for the embedded default (import the seed KB in the background); not a variable.
     kb_seed: bool = False
-    # Set by `techpal-server run`: apply the retention rules hourly (docs/privacy.md); not a variable.
-    retention_rounds: bool = False
+    # Apply the retention rules hourly in this process (docs/privacy.md); N processes run one round between them.
+    retention_rounds: bool = True
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with top-level fields replaced."""

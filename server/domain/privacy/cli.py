@@ -52,13 +52,14 @@ def data() -> None:
 @click.option("--as-of", "as_of", metavar="ISO-8601", help="Apply the rules as if it were this time (default: now).")
 def purge(as_of: str | None) -> None:
     """Run every retention rule once and print how much each removed (the server also does this hourly)."""
-    from server.domain.privacy import run_retention  # noqa: PLC0415
+    from server.domain.privacy.retention import retention_round  # noqa: PLC0415
     from server.runtime import run_with_context  # noqa: PLC0415
 
     moment = _as_of(as_of)
 
     async def work(ctx: AppContext) -> list[tuple[str, int]]:
-        return [(r.rule, r.removed) for r in await run_retention(ctx.lifecycle, moment)]
+        results = await retention_round(ctx.lifecycle, moment, wait=True)  # after a server's round, never beside it
+        return [(r.rule, r.removed) for r in results or []]
 
     for rule, removed in run_with_context(_settings(), work):
         click.echo(f"{rule}: {removed} removed")

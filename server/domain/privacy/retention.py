@@ -20,7 +20,7 @@ import structlog
 from sqlalchemy import text
 
 from server.db.transactions import autocommit_connection, transaction_of_its_own
-from server.domain.privacy.exports import build_stale_exports, remove_export_files
+from server.domain.privacy.exports import EXPORT_INTERVAL, build_stale_exports, remove_export_files
 from server.domain.privacy.purge import purge_account, remove_unreferenced_blobs
 from server.lib.ratelimit import over_statement
 
@@ -110,11 +110,16 @@ async def _idempotency_keys(life: DataLifecycle, as_of: datetime.datetime) -> in
 
 
 async def _exports(life: DataLifecycle, as_of: datetime.datetime) -> int:
+    # One a deletion expired early stays a day from its creation: it still counts against the one-a-day limit.
     async with transaction_of_its_own(life.engine) as conn:
         gone = list(
             (
                 await conn.execute(
-                    text("DELETE FROM data_exports WHERE expires_at <= :as_of RETURNING id"), {"as_of": as_of}
+                    text(
+                        "DELETE FROM data_exports WHERE expires_at <= :as_of AND created_at <= :a_day_before "
+                        "RETURNING id"
+                    ),
+                    {"as_of": as_of, "a_day_before": as_of - EXPORT_INTERVAL},
                 )
             ).scalars()
         )
@@ -191,18 +196,22 @@ async def run_retention(life: DataLifecycle, as_of: datetime.datetime | None = N
     return results
 
 
-async def retention_round(life: DataLifecycle) -> list[RuleResult] | None:
-    """One round if no other process is running one (a PostgreSQL advisory lock); ``None`` when one was.
+async def retention_round(
+    life: DataLifecycle, as_of: datetime.datetime | None = None, *, wait: bool = False
+) -> list[RuleResult] | None:
+    """One round under the advisory lock: ``None`` when another process runs one (unless ``wait``: then after it).
 
     A round also builds the exports a crash left pending.
     """
     async with autocommit_connection(life.engine) as conn:
         lock = {"id": ADVISORY_LOCK_ID}
-        if not (await conn.execute(text("SELECT pg_try_advisory_lock(:id)"), lock)).scalar():
+        if wait:
+            await conn.execute(text("SELECT pg_advisory_lock(:id)"), lock)
+        elif not (await conn.execute(text("SELECT pg_try_advisory_lock(:id)"), lock)).scalar():
             return None
         try:
             await build_stale_exports(life)
-            return await run_retention(life)
+            return await run_retention(life, as_of)
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(:id)"), lock)
 

@@ -109,7 +109,12 @@ async def test_exports_go_after_7_days_with_their_files(
     old_owner, new_owner = await user_factory(), await user_factory()
     old = (await client.post("/api/v1/me/export", headers=old_owner.headers)).json()["id"]
     new = (await client.post("/api/v1/me/export", headers=new_owner.headers)).json()["id"]
-    await query(settings, "UPDATE data_exports SET expires_at = now() - interval '1 minute' WHERE id = $1::uuid", old)
+    await query(
+        settings,
+        "UPDATE data_exports SET created_at = now() - interval '7 days 1 minute', "
+        "expires_at = now() - interval '1 minute' WHERE id = $1::uuid",
+        old,
+    )
 
     assert await removed_by(app, "data exports") == 1
 
@@ -221,3 +226,15 @@ async def test_a_screenshot_an_upload_is_committing_is_not_removed(
     finally:
         await upload.close()
     assert path.exists()
+
+
+async def test_an_export_a_deletion_ended_early_counts_for_a_day(
+    client: AsyncTestClient[Litestar], signed_in_user: TestUser, settings: Settings, app: TechPalApp
+) -> None:
+    await client.post("/api/v1/me/export", headers=signed_in_user.headers)
+    await query(settings, "UPDATE data_exports SET expires_at = now() - interval '1 minute'")  # as a deletion does
+
+    assert await removed_by(app, "data exports") == 0
+
+    await query(settings, "UPDATE data_exports SET created_at = now() - interval '25 hours'")
+    assert await removed_by(app, "data exports") == 1
