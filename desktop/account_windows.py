@@ -2,8 +2,9 @@
 
 A part of the :class:`~desktop.windows.WindowRegistry`. The window is built on first use (its modules load then);
 the export presenter is built with it and lives on with the app, so an export asked for and left behind still ends
-in a tray notification. The policy presenter exists from the start: it reads every profile the session loads
-(sign-in, a restored session) and asks for the notice dialog when a new version was published.
+in a tray notification (a click on it opens the "Your data" tab). The policy presenter exists from the start: it
+reads every profile the session loads (sign-in, a restored session) and asks for the notice dialog when a new
+version was published.
 """
 
 from __future__ import annotations
@@ -86,10 +87,22 @@ class AccountWindows(QObject):
             for presenter in (account, devices, export):
                 presenter.session_expired.connect(session.handle_session_expired)
             account.deleted.connect(self._on_deleted)
-            export.notify.connect(app.presenter.notify)
+            export.notify.connect(self._on_export_ready)
             self._account, self._export = account, export
             self._window = AccountWindow(account, devices, export, choose_path=self._choose_path or ask_save_path)
         self._window.present()
+
+    @Slot()
+    def open_data(self) -> None:
+        """The Account window on its "Your data" tab, where the ready export is saved; nothing once signed out."""
+        if self._techpal.session.is_signed_in:
+            self.open()
+            if self._window is not None:
+                self._window.show_data_tab()
+
+    @Slot(str, str)
+    def _on_export_ready(self, title: str, text: str) -> None:
+        self._techpal.presenter.notify(title, text, on_click=self.open_data)
 
     @Slot(str)
     def _on_deleted(self, text: str) -> None:

@@ -34,6 +34,11 @@ def token_key(server_url: str, account: str) -> str:
 class TokenStore(Protocol):
     """Load, save and forget the tokens of ``account`` on ``server_url``. Implementations must be thread-safe."""
 
+    @property
+    def persistent(self) -> bool:
+        """Whether saved tokens outlive this run (else the next start signs in afresh)."""
+        ...
+
     def load(self, server_url: str, account: str) -> StoredTokens | None:
         """The stored pair, or ``None`` when signed out."""
         ...
@@ -53,6 +58,11 @@ class MemoryTokenStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._tokens: dict[str, StoredTokens] = {}
+
+    @property
+    def persistent(self) -> bool:
+        """Never: the tokens go with the process."""
+        return False
 
     def load(self, server_url: str, account: str) -> StoredTokens | None:
         """See :meth:`TokenStore.load`."""

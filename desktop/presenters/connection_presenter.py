@@ -3,8 +3,8 @@
 It follows the :class:`~desktop.presenters.session_presenter.SessionPresenter`'s state: signing in starts the
 ``/api/v1/events`` stream (desktop notifications) and the sender of questions queued while offline, and hands the
 signed-in client to the chat and tickets presenters; signing out stops both and takes the client back. It also asks
-before a sign-out deletes queued questions, and turns session warnings into notifications. Windows are not its job:
-it asks for the sign-in dialog through ``sign_in_requested``.
+before a sign-out deletes queued questions, and turns session warnings and a restored account into notifications.
+Windows are not its job: it asks for the sign-in dialog through ``sign_in_requested``.
 """
 
 from __future__ import annotations
@@ -28,12 +28,17 @@ if TYPE_CHECKING:  # the chat, tickets and sender modules load once their window
     from desktop.services.offline_sender import OfflineSender
     from desktop.services.settings_store import QtSettingsStore
 
-__all__ = ["FIRST_RUN_TEXT", "FIRST_RUN_TITLE", "AskUser", "ConnectionPresenter"]
+__all__ = ["FIRST_RUN_TEXT", "FIRST_RUN_TITLE", "RESTORED_TITLE", "AskUser", "ConnectionPresenter"]
 
 FIRST_RUN_TITLE: Final = "Tech Pal is ready"
 FIRST_RUN_TEXT: Final = "Click the Tech Pal icon to sign in and ask for help."
 KEYRING_TITLE: Final = "Sign-in kept in memory only"
 SIGNED_OUT_TITLE: Final = "Signed out"
+RESTORED_TITLE: Final = "Your account is restored"
+RESTORED_TEXT: Final = (
+    "Your profile, tickets and conversations are back. A cancelled subscription does not restart; sign in again on "
+    "your other devices."
+)
 
 AskUser = Callable[[str, str], bool]
 
@@ -79,6 +84,7 @@ class ConnectionPresenter(QObject):
         session.state_changed.connect(self._on_session_state)
         session.warning.connect(self._on_keyring_warning)
         session.signed_out.connect(self._on_signed_out)
+        session.account_restored.connect(self._on_account_restored)
         session.sign_out_needs_confirmation.connect(self._confirm_sign_out)
 
     @property
@@ -162,6 +168,10 @@ class ConnectionPresenter(QObject):
         if reason:  # revoked or expired: straight back to sign-in
             self._tray.notify(SIGNED_OUT_TITLE, reason)
             self.sign_in_requested.emit()
+
+    @Slot()
+    def _on_account_restored(self) -> None:
+        self._tray.notify(RESTORED_TITLE, RESTORED_TEXT)
 
     @Slot(int)
     def _confirm_sign_out(self, count: int) -> None:

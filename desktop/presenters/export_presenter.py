@@ -27,15 +27,28 @@ if TYPE_CHECKING:
     from desktop.core.api.models import ExportInfo
     from desktop.services.tasks import TaskRunner
 
-__all__ = ["DEFAULT_POLL_MS", "READY_TITLE", "ExportPresenter", "ExportState", "human_size", "limited_text"]
+__all__ = [
+    "DEFAULT_POLL_MS",
+    "NEW_COPY_TEXT",
+    "READY_TITLE",
+    "START_TEXT",
+    "ExportPresenter",
+    "ExportState",
+    "human_size",
+    "limited_text",
+]
 
 DEFAULT_POLL_MS: Final = 3_000
+# The server makes one export per account per 24 hours.
+EXPORT_INTERVAL: Final = datetime.timedelta(days=1)
+START_TEXT: Final = "Download my data"
+NEW_COPY_TEXT: Final = "Ask for a new copy"
 READY_TITLE: Final = "Your data is ready"
 READY_TEXT: Final = "Open Account in the Tech Pal menu and choose “Save…” to keep the ZIP file."
 NONE_TEXT: Final = "Get a copy of everything Tech Pal holds about you, as a ZIP file. Preparing it can take a while."
 STARTING_TEXT: Final = "Asking for your data…"
 PENDING_TEXT: Final = "Your data is being prepared. We'll tell you when it is ready — you can close this window."
-EXPIRED_TEXT: Final = "Your last export has expired. Ask for a new one."
+EXPIRED_TEXT: Final = "Your last export has expired. Ask for a new copy."
 SAVING_TEXT: Final = "Saving…"
 
 
@@ -59,6 +72,10 @@ def human_size(size: int) -> str:
     return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
 
 
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
 def limited_text(retry_after: float | None) -> str:
     """429 ``export_limited``: one export a day, and when the next one is possible."""
     if retry_after is None:
@@ -74,6 +91,7 @@ class ExportPresenter(RemotePresenter):
         client: Returns the signed-in API client, or ``None`` when signed out.
         runner: Where requests and the download run.
         poll_interval_ms: Pause between two questions about a pending export.
+        clock: The current time (when a new copy may be asked for).
         parent: Owning QObject (the app's: polling goes on while the window is closed).
 
     Signals:
@@ -93,9 +111,11 @@ class ExportPresenter(RemotePresenter):
         *,
         runner: TaskRunner,
         poll_interval_ms: int = DEFAULT_POLL_MS,
+        clock: Callable[[], datetime.datetime] = _now,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(client, runner=runner, parent=parent)
+        self._clock = clock
         self._export: ExportInfo | None = None
         self._state = ExportState.NONE
         self._message = ""
@@ -119,7 +139,8 @@ class ExportPresenter(RemotePresenter):
         if self._state is ExportState.READY and export is not None:
             size = f" ({human_size(export.size_bytes)})" if export.size_bytes is not None else ""
             until = f" You can download it until {long_date(export.expires_at)}." if export.expires_at else ""
-            return f"Your data is ready{size}.{until}"
+            wait = f" {self.new_copy_wait}" if self.new_copy_wait else ""
+            return f"Your data is ready{size}.{until}{wait}"
         texts = {
             ExportState.NONE: NONE_TEXT,
             ExportState.STARTING: STARTING_TEXT,
@@ -139,9 +160,26 @@ class ExportPresenter(RemotePresenter):
         return self._saving
 
     @property
+    def start_text(self) -> str:
+        """The start button's words: a copy is there already once one was made."""
+        return NEW_COPY_TEXT if self._state in (ExportState.READY, ExportState.EXPIRED) else START_TEXT
+
+    @property
+    def new_copy_wait(self) -> str:
+        """While the ready export is less than a day old: from when a new copy can be asked for; else ``""``."""
+        if self._state is not ExportState.READY or self._export is None or self._export.created_at is None:
+            return ""
+        allowed = self._export.created_at + EXPORT_INTERVAL
+        if self._clock() >= allowed:
+            return ""
+        local = allowed.astimezone()
+        return f"You can ask for a new copy from {long_date(local)}, {local:%H:%M} (one a day)."
+
+    @property
     def can_start(self) -> bool:
-        """A new export may be asked for (none is under way)."""
-        return self._state in (ExportState.NONE, ExportState.READY, ExportState.EXPIRED)
+        """A new export may be asked for: none is under way, and the ready one is at least a day old."""
+        idle = self._state in (ExportState.NONE, ExportState.READY, ExportState.EXPIRED)
+        return idle and not self.new_copy_wait
 
     @property
     def can_save(self) -> bool:

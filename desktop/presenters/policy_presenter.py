@@ -13,20 +13,26 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.presenters.remote_presenter import RemotePresenter
-from desktop.presenters.session_state import error_message
+from desktop.presenters.session_state import error_message, long_date
 
 if TYPE_CHECKING:  # the models bring msgspec: the idle tray without a session needs none of it
     from collections.abc import Callable
 
     from desktop.core.api.client import ApiClient
-    from desktop.core.api.models import Profile
+    from desktop.core.api.models import PolicyNotice, Profile
     from desktop.services.tasks import TaskRunner
 
-__all__ = ["POLICY_TITLE", "PolicyPresenter"]
+__all__ = ["POLICY_TITLE", "PolicyPresenter", "version_line"]
 
 logger = logging.getLogger(__name__)
 
 POLICY_TITLE = "Our privacy policy changed"
+
+
+def version_line(notice: PolicyNotice) -> str:
+    """Which version it is and when it was published: "Version 2026-12, published 7 December 2026"."""
+    published = f", published {long_date(notice.published_at)}" if notice.published_at is not None else ""
+    return f"Version {notice.version}{published}"
 
 
 class PolicyPresenter(RemotePresenter):

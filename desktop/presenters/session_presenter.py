@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal, Slot
@@ -19,6 +20,7 @@ from desktop.core.settings import check_server_url
 from desktop.presenters.session_signup import SignUpRequests
 from desktop.presenters.session_state import (
     INSECURE_URL_TEXT,
+    LOGOUT_AT_EXIT_S,
     STORE_FAILED_TEXT,
     ClientFactory,
     SessionState,
@@ -55,6 +57,7 @@ class SessionPresenter(SignUpRequests, QObject):
         warning(str): Tokens are kept in memory only (insecure or failing keyring); emitted once per run.
         failed(str, str, object): A sign-in step (:class:`SignInStep` value) failed: message, field errors.
         account_deleted(str): Sign-in found the account deleted; says until when it can be restored.
+        account_restored(): "Restore my account" brought it back, and the user is signed in.
         registered(str): The account was created; a mail went to this address.
         verified(): The e-mail address is confirmed; the user can sign in now.
         verification_resent(): The mail was sent again.
@@ -68,6 +71,7 @@ class SessionPresenter(SignUpRequests, QObject):
     warning = Signal(str)
     failed = Signal(str, str, object)
     account_deleted = Signal(str)
+    account_restored = Signal()
     registered = Signal(str)
     verified = Signal()
     verification_resent = Signal()
@@ -146,11 +150,6 @@ class SessionPresenter(SignUpRequests, QObject):
     def server_url(self) -> str:
         """The server in use."""
         return self._settings.settings.server_url
-
-    @property
-    def runner(self) -> TaskRunner:
-        """The worker pool of this presenter (other presenters may share it)."""
-        return self._runner
 
     @property
     def needs_server_confirmation(self) -> bool:
@@ -379,10 +378,12 @@ class SessionPresenter(SignUpRequests, QObject):
 
     # ------------------------------------------------------------------------------------------------ plumbing
     def shutdown(self) -> None:
-        """Wait for running requests and close the client's connections."""
-        self._runner.shutdown()
-        if self._client is not None:
-            self._client.close()
+        """End a session whose tokens die with the app (else each start adds a device); wait for requests; close."""
+        client = self._client
+        unkept = self.is_signed_in and self._tokens is not None and not self._tokens.persistent
+        self._runner.shutdown(last=partial(client.logout, timeout=LOGOUT_AT_EXIT_S) if client and unkept else None)
+        if client is not None:
+            client.close()
 
     def _set_state(self, state: SessionState) -> None:
         if state is not self._state:

@@ -25,6 +25,7 @@ class SignUpRequests:
     """Sign-up requests of the session presenter (a mixin: the presenter provides the attributes declared here)."""
 
     _busy: bool
+    account_restored: SignalInstance
     failed: SignalInstance
     registered: SignalInstance
     verified: SignalInstance
@@ -91,4 +92,8 @@ class SignUpRequests:
             client.restore_account(login.strip(), password)
             return client.login(login.strip(), password, device_name=name)
 
-        self._request(SignInStep.RESTORE, call, self._on_signed_in)
+        self._request(SignInStep.RESTORE, call, self._on_account_restored)
+
+    def _on_account_restored(self, profile: Profile) -> None:
+        self._on_signed_in(profile)
+        self.account_restored.emit()

@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # the client brings httpx: loaded once a session needs it
 
 __all__ = [
     "INSECURE_URL_TEXT",
+    "LOGOUT_AT_EXIT_S",
     "STORE_FAILED_TEXT",
     "UNEXPECTED_TEXT",
     "ClientFactory",
@@ -40,6 +41,8 @@ INSECURE_URL_TEXT = (
     "unencrypted. Confirm that you accept this, or use an https:// address."
 )
 UNEXPECTED_TEXT = "Something unexpected went wrong. Please try again."
+# Quitting ends a session whose tokens are not kept; each phase of that request (connect, send, answer) gets this.
+LOGOUT_AT_EXIT_S = 2.0
 STORE_FAILED_TEXT = (
     "Tech Pal couldn't open this computer's password storage, so you will need to sign in again next time. "
     "Your sign-in is kept in memory only, never written to disk."

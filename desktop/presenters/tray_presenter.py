@@ -80,6 +80,7 @@ class TrayPresenter(QObject):
         self._signed_in = False
         self._request_sign_in: Callable[[], None] | None = None
         self._pending: TrayAction | None = None
+        self._on_notification_click: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------------------------------------ status
     @property
@@ -196,6 +197,14 @@ class TrayPresenter(QObject):
         handler()
 
     @Slot(str, str)
-    def notify(self, title: str, text: str) -> None:
-        """Show a desktop notification from the tray icon."""
+    def notify(self, title: str, text: str, *, on_click: Callable[[], None] | None = None) -> None:
+        """Show a desktop notification from the tray icon; clicking it runs ``on_click`` (without one, nothing)."""
+        self._on_notification_click = on_click  # the tray shows one message at a time: a click is on the latest
         self.notification.emit(title, text)
+
+    @Slot()
+    def notification_clicked(self) -> None:
+        """The user clicked the notification on show: do what it offers, once."""
+        on_click, self._on_notification_click = self._on_notification_click, None
+        if on_click is not None:
+            on_click()

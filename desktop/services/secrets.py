@@ -111,6 +111,11 @@ class KeyringTokenStore:
         """True when tokens are kept in memory only (insecure backend, or the keyring failed at runtime)."""
         return self._insecure
 
+    @property
+    def persistent(self) -> bool:
+        """Whether the tokens are in the keyring, so the next start is still signed in."""
+        return not self._insecure
+
     def take_warning(self) -> str | None:
         """The fallback warning for the UI, returned once per run (then ``None``), so the user is told once."""
         with self._lock:

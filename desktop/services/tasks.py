@@ -73,10 +73,25 @@ class TaskRunner(QObject):
         """Calls started whose result has not been delivered yet."""
         return len(self._callbacks)
 
-    def shutdown(self, timeout_ms: int = 5_000) -> None:
-        """Drop queued calls, wait for running ones, and deliver nothing more."""
+    def shutdown(self, timeout_ms: int = 5_000, *, last: Callable[[], object] | None = None) -> None:
+        """Drop queued calls, wait for running ones, and deliver nothing more.
+
+        Args:
+            timeout_ms: How long to wait, in all.
+            last: One more call, made after the running ones within the same wait (its result is dropped).
+        """
         self._closed = True
-        self._pool.wait(timeout_ms)
+        self._pool.clear()
+        if last is not None:
+
+            def job() -> None:
+                try:
+                    last()
+                except Exception:
+                    logger.warning("the last call before shutdown failed", exc_info=True)
+
+            self._pool.start(job)
+        self._pool.wait(timeout_ms, keep_queued=last is not None)
         self._callbacks.clear()
 
     @Slot(int, object)

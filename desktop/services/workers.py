@@ -86,9 +86,10 @@ class WorkerPool(QObject):
         """A job is running."""
         return self._pool.activeThreadCount() > 0
 
-    def wait(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> bool:
-        """Drop queued work and wait for running work; True when everything ended in time."""
-        self._pool.clear()
+    def wait(self, timeout_ms: int = SHUTDOWN_WAIT_MS, *, keep_queued: bool = False) -> bool:
+        """Drop queued work (unless ``keep_queued``) and wait for the rest; True when everything ended in time."""
+        if not keep_queued:
+            self._pool.clear()
         return bool(self._pool.waitForDone(timeout_ms))
 
 

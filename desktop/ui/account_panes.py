@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.ui.theme import use_danger_color
+
 if TYPE_CHECKING:
     from desktop.presenters.account_presenter import AccountPresenter
     from desktop.presenters.devices_presenter import DeviceRow, DevicesPresenter
@@ -40,7 +42,7 @@ SavePathChooser = Callable[[QWidget, str], "str | None"]
 def error_label() -> QLabel:
     """A hidden red label for a failure, shown next to what failed."""
     label = note_label()
-    label.setStyleSheet("color: #c62828;")
+    use_danger_color(label)
     return label
 
 
@@ -151,7 +153,7 @@ class DataPane(QWidget):
         self.export_status = QLabel()
         self.export_status.setWordWrap(True)
         self.export_message = note_label()
-        self.start_button = QPushButton("Download my data")
+        self.start_button = QPushButton(export.start_text)
         self.save_button = QPushButton("Save…")
         export_buttons = QHBoxLayout()
         export_buttons.addStretch()
@@ -187,7 +189,9 @@ class DataPane(QWidget):
         self.export_status.setText(export.status_text)
         self.export_message.setText(export.message)
         self.export_message.setVisible(bool(export.message))
+        self.start_button.setText(export.start_text)
         self.start_button.setEnabled(export.can_start)
+        self.start_button.setToolTip(export.new_copy_wait)
         self.save_button.setVisible(export.can_save or export.saving)
         self.save_button.setEnabled(export.can_save)
 

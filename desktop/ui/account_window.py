@@ -93,6 +93,10 @@ class AccountWindow(QWidget):
         self._devices.refresh()
         self._export.refresh()
 
+    def show_data_tab(self) -> None:
+        """Turn to "Your data" (where a ready export is saved)."""
+        self.tabs.setCurrentWidget(self.data_pane)
+
     # ------------------------------------------------------------------------------------------------ tabs
     def _build_profile_tab(self) -> QWidget:
         page = QWidget()

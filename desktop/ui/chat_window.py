@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QImage, QKeySequence, QPixmap, QShortcut
+from PySide6.QtGui import QCloseEvent, QColor, QImage, QKeySequence, QPalette, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from desktop.core.chat import ChatState
 from desktop.presenters.chat_presenter import ChatPresenter, FeedbackState, quota_text
 from desktop.ui.message_view import MessageView
+from desktop.ui.theme import use_danger_color
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -37,12 +38,10 @@ WINDOW_TITLE = "Tech Pal — Ask for help"
 THUMBNAIL_SIZE = QSize(120, 80)
 _NEW_PLACEHOLDER = "Describe the problem: what you did, what you expected, what happened instead."
 _FOLLOW_UP_PLACEHOLDER = "Ask a follow-up question…"
-# Readable on the light and the dark palette; a theme may override by the labels' ``role`` property.
-_STYLE = """
-QLabel[role="error"] { color: #dc2626; font-weight: bold; }
-QLabel[role="field-error"] { color: #dc2626; }
-QLabel[role="notice"] { color: #b45309; font-style: italic; }
-"""
+# Labels are styled through their font and palette, not a style sheet: a style sheet fixes the palettes of every
+# widget under it, and the window would keep the old theme's colours after a theme switch.
+_DANGER_ROLES = frozenset({"error", "field-error"})
+_NOTICE_COLOR = "#b45309"
 _FEEDBACK_TEXT = {
     FeedbackState.HIDDEN: "",
     FeedbackState.READY: "Did this fix it?",
@@ -120,7 +119,6 @@ class ChatWindow(QWidget):
         super().__init__(parent)
         self.presenter = presenter
         self.setWindowTitle(WINDOW_TITLE)
-        self.setStyleSheet(_STYLE)
         self.resize(640, 720)
 
         self.transcript = MessageView(confirm=confirm_link, open_url=open_url, refuse=refuse_link, parent=self)
@@ -335,10 +333,21 @@ class ChatWindow(QWidget):
 
 
 def _wrapping_label(parent: QWidget, role: str) -> QLabel:
-    """A hidden, word-wrapping label whose ``role`` property themes can style (notice, error, …)."""
+    """A hidden, word-wrapping label whose ``role`` (notice, error, field-error, quota) sets its look."""
     label = QLabel(parent)
     label.setWordWrap(True)
     label.setProperty("role", role)
+    if role in ("error", "notice"):
+        font = label.font()
+        font.setBold(role == "error")
+        font.setItalic(role == "notice")
+        label.setFont(font)
+    if role in _DANGER_ROLES:
+        use_danger_color(label)
+    elif role == "notice":
+        palette = label.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, QColor(_NOTICE_COLOR))
+        label.setPalette(palette)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label

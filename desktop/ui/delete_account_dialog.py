@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.ui.account_panes import error_label
+from desktop.ui.theme import use_danger_color
 
 if TYPE_CHECKING:
     from desktop.presenters.account_presenter import AccountPresenter
@@ -31,7 +32,8 @@ TITLE: Final = "Delete my account"
 DELETE_TEXTS: Final = {
     "what": (
         "<b>What is removed:</b> your profile, tickets, conversations, screenshots, signed-in devices, exports and "
-        "billing records, and your Stripe customer. Any subscription is cancelled now, with no further charge."
+        "billing history, and your billing records at our payment provider (Stripe). Any subscription is cancelled "
+        "now, with no further charge."
     ),
     "when": (
         "<b>When:</b> your account is closed at once — you are signed out everywhere — and everything is removed "
@@ -42,8 +44,9 @@ DELETE_TEXTS: Final = {
         "anonymized when they were made and hold nothing that identifies you."
     ),
     "undo": (
-        "<b>How to undo it:</b> sign in again within 30 days and choose “Restore my account”; everything comes "
-        "back as it was."
+        "<b>How to undo it:</b> within 30 days, sign in and choose “Restore my account”: your profile, tickets and "
+        "conversations come back. A cancelled subscription does not restart (subscribe again from Subscription), "
+        "and you sign in again on each device."
     ),
 }
 
@@ -70,14 +73,17 @@ class DeleteAccountDialog(QDialog):
             layout.addWidget(label)
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
-        form = QFormLayout()
-        form.addRow("Your password", self.password_edit)
-        layout.addLayout(form)
         self.error_label = error_label()
-        layout.addWidget(self.error_label)
+        field = QVBoxLayout()  # the refusal sits right under the field it is about
+        field.setSpacing(2)
+        field.addWidget(self.password_edit)
+        field.addWidget(self.error_label)
+        form = QFormLayout()
+        form.addRow("Your password", field)
+        layout.addLayout(form)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.delete_button = QPushButton("Delete my account")
-        self.delete_button.setStyleSheet("color: #c62828;")
+        use_danger_color(self.delete_button)
         buttons.addButton(self.delete_button, QDialogButtonBox.ButtonRole.DestructiveRole)
         self.cancel_button = buttons.button(QDialogButtonBox.StandardButton.Cancel)
         for button in (self.delete_button, self.cancel_button):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
-from desktop.presenters.policy_presenter import POLICY_TITLE
+from desktop.presenters.policy_presenter import POLICY_TITLE, version_line
 from desktop.ui.subscription_window import confirm_and_open_url
 
 if TYPE_CHECKING:
@@ -16,8 +16,9 @@ if TYPE_CHECKING:
 
     from desktop.core.api.models import PolicyNotice
 
-__all__ = ["LINK_TEXT", "PolicyDialog"]
+__all__ = ["LINK_TEXT", "TITLE", "PolicyDialog"]
 
+TITLE = "Tech Pal"
 LINK_TEXT = "Read the full privacy policy"
 
 
@@ -40,9 +41,11 @@ class PolicyDialog(QDialog):
         super().__init__(parent)
         self.notice = notice
         self._open_url = open_url
-        self.setWindowTitle(POLICY_TITLE)
+        self.setWindowTitle(TITLE)
         self.setMinimumWidth(420)
-        heading = QLabel(f"<b>{html.escape(POLICY_TITLE)}</b>")
+        self.heading_label = QLabel(f"<b>{html.escape(POLICY_TITLE)}</b>")
+        self.version_label = QLabel(version_line(notice))
+        self.version_label.setTextFormat(Qt.TextFormat.PlainText)  # the version is the server's text
         self.summary_label = QLabel(notice.summary)
         self.summary_label.setTextFormat(Qt.TextFormat.PlainText)  # the server's words, never markup
         self.summary_label.setWordWrap(True)
@@ -53,7 +56,8 @@ class PolicyDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
         self.ok_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
         layout = QVBoxLayout(self)
-        layout.addWidget(heading)
+        layout.addWidget(self.heading_label)
+        layout.addWidget(self.version_label)
         layout.addWidget(self.summary_label)
         layout.addWidget(self.link_label)
         layout.addWidget(buttons)

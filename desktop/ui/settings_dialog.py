@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.presenters.settings_presenter import SettingsChoice, SettingsPresenter
+from desktop.ui.theme import use_danger_color
 
 __all__ = ["SettingsDialog"]
 
@@ -60,7 +61,7 @@ class SettingsDialog(QDialog):
         self.device_preview.setMaximumHeight(140)
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #c62828;")
+        use_danger_color(self.error_label)
         self.error_label.hide()
         self.location_label = QLabel(f"Saved in {presenter.settings.path}")
         self.location_label.setWordWrap(True)

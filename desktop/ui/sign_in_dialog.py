@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.settings import check_server_url
 from desktop.presenters.session_presenter import SessionPresenter, SignInStep
+from desktop.ui.theme import use_danger_color
 
 if TYPE_CHECKING:
     from desktop.core.api.errors import FieldError
@@ -50,7 +51,7 @@ class Page(IntEnum):
 def _error_label() -> QLabel:
     label = QLabel()
     label.setWordWrap(True)
-    label.setStyleSheet("color: #c62828;")
+    use_danger_color(label)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
@@ -248,6 +249,13 @@ class SignInDialog(QDialog):
         if page is Page.SERVER:
             self.server_edit.setText(self._session.server_url)
         self.stack.setCurrentIndex(int(page))
+        self._first_field(page).setFocus()  # typing starts in the page's first empty field, not on a button
+
+    def _first_field(self, page: Page) -> QLineEdit:
+        if page is Page.SIGN_IN:
+            return self.password_edit if self.login_edit.text() else self.login_edit
+        fields = {Page.SERVER: self.server_edit, Page.REGISTER: self.name_edit, Page.VERIFY: self.token_edit}
+        return fields[page]
 
     # ------------------------------------------------------------------------------------------------ submit
     @Slot(str)

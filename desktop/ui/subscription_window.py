@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.links import check_link
 from desktop.presenters.subscription_presenter import SubscriptionPresenter, SubscriptionViewState
+from desktop.ui.theme import use_danger_color
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -84,7 +85,7 @@ class SubscriptionWindow(QWidget):
         self.refresh_button = QPushButton("Refresh")
         self.error_label = QLabel()
         self.error_label.setWordWrap(True)
-        self.error_label.setStyleSheet("color: #c62828;")
+        use_danger_color(self.error_label)
         self.error_label.hide()
 
         self.details = QWidget()

@@ -1,22 +1,27 @@
 """Light and dark themes: the Fusion style with explicit palettes, so every platform looks the same and readable.
 
-"system" follows the OS colour scheme (``QStyleHints.colorScheme()``) and switches when the OS does.
+"system" follows the OS colour scheme (``QStyleHints.colorScheme()``) and switches when the OS does. Each palette's
+``BrightText`` is its danger red (errors, "Delete my account"), chosen for a 4.5:1 contrast (WCAG AA) against that
+palette's window and button colours; :func:`use_danger_color` draws a widget's text in it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
-from PySide6.QtCore import QObject, Qt, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, Slot
 from PySide6.QtGui import QColor, QPalette
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QWidget
 
-__all__ = ["ThemeController", "dark_palette", "light_palette", "resolve_scheme"]
+__all__ = ["DANGER_ROLE", "ThemeController", "dark_palette", "light_palette", "resolve_scheme", "use_danger_color"]
 
 _ROLE = QPalette.ColorRole
 _GROUP = QPalette.ColorGroup
+DANGER_ROLE: Final = _ROLE.BrightText
+# The roles widgets draw their text with: a label WindowText, a button ButtonText, an editor Text.
+_TEXT_ROLES: Final = (_ROLE.WindowText, _ROLE.ButtonText, _ROLE.Text)
 
 
 def _palette(colors: dict[QPalette.ColorRole, str], disabled: dict[QPalette.ColorRole, str]) -> QPalette:
@@ -91,6 +96,48 @@ def resolve_scheme(theme: str, system: Qt.ColorScheme) -> str:
     if theme in ("light", "dark"):
         return theme
     return "dark" if system == Qt.ColorScheme.Dark else "light"
+
+
+def use_danger_color(widget: QWidget) -> None:
+    """Draw ``widget``'s text in the theme's danger red, now and after every theme switch.
+
+    Disabled text keeps the palette's grey, so a disabled danger button still looks disabled.
+    """
+    _DangerText(widget)
+
+
+class _DangerText(QObject):
+    """Copies the inherited danger colour into the widget's text roles whenever its palette changes.
+
+    A style sheet colour would be fixed at the theme the widget was made in; the widget's own palette roles are not
+    replaced by a new application palette either, hence the event filter.
+    """
+
+    def __init__(self, widget: QWidget) -> None:
+        super().__init__(widget)
+        self._widget = widget
+        widget.installEventFilter(self)
+        self._apply()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Re-apply the colour after a palette change (the theme switched); never consumes the event."""
+        if watched is self._widget and event.type() == QEvent.Type.PaletteChange:
+            self._apply()
+        return False
+
+    def _apply(self) -> None:
+        palette = self._widget.palette()
+        color = palette.color(_GROUP.Active, DANGER_ROLE)
+        stale = [
+            (group, role)
+            for group in (_GROUP.Active, _GROUP.Inactive)
+            for role in _TEXT_ROLES
+            if palette.color(group, role) != color
+        ]
+        for group, role in stale:
+            palette.setColor(group, role, color)
+        if stale:  # setting the palette sends another PaletteChange, which then finds nothing stale
+            self._widget.setPalette(palette)
 
 
 class ThemeController(QObject):

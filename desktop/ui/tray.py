@@ -87,6 +87,7 @@ class TrayIcon(QSystemTrayIcon):
 
         presenter.status_changed.connect(self._show_status)
         presenter.notification.connect(self._show_notification)
+        self.messageClicked.connect(presenter.notification_clicked)
         presenter.signed_in_changed.connect(self._on_signed_in_changed)
         self.activated.connect(self._on_activated)
         self._show_status(presenter.status_text)

@@ -1,10 +1,11 @@
-"""The Account entry of the composed app, offscreen: sign-in first, deletion signs out, policy notices, exports.
+"""The Account entry of the composed app, offscreen: sign-in first, deletion and restore, policy notices, exports.
 
-An export that gets ready after the window closed is still announced.
+An export that gets ready after the window closed is still announced, and clicking that notification opens its tab.
 """
 
 from __future__ import annotations
 
+import datetime
 from typing import TYPE_CHECKING
 
 import pytest
@@ -147,7 +148,9 @@ def test_a_new_policy_is_shown_once_and_ok_records_it(qtbot: QtBot, app: App, fa
     dialog = techpal.windows.account.policy_dialog
     assert dialog is not None
     assert dialog.isVisible()
-    assert dialog.windowTitle() == POLICY_TITLE
+    assert dialog.windowTitle() == "Tech Pal"
+    assert POLICY_TITLE in dialog.heading_label.text()
+    assert dialog.version_label.text().startswith("Version 2026-12, published ")
     assert dialog.summary_label.text() == SUMMARY
     assert not dialog.link_label.isHidden()
     dialog.ok_button.click()
@@ -214,3 +217,74 @@ def test_an_export_that_gets_ready_after_the_window_closed_is_still_announced(
 
     qtbot.waitUntil(lambda: "Your data is ready" in [t for t, _ in app.notifications], timeout=TIMEOUT_MS)
     assert not window.isVisible()
+
+
+def test_restoring_a_deleted_account_from_sign_in_is_confirmed_by_a_notification(
+    qtbot: QtBot, app: App, fake_server: FakeServer
+) -> None:
+    # GIVEN an account deleted 10 days ago, and the sign-in dialog saying it can still be restored
+    purge_after = datetime.datetime.now(datetime.UTC) + datetime.timedelta(days=20)
+    fake_server.account("ada@example.com").purge_after = purge_after.isoformat()
+    techpal = app.make()
+    techpal.start()
+    qtbot.waitUntil(lambda: techpal.session.ready, timeout=TIMEOUT_MS)
+    techpal.tray.actions_by_kind[TrayAction.ACCOUNT].trigger()
+    dialog = techpal.sign_in_dialog
+    assert dialog is not None
+    dialog.login_edit.setText("ada@example.com")
+    dialog.password_edit.setText(PASSWORD)
+    dialog.sign_in_button.click()
+    qtbot.waitUntil(dialog.restore_button.isVisible, timeout=TIMEOUT_MS)
+    assert "Your account is restored" not in [title for title, _ in app.notifications]
+    # WHEN the user restores it
+    with qtbot.wait_signal(techpal.session.signed_in, timeout=TIMEOUT_MS):
+        dialog.restore_button.click()
+    # THEN a notification confirms it, saying what came back and what did not
+    restored = [text for title, text in app.notifications if title == "Your account is restored"]
+    assert restored == [
+        "Your profile, tickets and conversations are back. A cancelled subscription does not restart; sign in again "
+        "on your other devices."
+    ]
+    assert techpal.session.is_signed_in
+
+
+def ready_export_announced(qtbot: QtBot, app: App, fake_server: FakeServer) -> tuple[TechPal, AccountWindow]:
+    """Signed in, an export asked for in the Account window, which was then closed on the Profile tab; now ready."""
+    techpal = app.started_and_signed_in(qtbot)
+    techpal.tray.actions_by_kind[TrayAction.ACCOUNT].trigger()
+    window = account_window(techpal)
+    export = techpal.windows.account.export
+    assert export is not None
+    export._timer.setInterval(50)  # poll quickly for the test
+    window.data_pane.start_button.click()
+    qtbot.waitUntil(lambda: fake_server.hits("export") >= 1, timeout=TIMEOUT_MS)
+    window.tabs.setCurrentIndex(0)
+    window.close()
+    fake_server.finish_exports(b"PK-zip-bytes")
+    qtbot.waitUntil(lambda: "Your data is ready" in [t for t, _ in app.notifications], timeout=TIMEOUT_MS)
+    return techpal, window
+
+
+def test_clicking_the_data_ready_notification_opens_the_your_data_tab(
+    qtbot: QtBot, app: App, fake_server: FakeServer
+) -> None:
+    techpal, window = ready_export_announced(qtbot, app, fake_server)
+    assert not window.isVisible()
+
+    techpal.tray.messageClicked.emit()
+
+    assert window.isVisible()
+    assert window.tabs.currentWidget() is window.data_pane
+    assert not window.data_pane.save_button.isHidden()
+
+
+def test_after_signing_out_the_data_ready_notification_opens_nothing(
+    qtbot: QtBot, app: App, fake_server: FakeServer
+) -> None:
+    techpal, window = ready_export_announced(qtbot, app, fake_server)
+    techpal.session.sign_out(clear_queue=False)
+
+    techpal.tray.messageClicked.emit()
+
+    assert not window.isVisible()
+    assert techpal.sign_in_dialog is None

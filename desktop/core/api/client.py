@@ -165,12 +165,17 @@ class ApiClient(AccountRequests, AbstractContextManager["ApiClient"]):
         self._store.save(self.server_url, self._account, tokens)
         return profile
 
-    def logout(self) -> None:
-        """End the session on the server if it can be reached, and forget the tokens locally in any case."""
+    def logout(self, *, timeout: float | None = None) -> None:
+        """End the session on the server if it can be reached, and forget the tokens locally in any case.
+
+        Args:
+            timeout: Seconds for each phase of the request, instead of the client's usual timeouts.
+        """
         if self._account is None:
             return
         try:
-            self._send("POST", f"{API}/auth/logout")
+            options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+            self._send("POST", f"{API}/auth/logout", **options)
         except ApiError as exc:  # signed out locally all the same: that is what the user asked for
             logger.warning("server-side logout failed (%s); tokens forgotten locally", exc.code)
         finally:

@@ -223,3 +223,30 @@ def test_switching_to_another_server_checks_that_one(
     finally:
         presenter.stop()
         new_checker.shutdown()
+
+
+def test_clicking_a_notification_does_what_it_offers_once(
+    make_presenter: MakePresenter, fake_server: FakeServer
+) -> None:
+    presenter = make_presenter(fake_server.url)
+    shown: list[tuple[str, str]] = []
+    opened: list[str] = []
+    presenter.notification.connect(lambda title, text: shown.append((title, text)))
+
+    presenter.notify("Your data is ready", "Save it from Account.", on_click=lambda: opened.append("data"))
+    presenter.notification_clicked()
+    presenter.notification_clicked()
+
+    assert shown == [("Your data is ready", "Save it from Account.")]
+    assert opened == ["data"]
+
+
+def test_a_click_belongs_to_the_latest_notification(make_presenter: MakePresenter, fake_server: FakeServer) -> None:
+    presenter = make_presenter(fake_server.url)
+    opened: list[str] = []
+    presenter.notify("Your data is ready", "Save it from Account.", on_click=lambda: opened.append("data"))
+
+    presenter.notify("Question sent", "A question you asked while offline has reached support.")
+    presenter.notification_clicked()
+
+    assert opened == []

@@ -73,3 +73,23 @@ def test_nothing_is_delivered_after_shutdown(qtbot: QtBot, qapp: object) -> None
 
     assert delivered == []
     assert runner.run(lambda: 1, delivered.append) == 0
+
+
+def test_the_last_call_runs_after_the_running_one_and_queued_ones_are_dropped(qapp: object) -> None:
+    runner = TaskRunner(max_threads=1)
+    order: list[str] = []
+    started, gate = threading.Event(), threading.Event()
+
+    def running() -> None:
+        started.set()
+        gate.wait(TIMEOUT_MS / 1000)
+        order.append("running")
+
+    runner.run(running, lambda _r: None)
+    runner.run(lambda: order.append("queued"), lambda _r: None)
+    assert started.wait(TIMEOUT_MS / 1000)
+    threading.Timer(0.05, gate.set).start()
+
+    runner.shutdown(last=lambda: order.append("last"))
+
+    assert order == ["running", "last"]  # shutdown waited for both

@@ -7,7 +7,7 @@ import os
 from typing import TYPE_CHECKING
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialog
 
@@ -131,21 +131,48 @@ def test_an_export_started_earlier_shows_when_the_window_opens(
         harness.runner.shutdown()
 
 
-def test_a_second_export_the_same_day_says_when_the_next_is_possible(
+def test_while_a_ready_copy_is_less_than_a_day_old_no_new_one_can_be_asked_for(
     qtbot: QtBot, harness: Harness, fake_server: FakeServer
 ) -> None:
-    fake_server.add_export(fake_server.account("ada@example.com"), age=datetime.timedelta(hours=5), content=ZIP)
+    # GIVEN a copy made 5 hours ago, ready to save
+    export_id = fake_server.add_export(
+        fake_server.account("ada@example.com"), age=datetime.timedelta(hours=5), content=ZIP
+    )
     harness.export.refresh()
     qtbot.waitUntil(lambda: not harness.pane.save_button.isHidden(), timeout=TIMEOUT_MS)
+    made = datetime.datetime.fromisoformat(next(e for e in fake_server.exports if e["id"] == export_id)["created_at"])
+    allowed = (made + datetime.timedelta(days=1)).astimezone()
+    when = f"{allowed.strftime('%d %B %Y').lstrip('0')}, {allowed:%H:%M}"
+    # THEN the button next to "Save…" asks for a new copy, cannot be clicked yet, and says from when it can
+    start = harness.pane.start_button
+    assert start.text() == "Ask for a new copy"
+    assert not start.isEnabled()
+    assert start.toolTip() == f"You can ask for a new copy from {when} (one a day)."
+    assert harness.pane.export_status.text().endswith(f" You can ask for a new copy from {when} (one a day).")
+    assert harness.pane.save_button.isEnabled()
+    # WHEN the user clicks it anyway
+    click(start)
+    qtbot.wait(100)
+    # THEN nothing is asked of the server, and nothing refused
+    assert len(fake_server.exports) == 1
+    assert harness.pane.export_message.isHidden()
+
+
+def test_a_ready_copy_a_day_old_can_be_replaced_by_a_new_one(
+    qtbot: QtBot, harness: Harness, fake_server: FakeServer
+) -> None:
+    fake_server.add_export(fake_server.account("ada@example.com"), age=datetime.timedelta(hours=25), content=ZIP)
+    harness.export.refresh()
+    qtbot.waitUntil(lambda: not harness.pane.save_button.isHidden(), timeout=TIMEOUT_MS)
+    assert "new copy" not in harness.pane.export_status.text()
+    assert harness.pane.start_button.toolTip() == ""
 
     click(harness.pane.start_button)
 
-    qtbot.waitUntil(lambda: not harness.pane.export_message.isHidden(), timeout=TIMEOUT_MS)
-    assert harness.pane.export_message.text() == (
-        "You can ask for one export a day; the next one is possible in 19 hours."
+    qtbot.waitUntil(lambda: len(fake_server.exports) == 2, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: harness.pane.export_status.text().startswith("Your data is being prepared."), timeout=TIMEOUT_MS
     )
-    assert not harness.pane.save_button.isHidden()  # the ready one can still be saved
-    assert len(fake_server.exports) == 1
 
 
 # ---------------------------------------------------------------------------------------------- delete my account
@@ -162,14 +189,17 @@ def test_the_deletion_dialog_says_what_goes_when_what_stays_and_how_to_undo(harn
 
     assert dialog.text().splitlines() == [
         "What is removed: your profile, tickets, conversations, screenshots, signed-in devices, exports and billing "
-        "records, and your Stripe customer. Any subscription is cancelled now, with no further charge.",
+        "history, and your billing records at our payment provider (Stripe). Any subscription is cancelled now, with "
+        "no further charge.",
         "When: your account is closed at once — you are signed out everywhere — and everything is removed for good "
         "30 days from now. We tell you the exact date when you confirm.",
         "What stays: knowledge-base articles grown from your confirmed fixes stay, because they were anonymized when "
         "they were made and hold nothing that identifies you.",
-        "How to undo it: sign in again within 30 days and choose “Restore my account”; everything comes back as it "
-        "was.",
+        "How to undo it: within 30 days, sign in and choose “Restore my account”: your profile, tickets and "
+        "conversations come back. A cancelled subscription does not restart (subscribe again from Subscription), "
+        "and you sign in again on each device.",
     ]
+    assert "everything comes back" not in dialog.text()
 
 
 def test_enter_in_the_password_field_neither_deletes_nor_closes(
@@ -196,6 +226,10 @@ def test_a_wrong_password_keeps_the_dialog_open_with_what_was_typed(
 
     qtbot.waitUntil(lambda: not dialog.error_label.isHidden(), timeout=TIMEOUT_MS)
     assert dialog.error_label.text() == "That password is wrong. Your account was not deleted."
+    field = dialog.password_edit.mapTo(dialog, QPoint(0, 0))
+    error = dialog.error_label.mapTo(dialog, QPoint(0, 0))
+    assert error.x() == field.x()  # under the field, not under its label
+    assert 0 <= error.y() - (field.y() + dialog.password_edit.height()) <= 3  # right under it
     assert dialog.isVisible()
     assert dialog.password_edit.text() == "not my password"
     assert harness.deleted == []

@@ -35,7 +35,7 @@ def test_the_summary_is_plain_text_and_the_link_opens_the_policys_own_address(qt
     dialog = PolicyDialog(notice("https://example.com/privacy?v=2026-12"), open_url=open_url)
     qtbot.addWidget(dialog)
 
-    assert dialog.windowTitle() == "Our privacy policy changed"
+    assert dialog.windowTitle() == "Tech Pal"
     assert dialog.summary_label.textFormat() == Qt.TextFormat.PlainText
     assert dialog.summary_label.text() == "<b>Logs</b> are kept 90 days."
     assert LINK_TEXT in dialog.link_label.text()
@@ -53,3 +53,20 @@ def test_without_a_url_there_is_no_link_and_ok_accepts(qtbot: QtBot) -> None:
 
     assert dialog.link_label.isHidden()
     assert finished.args == [QDialog.DialogCode.Accepted.value]
+
+
+def test_the_title_names_the_app_and_the_heading_says_which_version_changed_when(qtbot: QtBot) -> None:
+    dialog = PolicyDialog(notice(None))
+    qtbot.addWidget(dialog)
+
+    assert dialog.windowTitle() == "Tech Pal"
+    assert dialog.heading_label.text() == "<b>Our privacy policy changed</b>"
+    published = NOW.astimezone().strftime("%d %B %Y").lstrip("0")  # 7 December 2026 in most time zones
+    assert dialog.version_label.text() == f"Version 2026-12, published {published}"
+
+
+def test_without_a_publication_date_only_the_version_is_shown(qtbot: QtBot) -> None:
+    dialog = PolicyDialog(PolicyNotice(version="2027-01", summary="Shorter logs."))
+    qtbot.addWidget(dialog)
+
+    assert dialog.version_label.text() == "Version 2027-01"

@@ -64,6 +64,33 @@ def type_into(qtbot: QtBot, widget: QLineEdit, text: str) -> None:
     QTest.keyClicks(widget, text)
 
 
+def test_typing_starts_in_the_login_field(dialog: SignInDialog) -> None:
+    assert page_of(dialog) == Page.SIGN_IN
+    assert dialog.focusWidget() is dialog.login_edit
+
+
+def test_with_the_login_filled_in_typing_starts_in_the_password_field(dialog: SignInDialog) -> None:
+    # GIVEN the user typed the login, looked at "Create an account…" and came back
+    QTest.keyClicks(dialog.login_edit, "ada@example.com")
+    QTest.mouseClick(dialog.create_account_button, Qt.MouseButton.LeftButton)
+    assert dialog.focusWidget() is dialog.name_edit
+    # WHEN they go back to sign in
+    dialog.show_page(Page.SIGN_IN)
+    # THEN the password is next
+    assert dialog.focusWidget() is dialog.password_edit
+
+
+def test_on_the_server_page_typing_starts_in_the_address(qtbot: QtBot, session: SessionPresenter) -> None:
+    with qtbot.wait_signal(session.state_changed, timeout=TIMEOUT_MS):
+        session.start()
+    dialog = SignInDialog(session, ask_server=True)
+    qtbot.addWidget(dialog)
+    dialog.show()
+
+    assert page_of(dialog) == Page.SERVER
+    assert dialog.focusWidget() is dialog.server_edit
+
+
 def test_a_user_creates_an_account_confirms_it_and_signs_in(
     qtbot: QtBot, dialog: SignInDialog, fake_server: FakeServer
 ) -> None:
