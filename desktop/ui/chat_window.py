@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize, Qt, QUrl, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QColor, QImage, QKeySequence, QPalette, QPixmap, QShortcut
+from PySide6.QtGui import QCloseEvent, QImage, QKeySequence, QPixmap, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -41,7 +41,6 @@ _FOLLOW_UP_PLACEHOLDER = "Ask a follow-up question…"
 # Labels are styled through their font and palette, not a style sheet: a style sheet fixes the palettes of every
 # widget under it, and the window would keep the old theme's colours after a theme switch.
 _DANGER_ROLES = frozenset({"error", "field-error"})
-_NOTICE_COLOR = "#b45309"
 _FEEDBACK_TEXT = {
     FeedbackState.HIDDEN: "",
     FeedbackState.READY: "Did this fix it?",
@@ -333,7 +332,10 @@ class ChatWindow(QWidget):
 
 
 def _wrapping_label(parent: QWidget, role: str) -> QLabel:
-    """A hidden, word-wrapping label whose ``role`` (notice, error, field-error, quota) sets its look."""
+    """A hidden, word-wrapping label whose ``role`` (notice, error, field-error, quota) sets its look.
+
+    A notice is italic in the theme's own text colour (readable in both themes); errors are bold and danger red.
+    """
     label = QLabel(parent)
     label.setWordWrap(True)
     label.setProperty("role", role)
@@ -344,10 +346,6 @@ def _wrapping_label(parent: QWidget, role: str) -> QLabel:
         label.setFont(font)
     if role in _DANGER_ROLES:
         use_danger_color(label)
-    elif role == "notice":
-        palette = label.palette()
-        palette.setColor(QPalette.ColorRole.WindowText, QColor(_NOTICE_COLOR))
-        label.setPalette(palette)
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
