@@ -252,11 +252,34 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "20",
     ),
     EnvVar(
+        "TECHPAL_SESSION_MAX_AGE",
+        "auth.session_max_age",
+        _int_between(3600, 5 * 365 * 24 * 3600),
+        "Seconds a sign-in lasts at most, however often its tokens are refreshed; then the user signs in again. "
+        "Default `7776000` (90 days).",
+        "2592000",
+    ),
+    EnvVar(
         "TECHPAL_ANSWERS_PER_HOUR",
         "tickets.answers_per_hour",
         _int_between(1, 1_000_000),
         "Answers (resolves and follow-ups) one user may ask for an hour. Default `120`.",
         "30",
+    ),
+    EnvVar(
+        "TECHPAL_SEARCHES_PER_MINUTE",
+        "tickets.searches_per_minute",
+        _int_between(1, 1_000_000),
+        "Knowledge-base searches one user may run a minute. Default `60`.",
+        "20",
+    ),
+    EnvVar(
+        "TECHPAL_MAX_EVENT_STREAMS",
+        "tickets.max_event_streams",
+        _int_between(1, 1_000_000),
+        "Ticket-event streams (`/api/v1/events`) one server process keeps open at most; an account may hold 5. "
+        "Default `1000`.",
+        "200",
     ),
     EnvVar(
         "TECHPAL_REGISTER_LIMIT",

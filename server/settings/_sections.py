@@ -133,6 +133,7 @@ class AuthSettings:
 
     access_token_ttl: int = 15 * 60
     refresh_token_ttl: int = 30 * 24 * 3600
+    session_max_age: int = 90 * 24 * 3600  # after this, refresh fails whatever the refresh token: sign in again
     register_limit: int = 20
     argon2: Argon2Params = field(default_factory=Argon2Params)
 
@@ -155,6 +156,8 @@ class TicketSettings:
 
     per_hour: int = 60
     answers_per_hour: int = 120
+    searches_per_minute: int = 60  # knowledge-base searches one user may run a minute
+    max_event_streams: int = 1000  # open /api/v1/events streams in this process (5 per account at most)
 
 
 @dataclass(frozen=True, slots=True)
