@@ -70,6 +70,8 @@ EMAIL_PENDING_TEXT: Final = "We sent a confirmation mail to {email}; the new add
 PROFILE_SAVED_TEXT: Final = "Your profile is saved."
 NOTHING_CHANGED_TEXT: Final = "Nothing to save: you changed nothing."
 CURRENT_WRONG_TEXT: Final = "The current password is wrong."
+EMAIL_REAUTH_TEXT: Final = "Enter your password to change the e-mail address."
+EMAIL_REAUTH_WRONG_TEXT: Final = "That password is wrong. Your e-mail address is unchanged."
 REPEAT_DIFFERS_TEXT: Final = "The two new passwords are not the same. Type the new one again."
 CHANGE_INCOMPLETE_TEXT: Final = "Enter your current password and a new one."
 CHANGED_TEXT: Final = "Your password is changed. Every other device was signed out."
@@ -159,8 +161,15 @@ class AccountPresenter(RemotePresenter):
     def _on_load_failed(self, exc: BaseException) -> None:
         self.profile_failed.emit(self._message(exc), {})
 
-    def save_profile(self, name: str, email: str, username: str) -> None:
-        """Send the fields that differ from the loaded profile; ``profile_saved`` or ``profile_failed`` follows."""
+    def email_changed(self, email: str) -> bool:
+        """Whether ``email`` differs from the loaded address (then the password is asked for too)."""
+        return self._profile is not None and email.strip() != self._profile.email
+
+    def save_profile(self, name: str, email: str, username: str, password: str = "") -> None:
+        """Send the fields that differ from the loaded profile; ``profile_saved`` or ``profile_failed`` follows.
+
+        A new e-mail address goes with the current ``password``: the server refuses it otherwise.
+        """
         client, loaded = self._client(), self._profile
         if client is None or loaded is None or self.busy("profile"):
             return
@@ -169,6 +178,11 @@ class AccountPresenter(RemotePresenter):
         if not changes:
             self.profile_saved.emit(NOTHING_CHANGED_TEXT)
             return
+        if "email" in changes:
+            if not password:
+                self.profile_failed.emit("", {"current_password": EMAIL_REAUTH_TEXT})
+                return
+            changes["current_password"] = password
         self._set_busy("profile", True)
         self._runner.run(lambda: client.update_me(**changes), self._on_profile_saved, self._on_profile_failed)
 
@@ -184,6 +198,9 @@ class AccountPresenter(RemotePresenter):
         if isinstance(exc, ApiError) and exc.code in _TAKEN:
             field, text = _TAKEN[exc.code]
             self.profile_failed.emit("", {field: text})
+            return
+        if isinstance(exc, ApiError) and exc.code in {"invalid_credentials", "reauthentication_required"}:
+            self.profile_failed.emit("", {"current_password": EMAIL_REAUTH_WRONG_TEXT})
             return
         errors = {e.field: e.message for e in exc.field_errors} if isinstance(exc, ApiError) else {}
         self.profile_failed.emit(self._message(exc), errors)

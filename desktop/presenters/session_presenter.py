@@ -27,7 +27,6 @@ from desktop.presenters.session_state import (
     SignInStep,
     default_client_factory,
     deletion_text,
-    device_name,
     error_message,
     extract_verification_token,
 )
@@ -294,7 +293,7 @@ class SessionPresenter(SignUpRequests, QObject):
         if not login.strip() or not password:
             self.failed.emit(SignInStep.SIGN_IN.value, "Enter your e-mail or username and your password.", [])
             return
-        name = device_name()
+        name = self._device_name()
         self._request(
             SignInStep.SIGN_IN,
             lambda: self._open_client().login(login.strip(), password, device_name=name),

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
     from desktop.core.api.client import ApiClient
     from desktop.core.api.models import Profile
+    from desktop.services.settings_store import QtSettingsStore
 
 __all__ = ["SignUpRequests"]
 
@@ -25,6 +26,7 @@ class SignUpRequests:
     """Sign-up requests of the session presenter (a mixin: the presenter provides the attributes declared here)."""
 
     _busy: bool
+    _settings: QtSettingsStore
     account_restored: SignalInstance
     failed: SignalInstance
     registered: SignalInstance
@@ -33,6 +35,9 @@ class SignUpRequests:
 
     def _open_client(self) -> ApiClient:
         raise NotImplementedError
+
+    def _device_name(self) -> str:
+        return device_name(self._settings.settings.share_device_details)
 
     def _on_signed_in(self, profile: Profile) -> None:
         raise NotImplementedError
@@ -85,7 +90,7 @@ class SignUpRequests:
         """Bring back a deleted account (within its 30 days), then sign in with the same credentials."""
         if self._busy:
             return
-        name = device_name()
+        name = self._device_name()
 
         def call() -> Profile:
             client = self._open_client()

@@ -76,11 +76,15 @@ def default_client_factory(server_url: str, tokens: TokenStore, account: str | N
     return ApiClient(server_url, tokens=tokens, account=account)
 
 
-def device_name() -> str:
-    """The computer's network name (what the server lists under signed-in devices)."""
+def device_name(share_device_details: bool) -> str:
+    """What the server lists under signed-in devices.
+
+    The computer's network name only when the user shares device details, else a generic "Tech Pal on Linux": a host
+    name often carries a person's or a company's name.
+    """
     from desktop.core.api.client import default_device_name  # noqa: PLC0415 - only when signing in
 
-    return platform.node()[:200] or default_device_name()
+    return (platform.node()[:200] if share_device_details else "") or default_device_name()
 
 
 def extract_verification_token(text: str) -> str:

@@ -111,6 +111,7 @@ class AccountWindow(QWidget):
             column.addWidget(self.field_edits[key])
             column.addWidget(self.field_errors[key])
             form.addRow(_FIELD_LABELS[key], column)
+        self._add_email_password_row(form)
         self.profile_notice = note_label()
         self.profile_error = error_label()
         self.save_button = QPushButton("Save")
@@ -148,6 +149,26 @@ class AccountWindow(QWidget):
         self.password_button.clicked.connect(self._change_password)
         return page
 
+    def _add_email_password_row(self, form: QFormLayout) -> None:
+        """The password row, shown only while the e-mail differs: a stolen session cannot move the address."""
+        self.email_password_edit = QLineEdit()
+        self.email_password_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.email_password_edit.setPlaceholderText("needed to change the e-mail address")
+        self.field_errors["current_password"] = error_label()
+        column = QVBoxLayout()
+        column.setSpacing(2)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.email_password_edit)
+        column.addWidget(self.field_errors["current_password"])
+        self.email_password_row = QWidget()
+        self.email_password_row.setLayout(column)
+        form.addRow("Your password", self.email_password_row)
+        self._profile_form = form
+        self._set_email_password_visible(False)
+        self.email_edit.textChanged.connect(
+            lambda text: self._set_email_password_visible(self._account.email_changed(text))
+        )
+
     def _build_privacy_tab(self) -> QWidget:
         page = QWidget()
         layout = QVBoxLayout(page)
@@ -174,7 +195,14 @@ class AccountWindow(QWidget):
     def _save_profile(self) -> None:
         for label in (*self.field_errors.values(), self.profile_error, self.profile_notice):
             label.hide()
-        self._account.save_profile(self.name_edit.text(), self.email_edit.text(), self.username_edit.text())
+        self._account.save_profile(
+            self.name_edit.text(), self.email_edit.text(), self.username_edit.text(), self.email_password_edit.text()
+        )
+
+    def _set_email_password_visible(self, visible: bool) -> None:
+        self._profile_form.setRowVisible(self.email_password_row, visible)
+        if not visible:
+            self.email_password_edit.clear()
 
     @Slot(object)
     def _on_profile(self, profile: Profile) -> None:

@@ -25,6 +25,7 @@ def create_engine(db: DatabaseSettings) -> AsyncEngine:
         pool_pre_ping=False,  # ping_when_idle instead: no round trips on a busy pool
         pool_use_lifo=True,
         echo=db.echo,
+        hide_parameters=True,  # errors and logs never show bound values (addresses, tokens, ticket text)
         # A database that does not answer must fail fast (health turns 503) rather than hang requests.
         connect_args={"timeout": 5, "command_timeout": 60},
     )

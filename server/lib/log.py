@@ -1,7 +1,8 @@
 """Structured logging: one JSON object a line, the request id on every line, no secret ever written.
 
 Secrets are kept out in two ways: code logs events with explicit fields (never whole bodies or headers), and a
-processor masks any field whose name says it holds a secret, whatever logged it.
+processor masks any field whose name says it holds a secret, whatever logged it, and credentials inside any text —
+tracebacks included. SQL errors never carry bound parameters (the engine hides them).
 """
 
 from __future__ import annotations
@@ -70,6 +71,7 @@ def configure_logging(settings: LogSettings) -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            redact_secrets,  # again: the traceback text exists only now
             renderer,
         ],
     )

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 from litestar.enums import ScopeType
 
-from server.lib.network import resolve_client_ip
+from server.lib.network import is_trusted, resolve_client_ip
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -57,6 +57,12 @@ class RequestContextMiddleware:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         state["client_ip"] = client_ip
+        if (
+            peer
+            and _header(scope, b"x-forwarded-proto")[-1:] == ["https"]
+            and is_trusted(peer[0], self.trusted_proxies)
+        ):
+            scope["scheme"] = "https"  # TLS ended at our trusted proxy: the client's connection is HTTPS
         status = 500
         started = time.perf_counter()
 
@@ -94,10 +100,12 @@ class SecurityHeadersMiddleware:
         if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
-        https = self.hsts or scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
+                # Read now, not at the start: the request-context middleware inside may have found the request came
+                # over TLS through a trusted proxy (X-Forwarded-Proto).
+                https = self.hsts or scope.get("scheme") == "https"
                 headers = list(message.get("headers", []))
                 names = {key.lower() for key, _ in headers}
                 content_type = next((v for k, v in headers if k.lower() == b"content-type"), b"")
@@ -112,6 +120,9 @@ class SecurityHeadersMiddleware:
                 ]
                 if https:
                     extra.append((b"strict-transport-security", b"max-age=31536000; includeSubDomains"))
+                if str(scope.get("path", "")).startswith("/api/"):
+                    # API answers carry tokens and personal data: no cache (browser, proxy) may keep them.
+                    extra.append((b"cache-control", b"no-store"))
                 headers.extend((k, v) for k, v in extra if k not in names)
                 message["headers"] = headers
             await send(message)

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
     from server.settings import ProxyNetwork
 
-__all__ = ["resolve_client_ip"]
+__all__ = ["is_trusted", "resolve_client_ip"]
 
 
 def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -20,7 +20,8 @@ def _parse(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         return None
 
 
-def _trusted(address: str, proxies: Sequence[ProxyNetwork]) -> bool:
+def is_trusted(address: str, proxies: Sequence[ProxyNetwork]) -> bool:
+    """Whether ``address`` is one of our proxies (``TECHPAL_TRUSTED_PROXIES``)."""
     ip = _parse(address)
     return ip is not None and any(ip in network for network in proxies)
 
@@ -32,13 +33,13 @@ def resolve_client_ip(peer: str | None, forwarded_for: Iterable[str], proxies: S
     Walk it from the right while the hop is one of our proxies; the first other address is the client.
     """
     client = peer or "unknown"
-    if not proxies or not _trusted(client, proxies):
+    if not proxies or not is_trusted(client, proxies):
         return client
     hops = [hop.strip() for header in forwarded_for for hop in header.split(",") if hop.strip()]
     for hop in reversed(hops):
         if _parse(hop) is None:
             break  # garbage in the chain: stop at the last address we could vouch for
         client = hop
-        if not _trusted(hop, proxies):
+        if not is_trusted(hop, proxies):
             break
     return client

@@ -93,8 +93,9 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "TECHPAL_DATABASE_URL",
         "db.url",
         _database_url,
-        "External PostgreSQL ≥ 15 with the pgvector extension. Unset: the server runs its own embedded one.",
-        "postgresql://techpal:pw@db.internal:5432/techpal",
+        "External PostgreSQL ≥ 15 with the pgvector extension; another machine needs `?sslmode=` (e.g. "
+        "`verify-full`). Unset: the server runs its own embedded one.",
+        "postgresql://techpal:pw@db.internal:5432/techpal?sslmode=verify-full",
     ),
     EnvVar(
         "TECHPAL_DB_POOL_SIZE",

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from server.settings._sections import ProxyNetwork, Secret
 from server.settings.plans import load_catalogue
@@ -74,14 +74,32 @@ def _http_url(raw: str) -> str:
     return value
 
 
+_LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
+
+
 def _database_url(raw: str) -> Secret:
+    """An asyncpg URL; one to another machine must say how TLS is used (``sslmode``, e.g. ``verify-full``).
+
+    libpq's ``sslmode`` is passed on as asyncpg's ``ssl`` (same values). Local hosts and Unix sockets (``?host=/…``)
+    need none: nothing crosses a network.
+    """
     value = _text(raw)
-    scheme = urlsplit(value).scheme
+    parts = urlsplit(value)
     # One driver everywhere: accept the usual spellings and normalise them to asyncpg.
-    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
-        if value.startswith(prefix):
-            return Secret("postgresql+asyncpg://" + value.removeprefix(prefix))
-    raise ValueError(f"expected a postgresql:// URL, got scheme {scheme or '(none)'!r}")
+    prefix = next((p for p in ("postgresql+asyncpg://", "postgresql://", "postgres://") if value.startswith(p)), None)
+    if prefix is None:
+        raise ValueError(f"expected a postgresql:// URL, got scheme {parts.scheme or '(none)'!r}")
+    query = dict(parse_qsl(parts.query))
+    socket = query.get("host", "").startswith("/")
+    if "sslmode" in query:
+        query["ssl"] = query.pop("sslmode")
+    if "ssl" not in query and not socket and (parts.hostname or "") not in _LOCAL_HOSTS:
+        raise ValueError(
+            f"connects to {parts.hostname} without TLS settings: add ?sslmode=verify-full (or another sslmode) so "
+            "passwords and data are not sent in the clear"
+        )
+    rest = urlunsplit(("", parts.netloc, parts.path, urlencode(query), parts.fragment))
+    return Secret("postgresql+asyncpg:" + rest)
 
 
 def _secret_key(raw: str) -> Secret:

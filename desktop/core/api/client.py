@@ -72,8 +72,8 @@ def user_agent() -> str:
 
 
 def default_device_name() -> str:
-    """What the server lists under "signed-in devices" when the UI gives no name."""
-    return f"Tech Pal on {platform.node() or platform.system() or 'this computer'}"[:200]
+    """What the server lists under "signed-in devices" when the UI gives no name: the system, never the host name."""
+    return f"Tech Pal on {platform.system() or 'this computer'}"[:200]
 
 
 class ApiClient(AccountRequests, AbstractContextManager["ApiClient"]):

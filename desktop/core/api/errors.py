@@ -60,6 +60,7 @@ _MESSAGES: dict[str, str] = {
     "billing_unavailable": "Billing is temporarily unavailable. Please try again later.",
     "internal_error": "Something went wrong on the server. Please try again later.",
     "account_deleted": "This account is scheduled for deletion. You can restore it until then.",
+    "reauthentication_required": "Enter your password to change the e-mail address.",
     "account_not_deleted": "This account is not deleted. Sign in as usual.",
     "unknown_policy_version": "The privacy policy changed again meanwhile. Please read the new version.",
     "export_limited": "You can ask for one export of your data a day.",

@@ -1,4 +1,4 @@
-"""Single-use tokens mailed to a user: address verification and password reset."""
+"""Single-use tokens mailed to a user: address verification, password reset, cancelling an address change."""
 
 from __future__ import annotations
 
@@ -14,10 +14,14 @@ __all__ = ["EmailToken"]
 
 
 class EmailToken(UUIDv7AuditBase):
-    """A mailed token (SHA-256 only). ``email`` is the address it proves: a new one replaces the old on use."""
+    """A mailed token (SHA-256 only). ``email`` is the address it proves: a new one replaces the old on use.
+
+    For ``cancel_email`` (mailed to the old address when the address changes) ``email`` is that old address: using the
+    token puts it back, cancels the pending change and ends every session.
+    """
 
     __tablename__ = "email_tokens"
-    __table_args__ = (CheckConstraint("purpose IN ('verify_email', 'reset_password')", name="purpose"),)
+    __table_args__ = (CheckConstraint("purpose IN ('verify_email', 'reset_password', 'cancel_email')", name="purpose"),)
 
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(16))

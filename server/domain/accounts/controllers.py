@@ -182,8 +182,9 @@ class AuthController(Controller):
         data: JSONBody[PasswordReset],
         accounts: NamedDependency[SkipValidation[AccountService]],
     ) -> Response[None]:
-        """Always 202, whether or not the address has an account (an SMTP mail leaves after the answer)."""
-        return _accepted(accounts, await accounts.request_password_reset(data.email, client_ip(request)))
+        """Always 202, in the same time whether or not the address has an account: the mail work follows the answer."""
+        await accounts.request_password_reset(data.email, client_ip(request))
+        return Response(None, status_code=202, background=BackgroundTask(accounts.mail_reset_link, data.email))
 
     @post("/password-reset/confirm", status_code=204, summary="Set a new password with the mailed token")
     async def password_reset_confirm(
@@ -218,12 +219,16 @@ class MeController(Controller):
     @patch("/", summary="Correct my profile")
     async def update(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[ProfileUpdate],
         principal: NamedDependency[SkipValidation[Principal]],
         accounts: NamedDependency[SkipValidation[AccountService]],
     ) -> Response[Profile]:
-        """Name and username change now; a new e-mail address once verified (see ``pending_email``)."""
-        profile = await accounts.update_profile(principal.user, data)
+        """Name and username change now; a new e-mail address once verified (see ``pending_email``).
+
+        A new address needs ``current_password`` (403 ``reauthentication_required`` without it).
+        """
+        profile = await accounts.update_profile(principal.user, data, client_ip(request))
         return Response(profile, background=BackgroundTask(accounts.send_queued_mail))
 
     @post("/password", status_code=204, summary="Change my password")
@@ -324,6 +329,35 @@ class PagesController(Controller):
         except TechPalError as exc:
             return _page("Could not confirm", f"<p>{html.escape(exc.detail)}</p>", exc.status_code, exc.headers)
         return _page("Address confirmed", "<p>Thank you. You can sign in to Tech Pal now.</p>")
+
+    @get("/cancel-email-change", summary="Page: cancel an e-mail address change", media_type=MediaType.HTML)
+    async def cancel_email_page(self, token: FromQuery[str] = "") -> Response[str]:
+        """Shows the cancel button; does not touch the token."""
+        title = "Keep your e-mail address"
+        if not token:
+            return _page(title, "<p>This link is incomplete; open the one from the mail.</p>")
+        button = "<button>Cancel the change</button>"
+        form = f'<form method="post" action="/cancel-email-change">{_hidden_token(token)}{button}</form>'
+        text = "<p>Press the button to keep this address for your account and sign out every device.</p>"
+        return _page(title, text + form)
+
+    @post("/cancel-email-change", summary="Page: cancel an e-mail address change (form)", media_type=MediaType.HTML)
+    async def cancel_email_submit(
+        self,
+        request: Request[Any, Any, Any],
+        data: URLEncodedBody[TokenForm],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+    ) -> Response[str]:
+        """Keeps (or brings back) the old address and ends every session."""
+        try:
+            await accounts.cancel_email_change(data.token, client_ip(request))
+        except TechPalError as exc:
+            return _page("Could not cancel", f"<p>{html.escape(exc.detail)}</p>", exc.status_code, exc.headers)
+        return _page(
+            "Change cancelled",
+            "<p>Your account keeps this address and every device is signed out. Now reset your password from the "
+            "sign-in screen.</p>",
+        )
 
     @get("/reset-password", summary="Page: choose a new password", media_type=MediaType.HTML)
     async def reset_page(self, token: FromQuery[str] = "") -> Response[str]:

@@ -90,11 +90,12 @@ class PasswordResetConfirm(RequestBody, frozen=True):
 
 
 class ProfileUpdate(RequestBody, frozen=True, omit_defaults=True):
-    """Fields to change; absent ones stay. A new e-mail takes effect once verified."""
+    """Fields to change; absent ones stay. A new e-mail needs ``current_password`` and takes effect once verified."""
 
     name: Name | None = None
     username: Username | None = None
     email: Email | None = None
+    current_password: Password | None = None  # required to change the e-mail address
     kb_contribution: bool | None = None  # whether resolved tickets' anonymised fixes may join the knowledge base
     analytics: bool | None = None  # whether anonymized usage events are recorded
     ai_processing: bool | None = None  # whether the user's text and images may reach the AI model

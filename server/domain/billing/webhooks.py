@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import json
+import smtplib
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -122,8 +123,15 @@ async def apply_event(engine: AsyncEngine, ctx: BillingContext, event_id: str) -
         async with transaction_of_its_own(engine) as connection:
             await connection.execute(
                 text("UPDATE stripe_events SET error = :error WHERE event_id = :id AND applied_at IS NULL"),
-                {"error": f"{type(exc).__name__}: {exc}"[:2000], "id": event_id},
+                {"error": _error_text(exc), "id": event_id},
             )
+
+
+def _error_text(exc: Exception) -> str:
+    """What is stored about a failure: the type only for mail and network errors (an SMTP refusal names recipients)."""
+    if isinstance(exc, OSError | smtplib.SMTPException):
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"[:2000]
 
 
 async def apply_pending_events(engine: AsyncEngine, ctx: BillingContext) -> int:

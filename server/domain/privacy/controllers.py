@@ -141,3 +141,13 @@ class AdminUsersController(Controller):
             return Response(None, status_code=204)
         mail = BackgroundTask(after_deletion, lifecycle, user.email, purge_after, dropped)
         return Response(DeletionScheduled(purge_after=purge_after), status_code=202, background=mail)
+
+    @delete("/{user_id:uuid}/sessions", status_code=204, summary="End every session of an account (admin)")
+    async def end_sessions(
+        self,
+        user_id: FromPath[uuid.UUID],
+        admin: NamedDependency[SkipValidation[Principal]],
+        rights: NamedDependency[SkipValidation[DataRights]],
+    ) -> None:
+        """Every device of the account must sign in again (e.g. after a suspected takeover). 404 for an unknown id."""
+        await rights.admin_end_sessions(admin, user_id)

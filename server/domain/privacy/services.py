@@ -92,6 +92,14 @@ class DataRights:
         """Reopen a deleted account (password checked, throttled like sign-in)."""
         return await self.accounts.restore(login, password, client_ip)
 
+    async def admin_end_sessions(self, admin: Principal, user_id: uuid.UUID) -> None:
+        """End every session of another account (an admin's own too, if it is theirs)."""
+        user = await self.db.get(User, user_id)
+        if user is None:
+            raise NotFound("No such account.")
+        logger.warning("admin_ends_sessions", admin_id=str(admin.user.id), user_id=str(user_id))
+        await self.accounts.end_all_sessions(user)
+
     async def admin_delete(
         self, admin: Principal, user_id: uuid.UUID, *, immediate: bool
     ) -> tuple[User, datetime.datetime | None, list[uuid.UUID]]:

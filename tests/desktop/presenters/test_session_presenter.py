@@ -74,13 +74,25 @@ def sign_in(qtbot: QtBot, session: SessionPresenter, login: str = "ada@example.c
         session.sign_in(login, PASSWORD)
 
 
+def test_with_device_details_shared_the_device_is_named_after_the_computer(
+    qtbot: QtBot, make_session: MakeSession, fake_server: FakeServer
+) -> None:
+    fake_server.add_account()
+    session = make_session(settings=DesktopSettings(server_url=fake_server.url, share_device_details=True))
+    start(qtbot, session)
+
+    sign_in(qtbot, session)
+
+    assert fake_server.requests_to("POST", "/auth/login")[0].json()["device_name"] == platform.node()
+
+
 def test_extract_verification_token_from_a_code_or_the_mailed_link() -> None:
     assert extract_verification_token("  abc123  ") == "abc123"
     assert extract_verification_token("https://help.example.com/verify-email?token=t0k-en_1") == "t0k-en_1"
     assert extract_verification_token("http://127.0.0.1:8000/verify-email?x=1&token=zz") == "zz"
 
 
-def test_signing_in_keeps_tokens_in_the_keyring_and_sends_the_device_name(
+def test_signing_in_keeps_tokens_in_the_keyring_and_names_no_host(
     qtbot: QtBot, make_session: MakeSession, fake_server: FakeServer, keyring_backend: SecureMemoryKeyring
 ) -> None:
     account = fake_server.add_account()
@@ -93,7 +105,9 @@ def test_signing_in_keeps_tokens_in_the_keyring_and_sends_the_device_name(
     assert session.is_signed_in
     assert session.profile is not None
     assert session.profile.email == "ada@example.com"
-    assert fake_server.requests_to("POST", "/auth/login")[0].json()["device_name"] == platform.node()
+    sent = fake_server.requests_to("POST", "/auth/login")[0].json()["device_name"]
+    assert sent == f"Tech Pal on {platform.system()}"  # device details are off: the host name stays here
+    assert platform.node() not in sent
     assert [user for _service, user in keyring_backend.passwords] == [f"{account.id}@{fake_server.url}"]
     settings_file = Path(session._settings.path).read_text()
     assert account.id in settings_file

@@ -93,7 +93,11 @@ def test_the_profile_is_shown_and_only_the_changed_field_is_sent(
 def test_a_new_email_says_a_confirmation_mail_was_sent(
     qtbot: QtBot, window: AccountWindow, fake_server: FakeServer
 ) -> None:
+    open_tab(window, "Profile")
+    assert window.email_password_row.isHidden()  # asked for only when the address changes
     type_into(window.email_edit, "ada@new.example")
+    assert not window.email_password_row.isHidden()
+    type_into(window.email_password_edit, PASSWORD)
 
     click(window.save_button)
 
@@ -101,7 +105,28 @@ def test_a_new_email_says_a_confirmation_mail_was_sent(
     assert window.profile_notice.text() == (
         "We sent a confirmation mail to ada@new.example; the new address takes effect once you confirm it."
     )
-    assert fake_server.requests_to("PATCH", "/api/v1/me")[0].json() == {"email": "ada@new.example"}
+    sent = fake_server.requests_to("PATCH", "/api/v1/me")[0].json()
+    assert sent == {"email": "ada@new.example", "current_password": PASSWORD}
+
+
+def test_a_new_email_needs_the_right_password_and_nothing_is_lost_without_it(
+    qtbot: QtBot, window: AccountWindow, fake_server: FakeServer
+) -> None:
+    open_tab(window, "Profile")
+    type_into(window.email_edit, "ada@new.example")
+
+    click(window.save_button)  # no password typed: refused here, nothing sent
+    assert window.field_errors["current_password"].text() == "Enter your password to change the e-mail address."
+    assert fake_server.requests_to("PATCH", "/api/v1/me") == []
+    type_into(window.email_password_edit, "not my password")
+    click(window.save_button)
+
+    qtbot.waitUntil(lambda: len(fake_server.requests_to("PATCH", "/api/v1/me")) == 1, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(
+        lambda: window.field_errors["current_password"].text().startswith("That password is wrong"), timeout=TIMEOUT_MS
+    )
+    assert window.email_edit.text() == "ada@new.example"  # what was typed stays
+    assert fake_server.account("ada@example.com").pending_email is None
 
 
 def test_a_field_error_shows_next_to_its_field_and_the_typed_values_stay(
@@ -123,7 +148,9 @@ def test_a_taken_email_shows_next_to_the_email_field(
     qtbot: QtBot, window: AccountWindow, fake_server: FakeServer
 ) -> None:
     fake_server.add_account("grace@example.com")
+    open_tab(window, "Profile")
     type_into(window.email_edit, "grace@example.com")
+    type_into(window.email_password_edit, PASSWORD)
 
     click(window.save_button)
 

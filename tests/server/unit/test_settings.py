@@ -57,7 +57,7 @@ def test_values_are_parsed_into_types() -> None:
             "TECHPAL_PORT": " 9000 ",
             "TECHPAL_DATA_DIR": "~/techpal-data",
             "TECHPAL_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7",
-            "TECHPAL_DATABASE_URL": "postgres://u:p@db/techpal",
+            "TECHPAL_DATABASE_URL": "postgres://u:p@db/techpal?sslmode=require",
             "TECHPAL_SECRET_KEY": SECRET,
             "TECHPAL_PUBLIC_URL": "https://help.example.com/",
         }
@@ -65,7 +65,7 @@ def test_values_are_parsed_into_types() -> None:
     assert settings.server.port == 9000
     assert settings.data_dir == Path.home() / "techpal-data"
     assert [str(n) for n in settings.server.trusted_proxies] == ["10.0.0.0/8", "192.168.1.7/32"]
-    assert settings.db.url == Secret("postgresql+asyncpg://u:p@db/techpal")
+    assert settings.db.url == Secret("postgresql+asyncpg://u:p@db/techpal?ssl=require")
     assert settings.server.base_url == "https://help.example.com"
 
 
@@ -75,7 +75,7 @@ def test_values_are_parsed_into_types() -> None:
         ({"TECHPAL_PORT": "abc"}, "TECHPAL_PORT: expected a whole number from 0 to 65535"),
         ({"TECHPAL_PORT": "70000"}, "TECHPAL_PORT: expected a whole number from 0 to 65535"),
         ({"TECHPAL_DATABASE_URL": "mysql://x/y", "TECHPAL_SECRET_KEY": SECRET}, "expected a postgresql:// URL"),
-        ({"TECHPAL_DATABASE_URL": "postgresql://db/techpal"}, "TECHPAL_SECRET_KEY: required when"),
+        ({"TECHPAL_DATABASE_URL": "postgresql://db/techpal?sslmode=require"}, "TECHPAL_SECRET_KEY: required when"),
         ({"TECHPAL_SECRET_KEY": "short"}, "TECHPAL_SECRET_KEY: must be at least 32 characters"),
         ({"TECHPAL_PUBLIC_URL": "ftp://x"}, "TECHPAL_PUBLIC_URL: expected an http:// or https:// URL"),
         ({"TECHPAL_TLS_CERT": "/nonexistent.pem", "TECHPAL_TLS_KEY": "/nonexistent.pem"}, "no readable file"),
@@ -98,7 +98,7 @@ def test_all_problems_are_reported_at_once() -> None:
 
 
 def test_secrets_never_show_in_repr() -> None:
-    settings = get_settings({"TECHPAL_SECRET_KEY": SECRET, "TECHPAL_DATABASE_URL": "postgresql://u:hunter2@db/x"})
+    settings = get_settings({"TECHPAL_SECRET_KEY": SECRET, "TECHPAL_DATABASE_URL": "postgresql://u:hunter2@db/x?sslmode=require"})
     assert SECRET not in repr(settings)
     assert "hunter2" not in repr(settings)
     assert "hunter2" not in str(settings.db.url)
@@ -136,3 +136,19 @@ def test_server_refuses_to_start_with_a_bad_value_and_says_why() -> None:
     assert "TECHPAL_PORT: expected a whole number" in result.stderr
     assert "TECHPAL_LOG_LEVEL: expected one of" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_database_on_another_machine_needs_tls_settings() -> None:
+    def url(value: str) -> str:
+        db = get_settings({"TECHPAL_DATABASE_URL": value, "TECHPAL_SECRET_KEY": SECRET}).db.url
+        assert db is not None
+        return db.get_secret_value()
+
+    with pytest.raises(SettingsError, match="sslmode"):
+        url("postgresql://techpal:pw@db.example.com/techpal")
+    assert url("postgresql://techpal:pw@db.example.com/techpal?sslmode=verify-full").endswith("?ssl=verify-full")
+    assert (
+        url("postgresql://techpal:pw@localhost:5432/techpal")
+        == "postgresql+asyncpg://techpal:pw@localhost:5432/techpal"
+    )
+    assert url("postgresql://techpal@/techpal?host=/run/postgresql").startswith("postgresql+asyncpg://techpal@/techpal")

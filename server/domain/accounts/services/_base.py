@@ -48,6 +48,8 @@ logger = structlog.get_logger(__name__)
 
 VERIFY_TTL = datetime.timedelta(hours=24)
 RESET_TTL = datetime.timedelta(hours=1)
+CANCEL_EMAIL_TTL = datetime.timedelta(days=7)
+MAX_LIVE_SESSIONS = 20  # per account; a new sign-in beyond it ends the oldest
 LAST_USED_PRECISION = datetime.timedelta(minutes=1)  # don't write the session row on every request
 FIFTEEN_MINUTES = datetime.timedelta(minutes=15)
 HOUR = datetime.timedelta(hours=1)
@@ -57,6 +59,7 @@ LOGIN_IP = Rule("login_ip", 100, FIFTEEN_MINUTES, backoff=True)
 TOKEN_IP = Rule("token_ip", 10, FIFTEEN_MINUTES, backoff=True)  # wrong verification/reset tokens
 MAIL_ADDRESS = Rule("mail_address", 5, HOUR)  # verification and reset mails to one address
 MAIL_IP = Rule("mail_ip", 20, HOUR)
+MAIL_ACCOUNT = Rule("mail_account", 5, HOUR)  # address-change mails one account may cause
 
 _USERNAME = re.compile(r"[a-z0-9._-]{3,32}")
 # Pragmatic syntax check (deliverability is proven by the verification mail, not by DNS).
@@ -166,9 +169,11 @@ class AccountServiceBase:
             raise
 
     # ------------------------------------------------------------------------------------------ mail tokens
-    def _mail_token(self, user: User, purpose: str, email: str, ttl: datetime.timedelta) -> str:
+    def _mail_token(
+        self, user: User, purpose: str, email: str, ttl: datetime.timedelta, *, db: AsyncSession | None = None
+    ) -> str:
         token = new_token()
-        self.db.add(
+        (db or self.db).add(
             EmailToken(
                 user_id=user.id,
                 purpose=purpose,
@@ -209,8 +214,7 @@ class AccountServiceBase:
     async def _verification_message(self, user: User, email: str, *, change: bool) -> EmailMessage:
         token = self._mail_token(user, "verify_email", email, VERIFY_TTL)
         await self.db.flush()
-        base = self.settings.server.base_url
-        return verification_mail(self.mailer.sender, email, user.name, base, token, change=change)
+        return verification_mail(self.mailer.sender, email, self.settings.server.base_url, token, change=change)
 
     async def _deliver_later(self, message: EmailMessage) -> EmailMessage | None:
         """Write an outbox mail now (quick, local); hand an SMTP mail back to be sent after the answer."""
@@ -239,6 +243,19 @@ class AccountServiceBase:
         )
         if current is not None:
             await self._record_acceptance(user, current)
+
+    async def _cancel_pending_email_change(self, user: User) -> None:
+        """Spend the verification tokens of any new address: a password change or reset ends a pending change."""
+        await self.db.execute(
+            update(EmailToken)
+            .where(
+                EmailToken.user_id == user.id,
+                EmailToken.purpose == "verify_email",
+                EmailToken.used_at.is_(None),
+                func.lower(EmailToken.email) != user.email.lower(),
+            )
+            .values(used_at=self.clock())
+        )
 
     async def _spend_reset_tokens(self, user: User) -> None:
         await self.db.execute(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from server.db.models import EmailToken, User, UserSession
+from server.db.transactions import session_of_its_own
 from server.domain.accounts.mail import reset_mail
 from server.domain.accounts.passwords import password_problem
 from server.domain.accounts.services._base import (
@@ -110,22 +111,53 @@ class MailFlows(AccountServiceBase):
             return None
         return await self._deliver_later(await self._verification_message(user, user.email, change=False))
 
-    async def request_password_reset(self, email: str, client_ip: str) -> EmailMessage | None:
-        """Mail a reset link if the address has an account; the caller answers the same either way.
+    async def request_password_reset(self, email: str, client_ip: str) -> None:
+        """Count the request against the mail limits; the caller answers 202 and then runs :meth:`mail_reset_link`.
 
-        Returns a mail the caller must send *after* answering (SMTP: its latency would reveal the account);
-        the outbox (a quick local write) is written before returning.
+        Nothing here depends on whether the address has an account, so the answer takes the same time either way.
         """
         await self.limiter.hit(MAIL_IP, client_ip)
         await self.limiter.hit(MAIL_ADDRESS, email.strip().lower())
-        user = await self._by_email(email.strip())
-        if user is None:
-            logger.info("password_reset_unknown_address")
-            return None
-        token = self._mail_token(user, "reset_password", user.email, RESET_TTL)
-        await self.db.flush()
-        base = self.settings.server.base_url
-        return await self._deliver_later(reset_mail(self.mailer.sender, user.email, user.name, base, token))
+
+    async def mail_reset_link(self, email: str) -> None:
+        """After the answer: mail a reset link if the address has an account (its own transaction, then the mail)."""
+        async with session_of_its_own(self.limiter.engine) as db:
+            user = await db.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+            if user is None:
+                logger.info("password_reset_unknown_address")
+                return
+            token = self._mail_token(user, "reset_password", user.email, RESET_TTL, db=db)
+            address = user.email
+        await self._deliver(reset_mail(self.mailer.sender, address, self.settings.server.base_url, token))
+
+    async def cancel_email_change(self, token: str, client_ip: str) -> None:
+        """Use the link mailed to the old address: keep (or bring back) that address and end every session."""
+        await self.limiter.hit(TOKEN_IP, client_ip)
+        now = self.clock()
+        row = (
+            await self.db.execute(
+                update(EmailToken)
+                .where(
+                    EmailToken.token_hash == digest_token(token),
+                    EmailToken.purpose == "cancel_email",
+                    EmailToken.used_at.is_(None),
+                    EmailToken.expires_at > now,
+                )
+                .values(used_at=now)
+                .returning(EmailToken.user_id, EmailToken.email)
+            )
+        ).one_or_none()
+        if row is None:
+            raise invalid_token()
+        await self.limiter.forgive(TOKEN_IP, client_ip)
+        user = await self.db.get_one(User, row.user_id)
+        if user.email.lower() != row.email.lower():  # the change went through already: put the address back
+            await self._ensure_free(email=row.email, me=user)
+            user.email, user.email_verified_at = row.email, now
+        await self._cancel_pending_email_change(user)
+        await self._revoke(UserSession.user_id == user.id)
+        await self._flush_unique()
+        logger.warning("email_change_cancelled", user_id=str(user.id))
 
     async def confirm_password_reset(self, token: str, new_password: str, client_ip: str) -> None:
         """Set a new password with a reset token (single use) and end every session."""
@@ -152,5 +184,6 @@ class MailFlows(AccountServiceBase):
         if user.email_verified_at is None and row.email.lower() == user.email.lower():
             user.email_verified_at = now  # the mail reached its owner: that is what verification proves
         await self._spend_reset_tokens(user)
+        await self._cancel_pending_email_change(user)
         await self._revoke(UserSession.user_id == user.id)
         logger.info("password_reset", user_id=str(user.id))

@@ -5,10 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from server.db.models import EmailToken, User, UserSession, policy_acceptances, policy_versions
+from server.domain.accounts.mail import email_change_notice
 from server.domain.accounts.passwords import password_problem
 from server.domain.accounts.schemas import PolicyNotice, Profile, ProfileUpdate
 from server.domain.accounts.services._base import (
+    CANCEL_EMAIL_TTL,
     LOGIN_ACCOUNT_IP,
+    MAIL_ACCOUNT,
+    MAIL_ADDRESS,
     AccountServiceBase,
     Principal,
     clean_name,
@@ -89,13 +93,25 @@ class ProfileFlows(AccountServiceBase):
             await self._record_acceptance(user, version)
         logger.info("policy_accepted", user_id=str(user.id), version=version)
 
-    async def update_profile(self, user: User, data: ProfileUpdate) -> Profile:
-        """Change name and username now; a new e-mail address only once its owner confirms it."""
+    async def update_profile(self, user: User, data: ProfileUpdate, client_ip: str) -> Profile:
+        """Change name and username now; a new e-mail address only with the password, and once its owner confirms it.
+
+        An address change also mails the current address a link that cancels it (see :meth:`cancel_email_change`):
+        whoever holds a stolen access token cannot take the account over by moving its address.
+        """
         name = clean_name(data.name) if data.name is not None else None
         username = normalize_username(data.username) if data.username is not None else None
         email = normalize_email(data.email) if data.email is not None else None
         if email is not None and email.lower() == user.email.lower():
             email = None
+        if email is not None:
+            if data.current_password is None:
+                raise PermissionDenied(
+                    "Enter your current password to change the e-mail address.", code="reauthentication_required"
+                )
+            await self.confirm_password(user, data.current_password, client_ip)
+            await self.limiter.hit(MAIL_ACCOUNT, str(user.id))
+            await self.limiter.hit(MAIL_ADDRESS, email.lower())
         await self._ensure_free(email=email, username=username, me=user)
         if name is not None:
             user.name = name
@@ -107,7 +123,15 @@ class ProfileFlows(AccountServiceBase):
         await self._flush_unique()
         if email is not None:
             await self._send_verification(user, email, change=True)
+            await self._send_change_notice(user)
         return await self.profile(user)
+
+    async def _send_change_notice(self, user: User) -> None:
+        token = self._mail_token(user, "cancel_email", user.email, CANCEL_EMAIL_TTL)
+        await self.db.flush()
+        notice = email_change_notice(self.mailer.sender, user.email, self.settings.server.base_url, token)
+        if (message := await self._deliver_later(notice)) is not None:
+            self._queued_mail.append(message)
 
     async def confirm_password(self, user: User, password: str, client_ip: str) -> None:
         """403 ``invalid_credentials`` unless ``password`` is the user's (throttled like sign-in)."""
@@ -126,4 +150,5 @@ class ProfileFlows(AccountServiceBase):
         user.password_hash = await self.passwords.hash(new)
         await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session_id)
         await self._spend_reset_tokens(user)
+        await self._cancel_pending_email_change(user)
         logger.info("password_changed", user_id=str(user.id))

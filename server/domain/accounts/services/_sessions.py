@@ -14,6 +14,7 @@ from server.domain.accounts.services._base import (
     LAST_USED_PRECISION,
     LOGIN_ACCOUNT_IP,
     LOGIN_IP,
+    MAX_LIVE_SESSIONS,
     AccountDeleted,
     AccountServiceBase,
     Principal,
@@ -68,6 +69,7 @@ class SessionFlows(AccountServiceBase):
         session = UserSession(user_id=user.id, device_name=device_name[:200], last_used_at=now)
         self.db.add(session)
         await self.db.flush()
+        await self._end_oldest_sessions(user)
         pair = self._pair(session, now)
         await self.db.flush()
         logger.info("login", user_id=str(user.id), session_id=str(session.id))
@@ -99,6 +101,16 @@ class SessionFlows(AccountServiceBase):
         await self.limiter.forgive(LOGIN_ACCOUNT_IP, f"{account}|{client_ip}", reset=True)
         await self.limiter.forgive(LOGIN_IP, client_ip)
         return user
+
+    async def _end_oldest_sessions(self, user: User) -> None:
+        """Keep at most MAX_LIVE_SESSIONS live sessions: a new sign-in ends the oldest beyond that."""
+        beyond = (
+            select(UserSession.id)
+            .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+            .order_by(UserSession.created_at.desc(), UserSession.id.desc())
+            .offset(MAX_LIVE_SESSIONS)
+        )
+        await self._revoke(UserSession.id.in_(beyond))
 
     def _pair(self, session: UserSession, now: datetime.datetime) -> TokenPair:
         """A new access token and a new refresh token (added to the unit of work) for ``session``."""
@@ -139,6 +151,8 @@ class SessionFlows(AccountServiceBase):
         session = await self.db.get(UserSession, row.session_id)
         if session is None or session.revoked_at is not None or row.expires_at <= now:
             raise NotAuthenticated("The refresh token is invalid; sign in again.", code="invalid_refresh_token")
+        if now - session.created_at >= datetime.timedelta(seconds=self.settings.auth.session_max_age):
+            raise NotAuthenticated("This sign-in is too old; sign in again.", code="invalid_refresh_token")
         session.last_used_at = now
         pair = self._pair(session, now)
         await self.db.flush()
@@ -161,6 +175,11 @@ class SessionFlows(AccountServiceBase):
     async def logout(self, principal: Principal) -> None:
         """End the calling session."""
         await self._revoke(UserSession.id == principal.session_id)
+
+    async def end_all_sessions(self, user: User) -> None:
+        """End every session of ``user`` (an admin's action, e.g. after a takeover)."""
+        await self._revoke(UserSession.user_id == user.id)
+        logger.warning("all_sessions_ended", user_id=str(user.id))
 
     async def close(self, user: User, purge_after: datetime.datetime) -> None:
         """Mark the account deleted (purged after ``purge_after``) and end every session of it."""

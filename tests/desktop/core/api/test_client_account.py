@@ -164,10 +164,11 @@ def test_the_policy_is_on_the_profile_until_accepted(signed_in_client: ApiClient
 
 
 def test_profile_changes_and_switches_are_patched(signed_in_client: ApiClient, fake_server: FakeServer) -> None:
-    profile = signed_in_client.update_me(email="ada@new.example", ai_processing=False)
+    profile = signed_in_client.update_me(email="ada@new.example", current_password=PASSWORD, ai_processing=False)
 
     assert fake_server.requests_to("PATCH", "/api/v1/me")[0].json() == {
         "email": "ada@new.example",
+        "current_password": PASSWORD,
         "ai_processing": False,
     }
     assert (profile.email, profile.pending_email, profile.ai_processing) == (

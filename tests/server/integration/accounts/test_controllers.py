@@ -392,10 +392,11 @@ async def test_profile_can_be_corrected(client: Client, user_factory: UserFactor
     taken = await client.patch("/api/v1/me", json={"username": other.username}, headers=signed_in_user.headers)
     assert taken.status_code == 409
     assert taken.json()["code"] == "username_taken"
-    taken = await client.patch("/api/v1/me", json={"email": other.email.upper()}, headers=signed_in_user.headers)
+    change = {"email": other.email.upper(), "current_password": signed_in_user.password}
+    taken = await client.patch("/api/v1/me", json=change, headers=signed_in_user.headers)
     assert taken.status_code == 409
     assert taken.json()["code"] == "email_taken"
-    for bad in ({"username": "x"}, {"email": "nope"}, {"role": "admin"}, {"name": 5}):
+    for bad in ({"username": "x"}, {"email": "nope", "current_password": "x"}, {"role": "admin"}, {"name": 5}):
         assert (await client.patch("/api/v1/me", json=bad, headers=signed_in_user.headers)).status_code == 422
     assert (await client.patch("/api/v1/me", json={"name": "X"})).status_code == 401
 
@@ -403,7 +404,8 @@ async def test_profile_can_be_corrected(client: Client, user_factory: UserFactor
 async def test_a_new_email_is_verified_before_it_replaces_the_old(
     client: Client, signed_in_user: TestUser, smtp_server: SmtpCapture
 ) -> None:
-    response = await client.patch("/api/v1/me", json={"email": "new@example.org"}, headers=signed_in_user.headers)
+    change = {"email": "new@example.org", "current_password": signed_in_user.password}
+    response = await client.patch("/api/v1/me", json=change, headers=signed_in_user.headers)
     assert response.status_code == 200
     assert response.json()["email"] == signed_in_user.email
     assert response.json()["pending_email"] == "new@example.org"

@@ -41,7 +41,8 @@ async def test_the_archive_holds_the_profile_settings_and_every_ticket_with_its_
     client: AsyncTestClient[Litestar], signed_in_user: TestUser, mailbox: Mailbox
 ) -> None:
     user = signed_in_user
-    await client.patch("/api/v1/me", json={"analytics": False, "email": "new@example.com"}, headers=user.headers)
+    change = {"analytics": False, "email": "new@example.com", "current_password": user.password}
+    await client.patch("/api/v1/me", json=change, headers=user.headers)
     shots = [png_bytes(320, 200), jpeg_bytes(300, 180)]
     with_shots = (
         await create_ticket(client, user, description="Outlook asks for my password", screenshots=shots)

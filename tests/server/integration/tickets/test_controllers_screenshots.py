@@ -66,7 +66,7 @@ async def test_screenshots_are_stored_sanitised_and_served_back(
         response = await client.get(shot["url"], headers=signed_in_user.headers)
         assert response.status_code == 200
         assert response.headers["content-type"].startswith(shot["media_type"])
-        assert response.headers["cache-control"] == "private"
+        assert response.headers["cache-control"] == "no-store"  # personal data: no cache keeps it
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.content in stored  # exactly the stored, sanitised bytes
         assert len(response.content) == shot["size"]
