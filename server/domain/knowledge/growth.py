@@ -1,8 +1,9 @@
 """Grow the knowledge base from users' confirmed fixes, anonymized, merged into near-duplicates, held for review.
 
-Every text field is scrubbed by :func:`~server.domain.knowledge.anonymizer.anonymize` (with the author's own name,
-username and email as known identifiers) before anything is embedded or stored. The text is data: it is stored and
-indexed, never interpreted.
+Every text field is scrubbed by :func:`~server.domain.knowledge.anonymizer.anonymize` before anything is embedded or
+stored, in a worker thread (it is CPU work), with the names, usernames and e-mails of every account in the ``users``
+table as known identifiers: a colleague with an account is removed even when only mentioned. The text is data: it is
+stored and indexed, never interpreted.
 
 Merge threshold: cosine ≥ :data:`MERGE_THRESHOLD` (0.85) between the new fix's ``title. symptoms`` and an existing
 article's summary chunk. Measured with the local model: among 213 dev queries (``bench/data/dev_queries.jsonl``,
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from server.db.transactions import transaction_of_its_own
-from server.domain.knowledge.anonymizer import anonymize
+from server.domain.knowledge.anonymizer import Account, anonymize_async
 from server.domain.knowledge.chunking import chunk_article
 from server.domain.knowledge.embeddings import Embedder, vector_literal
 from server.domain.knowledge.importer import (
@@ -40,13 +41,25 @@ from server.domain.knowledge.importer import (
 from server.domain.knowledge.seed import SeedVectors
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["MERGE_THRESHOLD", "ResolutionOutcome", "add_resolution", "article_record", "lock_writes", "with_addition"]
+__all__ = [
+    "MERGE_THRESHOLD",
+    "ResolutionOutcome",
+    "accounts",
+    "add_resolution",
+    "anonymized_fix",
+    "article_record",
+    "lock_writes",
+    "with_addition",
+]
 
 MERGE_THRESHOLD = 0.85
 MERGED_HEADING = "Another confirmed fix"
 
+_ACCOUNTS_SQL = text("SELECT name, username, email FROM users")
 _NEAREST_SQL = text(
     """
     SELECT a.id, a.source_id, a.title, a.symptoms, a.cause, a.resolution, a.body, a.origin, a.product_group,
@@ -113,10 +126,22 @@ def with_addition(row: Any, addition: str) -> ArticleRecord:
     return article_record(row, body=row.body + section, resolution=row.resolution + section)
 
 
+async def accounts(engine: AsyncEngine) -> list[Account]:
+    """The name, username and e-mail of every account, deleted ones too: the directory the anonymizer removes."""
+    async with transaction_of_its_own(engine) as connection:
+        rows = await connection.execute(_ACCOUNTS_SQL)
+        return [(row.name, row.username, row.email) for row in rows]
+
+
+async def anonymized_fix(engine: AsyncEngine, fields: list[str], *, known: tuple[str, ...]) -> list[str]:
+    """``fields`` stripped and anonymized in a worker thread, with every account as a known identifier."""
+    return await anonymize_async([v.strip() for v in fields], known=known, accounts=await accounts(engine))
+
+
 async def add_resolution(
     engine: AsyncEngine,
     *,
-    title: str,
+    title: str | Callable[[str], str],
     symptoms: str,
     resolution: str,
     cause: str | None = None,
@@ -133,10 +158,16 @@ async def add_resolution(
     review. A fix merged into a published article waits for review as a contribution unless ``auto_publish``;
     merged into an article that is itself still pending, it is applied at once (the whole article is reviewed).
     Applying appends an extra section and re-chunks and re-embeds the article.
+
+    ``title`` may be a function that makes it from the anonymized symptoms (``fix_title``): a title cut from the
+    raw text could cut a personal value in half before the anonymizer sees it whole.
     """
     known = (user_name, username, email)
-    title, symptoms, resolution = (anonymize(v.strip(), known=known) for v in (title, symptoms, resolution))
-    cause = anonymize((cause or "").strip(), known=known)
+    raw_title = "" if callable(title) else title
+    symptoms, resolution, cause, anonymous_title = await anonymized_fix(
+        engine, [symptoms, resolution, cause or "", raw_title], known=known
+    )
+    title = title(symptoms) if callable(title) else anonymous_title
     if not title or not (symptoms or resolution):
         raise ValueError("a resolution needs a title and symptoms or a resolution")
     summary = chunk_article(title, symptoms, "")[0]

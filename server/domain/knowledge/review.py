@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import text
 
 from server.db.transactions import transaction_of_its_own
-from server.domain.knowledge.anonymizer import anonymize
+from server.domain.knowledge.anonymizer import anonymize_async
 from server.domain.knowledge.embeddings import Embedder, EmbeddingError
-from server.domain.knowledge.growth import article_record, lock_writes, with_addition
+from server.domain.knowledge.growth import accounts, article_record, lock_writes, with_addition
 from server.domain.knowledge.importer import (
     ArticleRecord,
     index_postings,
@@ -113,18 +113,13 @@ async def _rewrite(
     await store_articles(connection, prepared)
 
 
-def _edited(row: Any, update: ArticleUpdate) -> dict[str, str]:
+async def _edited(engine: AsyncEngine, row: Any, update: ArticleUpdate) -> dict[str, str]:
     """The changed text fields (anonymized for grown articles), with the body rewritten to match."""
-    changes: dict[str, str] = {}
-    for name in TEXT_FIELDS:
-        value = getattr(update, name)
-        if value is None:
-            continue
-        value = value.strip()
-        if row.origin == "resolution":
-            value = anonymize(value)
-        if value != getattr(row, name):
-            changes[name] = value
+    given = {name: value.strip() for name in TEXT_FIELDS if (value := getattr(update, name)) is not None}
+    if row.origin == "resolution" and given:  # off the event loop, with every account as the directory
+        cleaned = await anonymize_async(list(given.values()), accounts=await accounts(engine))
+        given = dict(zip(given, cleaned, strict=True))
+    changes = {name: value for name, value in given.items() if value != getattr(row, name)}
     if "title" in changes and not changes["title"]:
         raise ValidationFailed("title is empty", errors=[FieldError("title", "must not be empty")])
     merged = {name: changes.get(name, getattr(row, name)) for name in TEXT_FIELDS}
@@ -168,7 +163,7 @@ async def update_article(
         row = await _locked_article(connection, article_id)
         if row is None:
             raise NotFound("No such article.")
-        changes = _edited(row, update)
+        changes = await _edited(engine, row, update)
         if changes:
             if row.source_id is None:  # every write path sets one; upserts are keyed by it
                 row = row._replace(source_id=f"manual-{row.id.hex}")

@@ -1,5 +1,8 @@
 """A resolved ticket's fix becomes knowledge: the user's own words, anonymized, through ``add_resolution``.
 
+The title is the first sentence of the *anonymized* description (``add_resolution`` makes it with
+:func:`fix_title`), so cutting it short never leaves half a phone number or name for the anonymizer to miss.
+
 Runs after the feedback answer (a background task): embedding and merging take a moment, and a failure here must
 never undo the user's feedback. Users who opted out (``PATCH /api/v1/me {"kb_contribution": false}``) contribute
 nothing.
@@ -67,7 +70,7 @@ async def contribute_fix(
         embedder = await asyncio.to_thread(embedders.get, settings.embeddings, settings.ai)
         outcome = await add_resolution(
             engine,
-            title=fix_title(ticket.description),
+            title=fix_title,
             symptoms=ticket.description,
             resolution=fix,
             user_name=owner.name,

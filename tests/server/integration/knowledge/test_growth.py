@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator
     from pathlib import Path
 
+    from tests.fixtures.auth import UserFactory
+
 
 class User(TypedDict):
     user_name: str
@@ -259,3 +261,42 @@ async def test_new_article_is_searchable_only_when_published(
     assert auto.article_id in ids
     assert pending.article_id not in ids
     assert second.article_id not in ids
+
+
+async def test_a_colleague_with_an_account_is_removed_even_when_only_mentioned(
+    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder, user_factory: UserFactory
+) -> None:
+    await user_factory(name="Ysolde Tarrant-Vey", username="ytvey", email="ysolde.tarrantvey@fabrikam.com")
+    fix: Fix = {
+        "title": "Docking station loses both monitors after sleep",
+        "symptoms": "Both monitors go dark after sleep; ping ysolde, tarrant said ytvey has it too. Error 0x80070005.",
+        "resolution": "Updated the dock firmware; tarrant-vey confirmed the monitors come back.",
+    }
+
+    await add_resolution(engine, **fix, **USER, embedder=embedder, auto_publish=False)
+
+    stored = (await stored_text(db_url)).lower()
+    for value in ("ysolde", "tarrant", "ytvey", "fabrikam"):
+        assert value not in stored, value
+    assert "0x80070005" in stored
+    assert "dock firmware" in stored
+
+
+async def test_a_title_made_from_the_anonymized_symptoms_never_holds_half_a_value(
+    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder
+) -> None:
+    symptoms = "Teams freezes during calls, ring me on 07911 123912 or at desk ext. 4411 to see it happen live."
+
+    outcome = await add_resolution(
+        engine,
+        title=lambda text: text[:40],  # a cut that would fall inside the phone number of the raw text
+        symptoms=symptoms,
+        resolution="Cleared the Teams cache.",
+        **USER,
+        embedder=embedder,
+        auto_publish=False,
+    )
+
+    title = await fetch_value(db_url, "SELECT title FROM kb_articles WHERE id = $1", outcome.article_id)
+    assert title.startswith("Teams freezes during calls, ring me on [")  # the cut falls in the placeholder
+    assert "07911" not in title
