@@ -26,10 +26,12 @@ from server.db.engine import create_engine
 from server.domain.accounts.passwords import PasswordHasher
 from server.domain.billing.services import BillingContext
 from server.domain.billing.webhooks import keep_applying_pending
+from server.domain.knowledge import query_embedding_pool
 from server.domain.knowledge.embeddings import Embedders
 from server.domain.knowledge.services import KbStatus, SeedImport
 from server.domain.privacy import DataLifecycle, keep_applying_retention
 from server.domain.resolution.runs import ResolutionRuns
+from server.domain.tickets import uploads_in_flight
 from server.domain.tickets.events import TicketEventHub
 from server.domain.tickets.images import ScreenshotProcessor
 from server.domain.tickets.ocr import Ocr, RapidOcr
@@ -42,9 +44,13 @@ from server.lib.mail import Mailer, build_mailer
 from server.settings import Secret, Settings
 
 if TYPE_CHECKING:
+    import uuid
     from collections.abc import AsyncIterator, Callable
 
     from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from server.lib.inflight import InFlight
+    from server.lib.workers import BoundedExecutor
 
 __all__ = ["AppContext", "Models", "build_context", "running"]
 
@@ -77,6 +83,8 @@ class AppContext:
     runs: ResolutionRuns
     kb_status: KbStatus
     lifecycle: DataLifecycle
+    uploads: InFlight[uuid.UUID]  # ticket creates in flight per account (429 too_many_uploads beyond 2)
+    query_embeddings: BoundedExecutor  # where search queries are embedded (503 busy when full)
     clock: Clock = utcnow
 
     def dependencies(self) -> dict[str, Provide]:
@@ -140,6 +148,8 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
         runs=ResolutionRuns(engine, storage),
         kb_status=KbStatus(state="pending" if settings.kb_seed else "ready"),
         lifecycle=DataLifecycle(engine, storage, mailer, billing, settings),
+        uploads=uploads_in_flight(),
+        query_embeddings=query_embedding_pool(),
     )
 
 
@@ -163,6 +173,7 @@ async def running(ctx: AppContext) -> AsyncIterator[None]:
             purging = asyncio.create_task(keep_applying_retention(ctx.lifecycle))
             closing.push_async_callback(_cancel, purging)
         closing.push_async_callback(ctx.screenshots.close)
+        closing.push_async_callback(ctx.query_embeddings.close)
         if ctx.chat_model is not None:
             closing.push_async_callback(ctx.chat_model.aclose)
         closing.push_async_callback(ctx.runs.close)

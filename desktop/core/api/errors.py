@@ -54,6 +54,8 @@ _MESSAGES: dict[str, str] = {
     "unsupported_media_type": "The server refused the file type. Please attach a PNG, JPEG or WebP image.",
     "idempotency_key_reused": "This question was already sent with different content. Please send it again.",
     "rate_limited": "Too many attempts. Please wait a moment and try again.",
+    "too_many_uploads": "Two of your questions are still being sent. Wait until one is through, then try again.",
+    "too_many_streams": "Tech Pal is open in too many places for this account. Close one and try again.",
     "service_unavailable": "The server is busy or starting up. Please try again in a moment.",
     "quota_exceeded": "You've used all the answers in your plan for this period.",
     "billing_disabled": "Subscriptions are not available on this server.",

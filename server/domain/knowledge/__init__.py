@@ -6,7 +6,7 @@ Other slices use what is exported here: embedders, the search, the import status
 from server.domain.knowledge.embeddings import Embedder, Embedders
 from server.domain.knowledge.growth import add_resolution
 from server.domain.knowledge.schemas import KbHealth
-from server.domain.knowledge.search import QueryVector, find_articles, start_query_embedding
+from server.domain.knowledge.search import QueryVector, find_articles, query_embedding_pool, start_query_embedding
 from server.domain.knowledge.services import KbStatus
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "QueryVector",
     "add_resolution",
     "find_articles",
+    "query_embedding_pool",
     "start_query_embedding",
 ]

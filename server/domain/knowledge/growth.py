@@ -76,12 +76,14 @@ _NEAREST_SQL = text(
 class ResolutionOutcome:
     """The article the fix landed in, whether it was merged into an existing one, and the review waiting on it.
 
-    ``contribution_id`` is set when the fix was merged into a published article and waits for review there.
+    ``contribution_id`` is set when the fix was merged into a published article and waits for review there;
+    ``searchable`` when what search reads changed at once (``auto_publish``): only then are statistics refreshed.
     """
 
     article_id: uuid.UUID
     merged: bool
     contribution_id: uuid.UUID | None = None
+    searchable: bool = False
 
 
 def _body(symptoms: str, cause: str, resolution: str) -> str:
@@ -202,8 +204,11 @@ async def add_resolution(
                 force=True,
             )
             (article_id,) = await store_articles(connection, prepared, published=auto_publish)
-            outcome = ResolutionOutcome(article_id=article_id, merged=False)
-    await refresh_statistics(engine, embedder.model_name)
+            outcome = ResolutionOutcome(article_id=article_id, merged=False, searchable=auto_publish)
+    if outcome.searchable:
+        # Term and corpus counts only: a pending article is not searched (publishing refreshes), and the planner's
+        # statistics are autovacuum's job — a full VACUUM ANALYZE per "Fixed it" cost ~1 s of database work.
+        await refresh_statistics(engine, embedder.model_name, vacuum=False)
     return outcome
 
 
@@ -246,4 +251,4 @@ async def _merge(
         force=True,
     )
     await store_articles(connection, prepared)
-    return ResolutionOutcome(article_id=nearest.id, merged=True)
+    return ResolutionOutcome(article_id=nearest.id, merged=True, searchable=nearest.published)

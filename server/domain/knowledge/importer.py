@@ -361,10 +361,12 @@ async def _upsert_articles(
     return {row.source_id: row.id for row in result}
 
 
-async def refresh_statistics(engine: AsyncEngine, model_name: str | None = None) -> None:
+async def refresh_statistics(engine: AsyncEngine, model_name: str | None = None, *, vacuum: bool = True) -> None:
     """Recompute document frequencies, corpus size and average length over published articles.
 
     Serialized by an advisory lock: two refreshes at once would both re-insert every term and one would fail.
+    ``vacuum`` also refreshes the planner's statistics (after imports and reviews; one added article leaves that to
+    autovacuum).
     """
     async with transaction_of_its_own(engine) as connection:
         await connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STATS_LOCK})
@@ -381,6 +383,8 @@ async def refresh_statistics(engine: AsyncEngine, model_name: str | None = None)
             ),
             {"model": model_name},
         )
+    if not vacuum:
+        return
     # Fresh planner statistics: without them the BM25 query plans nested loops over thousands of postings.
     async with autocommit_connection(engine) as connection:
         for table in ("kb_articles", "kb_chunks", "kb_postings", "kb_terms", "kb_meta"):

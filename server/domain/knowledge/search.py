@@ -24,6 +24,7 @@ from sqlalchemy import text
 from server.db.transactions import transaction_of_its_own
 from server.domain.knowledge.embeddings import Embedder, EmbeddingError, Vectors, vector_literal
 from server.domain.knowledge.schemas import SearchResult
+from server.lib.workers import BoundedExecutor
 
 if TYPE_CHECKING:
     import uuid
@@ -40,6 +41,7 @@ __all__ = [
     "find_articles",
     "fuse",
     "gather",
+    "query_embedding_pool",
     "search",
     "start_query_embedding",
 ]
@@ -308,9 +310,23 @@ async def _collect(
     return candidates
 
 
-async def search(engine: AsyncEngine, raw_query: str, embedder: Embedder | None, limit: int = 10) -> list[SearchResult]:
-    """The best ``limit`` articles for ``raw_query``, de-duplicated, best first, each with its best chunk."""
-    return [hit.result for hit in await find_articles(engine, raw_query, embedder, limit)]
+async def search(
+    engine: AsyncEngine,
+    raw_query: str,
+    embedder: Embedder | None,
+    limit: int = 10,
+    *,
+    embedded: QueryVector | None = None,
+) -> list[SearchResult]:
+    """The best ``limit`` articles for ``raw_query``, de-duplicated, best first, each with its best chunk.
+
+    ``embedded``: the query's vector and its embedder, computed by the caller (``(None, None)``: keywords only).
+    """
+    embedding = None
+    if embedded is not None:
+        vector, embedder = embedded
+        embedding = _start_embedding(clean_query(raw_query), embedder, vector)  # already done
+    return [hit.result for hit in await find_articles(engine, raw_query, embedder, limit, embedding=embedding)]
 
 
 def start_query_embedding(raw_query: str, embedder: Embedder | None) -> asyncio.Future[QueryVector]:
@@ -380,3 +396,15 @@ def _snippet(chunk: str, title: str, phrases: list[str], width: int = 300) -> st
             start = max(0, at - width // 3)
             return ("…" if start else "") + body[start : start + width].strip() + "…"
     return body[:width].strip() + ("…" if len(body) > width else "")
+
+
+def query_embedding_pool() -> BoundedExecutor:
+    """The bounded pool search queries are embedded in (503 ``busy`` when full; the app context holds one)."""
+    # A local query embedding takes ~10–30 ms and already spreads over the cores; a remote one waits on the network.
+    return BoundedExecutor(
+        workers=4,
+        max_waiting=16,
+        wait_timeout=10.0,  # a search waiting longer is better refused and retried
+        name="query-embeddings",
+        busy_message="The server is busy with other searches; please try again in a moment.",
+    )

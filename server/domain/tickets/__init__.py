@@ -5,7 +5,7 @@ storage and the safe removal of blobs no ticket needs.
 """
 
 from server.domain.tickets.deps import TICKET_DEPENDENCIES
-from server.domain.tickets.limits import count_answer
+from server.domain.tickets.limits import count_answer, uploads_in_flight
 from server.domain.tickets.queries import delete_unreferenced_blobs
 from server.domain.tickets.schemas import FollowUp
 from server.domain.tickets.services import MessageUsage, TicketService
@@ -19,4 +19,5 @@ __all__ = [
     "TicketService",
     "count_answer",
     "delete_unreferenced_blobs",
+    "uploads_in_flight",
 ]

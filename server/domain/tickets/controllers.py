@@ -10,6 +10,7 @@ and in their event stream, and their feedback resolves the ticket or sends it ba
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any
@@ -37,12 +38,13 @@ from server.domain.tickets.contribution import contribute_fix
 from server.domain.tickets.deps import TICKET_DEPENDENCIES
 from server.domain.tickets.events import TicketEventHub, owner_events
 from server.domain.tickets.idempotency import clean_idempotency_key
-from server.domain.tickets.limits import count_ticket
+from server.domain.tickets.limits import count_ticket, upload_slot
 from server.domain.tickets.schemas import AgentReply, Feedback, TicketDetail, TicketPage
 from server.domain.tickets.services import TicketService
-from server.domain.tickets.upload import CREATE_BODY_LIMIT, read_ticket_form
+from server.domain.tickets.upload import CREATE_BODY_LIMIT, UPLOADS_DIR, read_ticket_form
 from server.domain.tickets.views import ticket_detail, ticket_summary
 from server.lib.exceptions import Conflict, FieldError, ValidationFailed
+from server.lib.inflight import InFlight
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -100,7 +102,8 @@ class TicketController(Controller):
             "unknown fields refused) and up to 5 `screenshots` (PNG, JPEG or WebP, each ≤ 10 MB). Body ≤ 55 MB "
             "(413 `body_too_large`). With an `Idempotency-Key` header (1–200 printable characters, kept 24 h per "
             "user) a repeat of the same request answers 201 with the first ticket and `Idempotent-Replayed: true`; "
-            "the same key with a different request is 422 `idempotency_key_reused`."
+            "the same key with a different request is 422 `idempotency_key_reused`. At most 2 creates per account "
+            "at once (429 `too_many_uploads`)."
         ),
         request_max_body_size=CREATE_BODY_LIMIT,
     )
@@ -112,31 +115,38 @@ class TicketController(Controller):
         tickets: NamedDependency[SkipValidation[TicketService]],
         settings: NamedDependency[SkipValidation[Settings]],
         db_session: NamedDependency[AsyncSession],
+        uploads: NamedDependency[SkipValidation[InFlight[uuid.UUID]]],
     ) -> Response[TicketDetail]:
         """201 with the ticket (also on an idempotent replay, marked by ``Idempotent-Replayed: true``).
 
         Authenticates itself rather than through the ``principal`` dependency, to order the work: a small form (at
-        most 64 KiB) is buffered first; then the sign-in lookup and the hourly count run on the request's session in
-        autocommit, before any transaction (the count stands). A description-only ticket is one atomic statement
-        and runs there too, on the same connection; any other create reads its form (a large one arrives now, with
-        no connection held) and writes after that connection went back to the pool.
+        most 64 KiB) is buffered first; then the sign-in lookup, the in-flight check (429 ``too_many_uploads``) and
+        the hourly count run on the request's session in autocommit, before any transaction (the count stands). A
+        description-only ticket is one atomic statement and runs there too, on the same connection; any other create
+        reads its form (a large one arrives now, with no connection held, its screenshots spooled to disk) and
+        writes after that connection went back to the pool. The in-flight slot is held until the create is done.
         """
         key = clean_idempotency_key(request.headers.get("idempotency-key"))
         token = bearer_token(request)
         content_type = request.headers.get("content-type", "")
         small_form = await request.body() if _declared_length(request) <= SMALL_FORM_BYTES else None
-        draft = None
-        async with request_session_in_autocommit(db_session) as db:
-            principal = await accounts.authenticate(token)
-            await count_ticket(db, settings, principal.user.id)
-            if small_form is not None:
-                draft = await read_ticket_form(content_type, _chunks(small_form))
-                if key is None and not draft.screenshots:
-                    ticket = await tickets.create_described(principal.user, draft)
-                    return Response(ticket_detail(ticket), status_code=201)
-        if draft is None:
-            draft = await read_ticket_form(content_type, request.stream())
-        created = await tickets.create(principal.user, draft, idempotency_key=key)
+        spool_dir = settings.data_dir / UPLOADS_DIR
+        with contextlib.ExitStack() as held:  # the in-flight slot and the form's temporary files
+            draft = None
+            async with request_session_in_autocommit(db_session) as db:
+                principal = await accounts.authenticate(token)
+                held.enter_context(upload_slot(uploads, principal.user.id))
+                await count_ticket(db, settings, principal.user.id)
+                if small_form is not None:
+                    draft = await read_ticket_form(content_type, _chunks(small_form), spool_dir)
+                    held.callback(draft.close)
+                    if key is None and not draft.screenshots:
+                        ticket = await tickets.create_described(principal.user, draft)
+                        return Response(ticket_detail(ticket), status_code=201)
+            if draft is None:
+                draft = await read_ticket_form(content_type, request.stream(), spool_dir)
+                held.callback(draft.close)
+            created = await tickets.create(principal.user, draft, idempotency_key=key)
         headers = {REPLAY_HEADER: "true"} if created.replayed else {}
         return Response(ticket_detail(created.ticket), status_code=201, headers=headers)
 
@@ -188,7 +198,7 @@ class TicketController(Controller):
         return Response(
             data,
             media_type=media_type,
-            headers={"Cache-Control": "private", "X-Content-Type-Options": "nosniff"},
+            headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         )
 
     @post("/{ticket_id:uuid}/feedback", summary="Say whether the answer fixed the problem", status_code=200)
@@ -303,7 +313,8 @@ class EventsController(Controller):
         description=(
             "Events are named by kind: `created`, `changed` (data: `ticket_id`, `changes` [{field, from, to}]) and "
             "`message` (data: `ticket_id`, `message_id`, `role`, `preview`). A comment every 15 s keeps the "
-            "connection open. After a reconnect, catch up with `GET /api/v1/tickets?updated_since=`."
+            "connection open. After a reconnect, catch up with `GET /api/v1/tickets?updated_since=`. At most 5 "
+            "streams per account and `TECHPAL_MAX_EVENT_STREAMS` per server process (429 `too_many_streams`)."
         ),
         request_max_body_size=0,
     )
@@ -312,7 +323,18 @@ class EventsController(Controller):
         principal: NamedDependency[SkipValidation[Principal]],
         db_engine: NamedDependency[AsyncEngine],
         ticket_events: NamedDependency[SkipValidation[TicketEventHub]],
+        settings: NamedDependency[SkipValidation[Settings]],
     ) -> ServerSentEvent:
-        """The caller's ticket events until they disconnect or their session ends."""
+        """The caller's ticket events until they disconnect or their session ends.
+
+        429 ``too_many_streams`` (with ``Retry-After``) when the account has 5 streams open or the process
+        ``TECHPAL_MAX_EVENT_STREAMS``; checked before the response starts.
+        """
+        stream = ticket_events.open_stream(principal.user.id, max_streams=settings.tickets.max_event_streams)
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}  # proxies must not hold events back
-        return ServerSentEvent(owner_events(ticket_events, principal, db_engine), headers=headers)
+        # The events free the slot when they end; the background task also when a client left before they began.
+        return ServerSentEvent(
+            owner_events(ticket_events, stream, principal, db_engine),
+            headers=headers,
+            background=BackgroundTask(stream.aclose),
+        )

@@ -5,6 +5,10 @@ to the streams of the ticket's owner. PostgreSQL delivers a ``NOTIFY`` only when
 every listening process, so the stream is right behind a load balancer too: whichever process made the change,
 every process hears it. Missed events (a reconnect, a dropped slow client) are caught up with
 ``GET /api/v1/tickets?updated_since=``.
+
+Streams are bounded per process: an account holds at most :data:`STREAMS_PER_ACCOUNT`, the process at most
+``TECHPAL_MAX_EVENT_STREAMS`` (each open stream costs a socket and a queue for as long as the client stays); beyond
+either, 429 ``too_many_streams``. A stream's slot is freed the moment it ends, whichever way it ends.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ import asyncio
 import contextlib
 import json
 import uuid
-from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs; one LISTEN connection
@@ -25,6 +28,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from server.db.transactions import autocommit_connection
 from server.domain.tickets.services import EVENTS_CHANNEL
+from server.lib.exceptions import TooManyRequests
+from server.lib.inflight import InFlight, Slot
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
@@ -33,13 +38,37 @@ if TYPE_CHECKING:
 
     from server.domain.accounts import Principal
 
-__all__ = ["TicketEventHub", "owner_events"]
+__all__ = ["STREAMS_PER_ACCOUNT", "Subscription", "TicketEventHub", "owner_events"]
 
 logger = structlog.get_logger(__name__)
 
 KEEPALIVE_SECONDS = 15.0  # well under the desktop's 120 s silence limit and common proxy idle timeouts
 SUBSCRIBER_BACKLOG = 256  # a client this far behind is dropped (it reconnects and catches up by updated_since)
 _RECONNECT_DELAYS = (0.5, 1.0, 2.0, 5.0, 10.0)
+STREAMS_PER_ACCOUNT = 5  # a user's devices, with room for a reconnect the server has not noticed yet
+# Come back after one keep-alive: by then the streams of signed-out devices have ended.
+STREAMS_RETRY_AFTER = int(KEEPALIVE_SECONDS)
+
+EventQueue = asyncio.Queue[dict[str, Any] | None]
+
+
+class Subscription:
+    """One open stream: its owner's events (``None``: the stream must end) and its slot in the hub."""
+
+    def __init__(self, hub: TicketEventHub, owner_id: uuid.UUID, queue: EventQueue, slot: Slot[uuid.UUID]) -> None:
+        self._hub = hub
+        self.owner_id = owner_id
+        self.queue = queue
+        self._slot = slot
+
+    def close(self) -> None:
+        """Stop delivering to this stream and free its slot; again is a no-op."""
+        self._hub._unsubscribe(self.owner_id, self.queue)
+        self._slot.release()
+
+    async def aclose(self) -> None:
+        """:meth:`close` as a coroutine, for a response's background task (which runs a plain function in a thread)."""
+        self.close()
 
 
 class TicketEventHub:
@@ -48,7 +77,8 @@ class TicketEventHub:
     def __init__(self, database_url: str, *, keepalive: float = KEEPALIVE_SECONDS) -> None:
         self._url = database_url
         self.keepalive = keepalive  # seconds between keep-alive comments (and session checks) on a quiet stream
-        self._subscribers: dict[uuid.UUID, set[asyncio.Queue[dict[str, Any] | None]]] = {}
+        self._subscribers: dict[uuid.UUID, set[EventQueue]] = {}
+        self._streams: InFlight[uuid.UUID] = InFlight(STREAMS_PER_ACCOUNT)
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
 
@@ -97,22 +127,41 @@ class TicketEventHub:
                 with contextlib.suppress(Exception):
                     await asyncio.shield(connection.close(timeout=5))
 
-    @asynccontextmanager
-    async def subscribe(self, owner_id: uuid.UUID) -> AsyncIterator[asyncio.Queue[dict[str, Any] | None]]:
-        """A queue of ``owner_id``'s ticket events (``None``: the stream must end), listening once this returns."""
+    @property
+    def open_streams(self) -> int:
+        """The streams open in this process now."""
+        return self._streams.total
+
+    def open_stream(self, owner_id: uuid.UUID, *, max_streams: int) -> Subscription:
+        """A new stream of ``owner_id``'s events, counted from now until its :meth:`Subscription.close`.
+
+        Raises:
+            TooManyRequests: ``too_many_streams`` (``Retry-After``) when the owner holds
+                :data:`STREAMS_PER_ACCOUNT` streams or the process ``max_streams``.
+        """
+        slot = self._streams.take(owner_id, total=max_streams)
+        if slot is None:
+            if self._streams.held(owner_id) >= STREAMS_PER_ACCOUNT:
+                detail = f"This account has {STREAMS_PER_ACCOUNT} event streams open; close one first."
+            else:
+                detail = "The server holds as many event streams as it can; try again shortly."
+            raise TooManyRequests(detail, code="too_many_streams", retry_after=STREAMS_RETRY_AFTER)
         if self._listener is None or self._listener.done():
             self._listener = asyncio.create_task(self._listen(), name="ticket-events-listener")
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(SUBSCRIBER_BACKLOG)
+        queue: EventQueue = asyncio.Queue(SUBSCRIBER_BACKLOG)
         self._subscribers.setdefault(owner_id, set()).add(queue)
-        try:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._listening.wait(), timeout=10)
-            yield queue
-        finally:
-            queues = self._subscribers.get(owner_id, set())
-            queues.discard(queue)
-            if not queues:
-                self._subscribers.pop(owner_id, None)
+        return Subscription(self, owner_id, queue, slot)
+
+    async def listening(self) -> None:
+        """Wait until the ``LISTEN`` connection is up, at most 10 s (events flow once it is)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._listening.wait(), timeout=10)
+
+    def _unsubscribe(self, owner_id: uuid.UUID, queue: EventQueue) -> None:
+        queues = self._subscribers.get(owner_id, set())
+        queues.discard(queue)
+        if not queues:
+            self._subscribers.pop(owner_id, None)
 
     async def close(self) -> None:
         """Stop listening and end every open stream."""
@@ -140,17 +189,19 @@ async def _session_live(engine: AsyncEngine, session_id: uuid.UUID) -> bool:
 
 
 async def owner_events(
-    hub: TicketEventHub, principal: Principal, engine: AsyncEngine
+    hub: TicketEventHub, stream: Subscription, principal: Principal, engine: AsyncEngine
 ) -> AsyncIterator[ServerSentEventMessage]:
-    """The owner's events; ends when the hub closes or the caller's session is signed out or revoked.
+    """The events of ``stream`` (opened for ``principal``); ends when the hub closes or the session ends.
 
-    The session is checked at every keep-alive, so a revoked device stops hearing within 15 s.
+    The session is checked at every keep-alive, so a revoked device stops hearing within 15 s. However the stream
+    ends (the client hanging up included), its slot is freed then.
     """
-    async with hub.subscribe(principal.user.id) as queue:
+    try:
+        await hub.listening()
         yield ServerSentEventMessage(comment="listening", data=None, retry=3000)
         while True:
             try:
-                event = await asyncio.wait_for(queue.get(), timeout=hub.keepalive)
+                event = await asyncio.wait_for(stream.queue.get(), timeout=hub.keepalive)
             except TimeoutError:
                 if not await _session_live(engine, principal.session_id):
                     return
@@ -159,3 +210,5 @@ async def owner_events(
             if event is None:
                 return
             yield ServerSentEventMessage(event=str(event.get("kind", "changed")), data=json.dumps(event))
+    finally:
+        stream.close()

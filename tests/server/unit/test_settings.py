@@ -98,7 +98,9 @@ def test_all_problems_are_reported_at_once() -> None:
 
 
 def test_secrets_never_show_in_repr() -> None:
-    settings = get_settings({"TECHPAL_SECRET_KEY": SECRET, "TECHPAL_DATABASE_URL": "postgresql://u:hunter2@db/x?sslmode=require"})
+    settings = get_settings(
+        {"TECHPAL_SECRET_KEY": SECRET, "TECHPAL_DATABASE_URL": "postgresql://u:hunter2@db/x?sslmode=require"}
+    )
     assert SECRET not in repr(settings)
     assert "hunter2" not in repr(settings)
     assert "hunter2" not in str(settings.db.url)

@@ -300,3 +300,27 @@ async def test_a_title_made_from_the_anonymized_symptoms_never_holds_half_a_valu
     title = await fetch_value(db_url, "SELECT title FROM kb_articles WHERE id = $1", outcome.article_id)
     assert title.startswith("Teams freezes during calls, ring me on [")  # the cut falls in the placeholder
     assert "07911" not in title
+
+
+async def test_a_pending_fix_costs_no_statistics_rebuild_and_no_vacuum(
+    engine: AsyncEngine, db_url: str, embedder: RecordingEmbedder
+) -> None:
+    vacuums = "SELECT sum(vacuum_count) FROM pg_stat_user_tables WHERE relname LIKE 'kb_%'"
+    terms = "SELECT count(*) FROM kb_terms"
+    before = (await fetch_value(db_url, vacuums), await fetch_value(db_url, terms))
+
+    await add_resolution(engine, **FIX, **USER, embedder=embedder, auto_publish=False, threshold=1.01)
+    await asyncio.sleep(0.7)  # the statistics collector reports vacuums with a short delay
+
+    assert (await fetch_value(db_url, vacuums), await fetch_value(db_url, terms)) == before
+    published = await add_resolution(
+        engine,
+        title="Scanner drops the network share",
+        symptoms="The MFP scanner cannot reach the scan share after the password change.",
+        resolution="Updated the stored SMB credentials on the scanner.",
+        **USER,
+        embedder=embedder,
+        auto_publish=True,
+        threshold=1.01,
+    )
+    assert published.article_id in {hit.article_id for hit in await search(engine, "scanner scan share", embedder)}
