@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, update
 
@@ -71,8 +71,8 @@ class MailFlows(AccountServiceBase):
         await self._send_verification(user, email, change=False)
         return user
 
-    async def verify_email(self, token: str, client_ip: str) -> None:
-        """Consume a verification token: the account (or its new address) is verified."""
+    async def _spend_mail_token(self, token: str, purpose: str, client_ip: str) -> Any:
+        """Mark a live mailed token of ``purpose`` used (throttled per client); its user id and address."""
         await self.limiter.hit(TOKEN_IP, client_ip)
         now = self.clock()
         row = (
@@ -80,7 +80,7 @@ class MailFlows(AccountServiceBase):
                 update(EmailToken)
                 .where(
                     EmailToken.token_hash == digest_token(token),
-                    EmailToken.purpose == "verify_email",
+                    EmailToken.purpose == purpose,
                     EmailToken.used_at.is_(None),
                     EmailToken.expires_at > now,
                 )
@@ -90,6 +90,12 @@ class MailFlows(AccountServiceBase):
         ).one_or_none()
         if row is None:
             raise invalid_token()
+        return row
+
+    async def verify_email(self, token: str, client_ip: str) -> None:
+        """Consume a verification token: the account (or its new address) is verified."""
+        row = await self._spend_mail_token(token, "verify_email", client_ip)
+        now = self.clock()
         user = await self.db.get_one(User, row.user_id)
         if row.email.lower() != user.email.lower():
             await self._ensure_free(email=row.email, me=user)
@@ -132,24 +138,9 @@ class MailFlows(AccountServiceBase):
 
     async def cancel_email_change(self, token: str, client_ip: str) -> None:
         """Use the link mailed to the old address: keep (or bring back) that address and end every session."""
-        await self.limiter.hit(TOKEN_IP, client_ip)
-        now = self.clock()
-        row = (
-            await self.db.execute(
-                update(EmailToken)
-                .where(
-                    EmailToken.token_hash == digest_token(token),
-                    EmailToken.purpose == "cancel_email",
-                    EmailToken.used_at.is_(None),
-                    EmailToken.expires_at > now,
-                )
-                .values(used_at=now)
-                .returning(EmailToken.user_id, EmailToken.email)
-            )
-        ).one_or_none()
-        if row is None:
-            raise invalid_token()
+        row = await self._spend_mail_token(token, "cancel_email", client_ip)
         await self.limiter.forgive(TOKEN_IP, client_ip)
+        now = self.clock()
         user = await self.db.get_one(User, row.user_id)
         if user.email.lower() != row.email.lower():  # the change went through already: put the address back
             await self._ensure_free(email=row.email, me=user)
