@@ -67,16 +67,14 @@ def test_the_time_is_linear_in_the_input(unit: str) -> None:
 
 def test_input_beyond_the_cap_is_cut_and_costs_no_more() -> None:
     unit = ADVERSARIAL["a ticket"]
-    capped = _fastest(_repeat(unit, MAX_CHARS), runs=2)
     huge = _repeat(unit, 200_000)
-
-    start = time.perf_counter()
     result = anonymize(huge)
-    elapsed = time.perf_counter() - start
-
     assert len(result) <= MAX_CHARS + 2
     assert result.endswith("…")
-    assert elapsed <= 3 * capped, (capped, elapsed)
+
+    # The best of three runs each (a busy machine slows single runs): capped costs ~1×, uncapped would be ~4×.
+    capped, elapsed = _fastest(_repeat(unit, MAX_CHARS)), _fastest(huge)
+    assert elapsed <= 2 * capped, (capped, elapsed)
 
 
 async def test_the_async_form_runs_off_the_event_loop() -> None:
