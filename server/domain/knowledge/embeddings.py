@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from server.lib.workers import BoundedExecutor
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
@@ -33,6 +35,7 @@ __all__ = [
     "LocalOnnxEmbedder",
     "OpenAIEmbedder",
     "build_embedder",
+    "query_embedding_pool",
     "vector_literal",
 ]
 
@@ -276,3 +279,15 @@ class Embedders:
 def vector_literal(vector: Any) -> str:
     """A vector as pgvector's text form (``CAST(:v AS vector)``); 6 significant digits are below float32 noise."""
     return "[" + ",".join(f"{x:.6g}" for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"
+
+
+def query_embedding_pool() -> BoundedExecutor:
+    """The bounded pool search queries are embedded in (503 ``busy`` when full; the app context holds one)."""
+    # A local query embedding takes ~10–30 ms and already spreads over the cores; a remote one waits on the network.
+    return BoundedExecutor(
+        workers=4,
+        max_waiting=16,
+        wait_timeout=10.0,  # a search waiting longer is better refused and retried
+        name="query-embeddings",
+        busy_message="The server is busy with other searches; please try again in a moment.",
+    )

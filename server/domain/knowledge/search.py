@@ -24,7 +24,6 @@ from sqlalchemy import text
 from server.db.transactions import transaction_of_its_own
 from server.domain.knowledge.embeddings import Embedder, EmbeddingError, Vectors, vector_literal
 from server.domain.knowledge.schemas import SearchResult
-from server.lib.workers import BoundedExecutor
 
 if TYPE_CHECKING:
     import uuid
@@ -41,7 +40,6 @@ __all__ = [
     "find_articles",
     "fuse",
     "gather",
-    "query_embedding_pool",
     "search",
     "start_query_embedding",
 ]
@@ -396,15 +394,3 @@ def _snippet(chunk: str, title: str, phrases: list[str], width: int = 300) -> st
             start = max(0, at - width // 3)
             return ("…" if start else "") + body[start : start + width].strip() + "…"
     return body[:width].strip() + ("…" if len(body) > width else "")
-
-
-def query_embedding_pool() -> BoundedExecutor:
-    """The bounded pool search queries are embedded in (503 ``busy`` when full; the app context holds one)."""
-    # A local query embedding takes ~10–30 ms and already spreads over the cores; a remote one waits on the network.
-    return BoundedExecutor(
-        workers=4,
-        max_waiting=16,
-        wait_timeout=10.0,  # a search waiting longer is better refused and retried
-        name="query-embeddings",
-        busy_message="The server is busy with other searches; please try again in a moment.",
-    )
