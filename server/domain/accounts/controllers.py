@@ -36,6 +36,7 @@ from server.lib.exceptions import TechPalError
 from server.lib.schema import RequestBody
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable
     from email.message import EmailMessage
 
 __all__ = ["AccountDeletion", "AuthController", "MeController", "PagesController"]
@@ -301,6 +302,23 @@ def _hidden_token(token: str) -> str:
     return f'<input type="hidden" name="token" value="{html.escape(token, quote=True)}">'
 
 
+def _button_page(title: str, token: str, action: str, intro: str, button: str) -> Response[str]:
+    """A mail link's page: one button that posts the token back (scanners that pre-fetch links press nothing)."""
+    if not token:
+        return _page(title, "<p>This link is incomplete; open the one from the mail.</p>")
+    form = f'<form method="post" action="{action}">{_hidden_token(token)}<button>{button}</button></form>'
+    return _page(title, f"<p>{intro}</p>{form}")
+
+
+async def _token_step(step: Awaitable[None], failed_title: str, done_title: str, done_text: str) -> Response[str]:
+    """Run what a page's button asks for; its error (or the success) as a page."""
+    try:
+        await step
+    except TechPalError as exc:
+        return _page(failed_title, f"<p>{html.escape(exc.detail)}</p>", exc.status_code, exc.headers)
+    return _page(done_title, f"<p>{done_text}</p>")
+
+
 class PagesController(Controller):
     """Pages the mail links open. GET only shows a button: mail scanners that pre-fetch links consume nothing."""
 
@@ -311,10 +329,8 @@ class PagesController(Controller):
     @get("/verify-email", summary="Page: confirm an e-mail address", media_type=MediaType.HTML)
     async def verify_page(self, token: FromQuery[str] = "") -> Response[str]:
         """Shows the confirm button; does not touch the token."""
-        if not token:
-            return _page("Confirm your e-mail address", "<p>This link is incomplete; open the one from the mail.</p>")
-        form = f'<form method="post" action="/verify-email">{_hidden_token(token)}<button>Confirm</button></form>'
-        return _page("Confirm your e-mail address", f"<p>Press the button to confirm your address.</p>{form}")
+        intro = "Press the button to confirm your address."
+        return _button_page("Confirm your e-mail address", token, "/verify-email", intro, "Confirm")
 
     @post("/verify-email", summary="Page: confirm an e-mail address (form)", media_type=MediaType.HTML)
     async def verify_submit(
@@ -324,22 +340,16 @@ class PagesController(Controller):
         accounts: NamedDependency[SkipValidation[AccountService]],
     ) -> Response[str]:
         """Performs the verification the button asks for."""
-        try:
-            await accounts.verify_email(data.token, client_ip(request))
-        except TechPalError as exc:
-            return _page("Could not confirm", f"<p>{html.escape(exc.detail)}</p>", exc.status_code, exc.headers)
-        return _page("Address confirmed", "<p>Thank you. You can sign in to Tech Pal now.</p>")
+        verified = accounts.verify_email(data.token, client_ip(request))
+        return await _token_step(
+            verified, "Could not confirm", "Address confirmed", "Thank you. You can sign in to Tech Pal now."
+        )
 
     @get("/cancel-email-change", summary="Page: cancel an e-mail address change", media_type=MediaType.HTML)
     async def cancel_email_page(self, token: FromQuery[str] = "") -> Response[str]:
         """Shows the cancel button; does not touch the token."""
-        title = "Keep your e-mail address"
-        if not token:
-            return _page(title, "<p>This link is incomplete; open the one from the mail.</p>")
-        button = "<button>Cancel the change</button>"
-        form = f'<form method="post" action="/cancel-email-change">{_hidden_token(token)}{button}</form>'
-        text = "<p>Press the button to keep this address for your account and sign out every device.</p>"
-        return _page(title, text + form)
+        intro = "Press the button to keep this address for your account and sign out every device."
+        return _button_page("Keep your e-mail address", token, "/cancel-email-change", intro, "Cancel the change")
 
     @post("/cancel-email-change", summary="Page: cancel an e-mail address change (form)", media_type=MediaType.HTML)
     async def cancel_email_submit(
@@ -349,15 +359,12 @@ class PagesController(Controller):
         accounts: NamedDependency[SkipValidation[AccountService]],
     ) -> Response[str]:
         """Keeps (or brings back) the old address and ends every session."""
-        try:
-            await accounts.cancel_email_change(data.token, client_ip(request))
-        except TechPalError as exc:
-            return _page("Could not cancel", f"<p>{html.escape(exc.detail)}</p>", exc.status_code, exc.headers)
-        return _page(
-            "Change cancelled",
-            "<p>Your account keeps this address and every device is signed out. Now reset your password from the "
-            "sign-in screen.</p>",
+        done = (
+            "Your account keeps this address and every device is signed out. Now reset your password from the "
+            "sign-in screen."
         )
+        cancelled = accounts.cancel_email_change(data.token, client_ip(request))
+        return await _token_step(cancelled, "Could not cancel", "Change cancelled", done)
 
     @get("/reset-password", summary="Page: choose a new password", media_type=MediaType.HTML)
     async def reset_page(self, token: FromQuery[str] = "") -> Response[str]:
