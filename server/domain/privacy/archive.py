@@ -241,21 +241,37 @@ async def write_archive(
 ) -> int:
     """Write the user's archive to ``path`` (atomically: a temporary file renamed at the end); its size in bytes."""
     partial = path.with_suffix(".partial")
-    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
 
-            async def add(name: str, data: bytes, *, compress: bool = True) -> None:
-                method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
-                await asyncio.to_thread(archive.writestr, name, data, method)
+    def open_archive() -> zipfile.ZipFile:
+        # A path, not a file object: closing the archive then closes (and flushes) its file too.
+        os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))  # private from the first byte
+        return zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED)
 
-            await _write_entries(engine, storage, user_id, plan, add)
+    def finish(archive: zipfile.ZipFile) -> int:
+        archive.close()  # writes the central directory and closes the file
         os.replace(partial, path)
+        return os.stat(path).st_size
+
+    # Every disk step runs in a worker thread: the event loop only awaits.
+    archive = await asyncio.to_thread(open_archive)
+    try:
+
+        async def add(name: str, data: bytes, *, compress: bool = True) -> None:
+            method = zipfile.ZIP_DEFLATED if compress else zipfile.ZIP_STORED
+            await asyncio.to_thread(archive.writestr, name, data, method)
+
+        await _write_entries(engine, storage, user_id, plan, add)
+        return await asyncio.to_thread(finish, archive)
     except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(partial)
+        await asyncio.to_thread(_discard, archive, partial)
         raise
-    return os.stat(path).st_size
+
+
+def _discard(archive: zipfile.ZipFile, partial: Path) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        archive.close()
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(partial)
 
 
 async def _write_entries(engine: AsyncEngine, storage: BlobStorage, user_id: uuid.UUID, plan: str, add: Any) -> None:

@@ -30,7 +30,6 @@ from server.domain.privacy.services import DataRights, after_deletion, after_res
 __all__ = ["AdminUsersController", "DataRightsController", "RestoreController"]
 
 BODY_LIMIT = 8 * 1024
-NO_STORE = {"Cache-Control": "no-store"}
 
 
 class DataRightsController(Controller):
@@ -61,7 +60,7 @@ class DataRightsController(Controller):
         rights: NamedDependency[SkipValidation[DataRights]],
     ) -> Response[list[ExportInfo]]:
         """``status`` is ``pending``, ``ready`` or ``expired``."""
-        return Response(await rights.exports(principal.user), headers=NO_STORE)
+        return Response(await rights.exports(principal.user))
 
     @get("/exports/{export_id:uuid}", summary="One of my exports", request_max_body_size=0)
     async def export(
@@ -71,7 +70,7 @@ class DataRightsController(Controller):
         rights: NamedDependency[SkipValidation[DataRights]],
     ) -> Response[ExportInfo]:
         """404 for an export that is not the caller's."""
-        return Response(await rights.export(principal.user, export_id), headers=NO_STORE)
+        return Response(await rights.export(principal.user, export_id))
 
     @get(
         "/exports/{export_id:uuid}/download",
@@ -91,7 +90,6 @@ class DataRightsController(Controller):
             path,
             filename=f"techpal-data-{principal.user.username}.zip",
             media_type="application/zip",
-            headers=NO_STORE,
         )
 
 

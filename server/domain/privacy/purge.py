@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
     from server.domain.privacy.lifecycle import DataLifecycle
 
-__all__ = ["purge_account", "remove_outbox_mails", "remove_unreferenced_blobs"]
+__all__ = ["purge_account", "remove_outbox_mails"]
 
 logger = structlog.get_logger(__name__)
 
@@ -73,15 +73,10 @@ async def purge_account(life: DataLifecycle, user_id: uuid.UUID, *, due_by: date
         await conn.execute(forget_statement([str(user_id), *addresses]))
         await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user_id})
     await asyncio.to_thread(remove_export_files, life, export_ids)
-    await remove_unreferenced_blobs(life, blob_keys)
+    await delete_unreferenced_blobs(life.engine, life.storage, blob_keys)
     await asyncio.to_thread(remove_outbox_mails, life.outbox_dir, addresses)
     logger.info("account_purged", user_id=str(user_id), files=len(blob_keys) + len(export_ids))
     return True
-
-
-async def remove_unreferenced_blobs(life: DataLifecycle, keys: set[str]) -> int:
-    """Delete the blobs among ``keys`` that no screenshot row names (under the tickets slice's blob locks)."""
-    return await delete_unreferenced_blobs(life.engine, life.storage, keys)
 
 
 def remove_outbox_mails(outbox: Path, addresses: set[str]) -> int:

@@ -21,7 +21,8 @@ from sqlalchemy import text
 
 from server.db.transactions import autocommit_connection, transaction_of_its_own
 from server.domain.privacy.exports import EXPORT_INTERVAL, build_stale_exports, remove_export_files
-from server.domain.privacy.purge import purge_account, remove_unreferenced_blobs
+from server.domain.privacy.purge import purge_account
+from server.domain.tickets import delete_unreferenced_blobs
 from server.lib.ratelimit import over_statement
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def _old_blob_keys(blobs: Path, cutoff: datetime.datetime) -> set[str]:
 
 async def _orphan_screenshots(life: DataLifecycle, as_of: datetime.datetime) -> int:
     candidates = await asyncio.to_thread(_old_blob_keys, life.blobs_dir, as_of - ORPHAN_GRACE)
-    return await remove_unreferenced_blobs(life, candidates)
+    return await delete_unreferenced_blobs(life.engine, life.storage, candidates)
 
 
 async def _stripe_events(life: DataLifecycle, as_of: datetime.datetime) -> int:
