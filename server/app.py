@@ -12,6 +12,7 @@ from litestar.config.cors import CORSConfig
 from server.context import AppContext, Models, build_context, running
 from server.db.transactions import request_sessions
 from server.domain.accounts.controllers import AuthController, MeController, PagesController
+from server.domain.accounts.sign_in_controllers import SignInController, TwoFactorController
 from server.domain.billing.controllers import BillingController, BillingPagesController, BillingWebhookController
 from server.domain.knowledge.controllers import KnowledgeController
 from server.domain.privacy.controllers import AdminUsersController, DataRightsController, RestoreController
@@ -69,6 +70,8 @@ def create_app(
             SystemController,
             KnowledgeController,
             AuthController,
+            SignInController,
+            TwoFactorController,
             MeController,
             DataRightsController,
             RestoreController,

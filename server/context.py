@@ -23,6 +23,7 @@ import structlog
 from litestar.di import Provide
 
 from server.db.engine import create_engine
+from server.domain.accounts.google import GoogleVerifier
 from server.domain.accounts.passwords import PasswordHasher
 from server.domain.billing.services import BillingContext
 from server.domain.billing.webhooks import keep_applying_pending
@@ -39,7 +40,7 @@ from server.domain.tickets.storage import BlobStorage, LocalBlobStorage
 from server.integrations.openai import ChatModel, OpenAIChatModel
 from server.integrations.stripe import StripeGateway
 from server.lib.clock import Clock, utcnow
-from server.lib.crypto import AccessTokenSigner
+from server.lib.crypto import AccessTokenSigner, SecretSealer
 from server.lib.mail import Mailer, build_mailer
 from server.settings import Secret, Settings
 
@@ -74,6 +75,8 @@ class AppContext:
     mailer: Mailer
     passwords: PasswordHasher
     signer: AccessTokenSigner
+    sealer: SecretSealer  # TOTP secrets at rest
+    google: GoogleVerifier | None  # None: Google sign-in is off
     storage: BlobStorage
     screenshots: ScreenshotProcessor
     embedders: Embedders
@@ -133,12 +136,15 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
     mailer = build_mailer(settings)
     storage = LocalBlobStorage(settings.data_dir / "blobs")
     billing = BillingContext(settings.billing, _stripe_gateway(settings), mailer, settings.server.base_url)
+    secret_key = _signing_key(settings)
     return AppContext(
         settings=settings,
         engine=engine,
         mailer=mailer,
         passwords=PasswordHasher(settings.auth.argon2),
-        signer=AccessTokenSigner(_signing_key(settings)),
+        signer=AccessTokenSigner(secret_key),
+        sealer=SecretSealer(secret_key),
+        google=GoogleVerifier(settings.google) if settings.google.enabled else None,
         storage=storage,
         screenshots=ScreenshotProcessor(ocr=models.ocr),
         embedders=models.embedders,

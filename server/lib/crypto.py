@@ -2,7 +2,8 @@
 
 The server's secret key is generated once for the embedded default and kept private on disk. Access tokens are a
 compact signed format of our own (``tp1.<payload>.<mac>``, HMAC-SHA256 under a key derived from the secret key);
-every other token (refresh, verification, reset) is 32 random bytes that the database only ever sees hashed.
+every other token (refresh, verification, reset) is 32 random bytes that the database only ever sees hashed. The
+few secrets the server must read back (TOTP secrets) are sealed with AES-256-GCM under another derived key.
 """
 
 from __future__ import annotations
@@ -16,12 +17,22 @@ import struct
 import uuid
 from typing import TYPE_CHECKING
 
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
 from server.settings import Secret
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["SECRET_KEY_FILE", "AccessTokenSigner", "digest_token", "load_or_create_secret_key", "new_token"]
+__all__ = [
+    "SECRET_KEY_FILE",
+    "AccessTokenSigner",
+    "SecretSealer",
+    "digest_token",
+    "load_or_create_secret_key",
+    "new_token",
+]
 
 SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
 
@@ -98,3 +109,30 @@ class AccessTokenSigner:
 
     def _mac(self, payload: str) -> str:
         return _b64(hmac.digest(self._key, f"{self.PREFIX}.{payload}".encode("ascii", "replace"), "sha256"))
+
+
+class SecretSealer:
+    """Seal small secrets the server must read back, bound to what they belong to (``context``, e.g. a user id).
+
+    AES-256-GCM with a random 96-bit nonce under a key of its own derived from the secret key: a copy of the
+    database alone reveals no TOTP secret, and a sealed value copied to another row does not open there.
+    """
+
+    _NONCE_BYTES = 12
+
+    def __init__(self, secret_key: Secret) -> None:
+        key = hmac.digest(secret_key.get_secret_value().encode(), b"techpal/sealed-secret/v1", "sha256")
+        self._aead = AESGCM(key)
+
+    def seal(self, plaintext: bytes, context: bytes) -> bytes:
+        """``nonce || ciphertext || tag``."""
+        nonce = os.urandom(self._NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, context)
+
+    def open(self, sealed: bytes, context: bytes) -> bytes | None:
+        """The plaintext, or ``None`` when ``sealed`` was not sealed by this key for ``context``."""
+        nonce, ciphertext = sealed[: self._NONCE_BYTES], sealed[self._NONCE_BYTES :]
+        try:
+            return self._aead.decrypt(nonce, ciphertext, context)
+        except (InvalidTag, ValueError):
+            return None

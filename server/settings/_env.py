@@ -28,6 +28,7 @@ from server.settings._sections import (
     AuthSettings,
     BillingSettings,
     DatabaseSettings,
+    GoogleSettings,
     LogSettings,
     MailSettings,
     Secret,
@@ -215,6 +216,28 @@ ENV_VARS: tuple[EnvVar, ...] = (
         str(DEFAULT_PLANS_FILE),
     ),
     EnvVar(
+        "TECHPAL_GOOGLE_CLIENT_ID",
+        "google.client_id",
+        _text,
+        'OAuth client id of a Google client of type "Desktop app" (docs/google-sign-in.md). Unset: Google sign-in '
+        "is off.",
+        "1234-abc.apps.googleusercontent.com",
+    ),
+    EnvVar(
+        "TECHPAL_GOOGLE_CLIENT_SECRET",
+        "google.client_secret",
+        _secret,
+        "That client's secret (Google does not treat a desktop client's secret as confidential).",
+        "GOCSPX-example",
+    ),
+    EnvVar(
+        "TECHPAL_GOOGLE_ISSUER",
+        "google.issuer",
+        _http_url,
+        "OpenID Connect issuer of Google sign-in. Default `https://accounts.google.com`; tests use a local one.",
+        "http://127.0.0.1:8081",
+    ),
+    EnvVar(
         "TECHPAL_RETENTION_ROUNDS",
         "retention_rounds",
         _bool,
@@ -351,6 +374,9 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
     if not db.embedded and "secret_key" not in root:
         problems.append("TECHPAL_SECRET_KEY: required when TECHPAL_DATABASE_URL is set (every process must share it)")
     mail = MailSettings(**sections.get("mail", {}))
+    google = GoogleSettings(**sections.get("google", {}))
+    if (google.client_id is None) != (google.client_secret is None):
+        problems.append("TECHPAL_GOOGLE_CLIENT_ID and TECHPAL_GOOGLE_CLIENT_SECRET must be set together")
     ai = sections.get("ai", {})
     if "api_key" not in ai and env.get("OPENAI_API_KEY", "").strip():
         ai["api_key"] = Secret(env["OPENAI_API_KEY"].strip())
@@ -368,5 +394,6 @@ def get_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ai=AISettings(**ai),
         tickets=TicketSettings(**sections.get("tickets", {})),
         billing=BillingSettings(**billing),
+        google=google,
         **root,
     )

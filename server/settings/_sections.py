@@ -195,6 +195,24 @@ class BillingSettings:
         return self.secret_key is not None
 
 
+@dataclass(frozen=True, slots=True)
+class GoogleSettings:
+    """Sign-in with Google (OpenID Connect) from the desktop app: a Google client of type "Desktop app".
+
+    Such a client's secret is not confidential (it ships inside every installed app), so the server hands it to
+    the desktop on ``GET /api/v1/auth/providers``; what protects the flow is PKCE and the ID token's checks.
+    """
+
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    issuer: str = "https://accounts.google.com"
+
+    @property
+    def enabled(self) -> bool:
+        """Whether "Sign in with Google" is offered."""
+        return self.client_id is not None and self.client_secret is not None
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir("techpal", appauthor=False))
 
@@ -213,6 +231,7 @@ class Settings:
     ai: AISettings = field(default_factory=AISettings)
     tickets: TicketSettings = field(default_factory=TicketSettings)
     billing: BillingSettings = field(default_factory=BillingSettings)
+    google: GoogleSettings = field(default_factory=GoogleSettings)
     embeddings: Literal["local", "openai"] = "local"
     kb_auto_publish: bool = False
     # Set by `techpal-server run` for the embedded default (import the seed KB in the background); not a variable.

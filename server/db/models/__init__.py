@@ -10,6 +10,7 @@ from server.db.models._kb_contribution import KbContribution
 from server.db.models._privacy import DataExport, policy_acceptances, policy_versions
 from server.db.models._rate_counter import rate_counters
 from server.db.models._session import RefreshToken, UserSession
+from server.db.models._sign_in import LoginChallenge, TwoFactor, oidc_nonces, recovery_codes
 from server.db.models._ticket import (
     CATEGORIES,
     PRIORITIES,
@@ -45,6 +46,7 @@ __all__ = [
     "KbMeta",
     "KbPosting",
     "KbTerm",
+    "LoginChallenge",
     "MessageRole",
     "Priority",
     "RefreshToken",
@@ -54,15 +56,18 @@ __all__ = [
     "TicketHistory",
     "TicketMessage",
     "TicketScreenshot",
+    "TwoFactor",
     "User",
     "UserSession",
     "billing_customers",
     "billing_subscriptions",
     "billing_usage",
     "metadata",
+    "oidc_nonces",
     "policy_acceptances",
     "policy_versions",
     "rate_counters",
+    "recovery_codes",
     "stripe_events",
 ]
 

@@ -29,7 +29,8 @@ class User(UUIDv7AuditBase):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(320))
     username: Mapped[str] = mapped_column(String(32))
-    password_hash: Mapped[str] = mapped_column(String(255))
+    # None for an account made by Google sign-in until its owner sets a password (a reset link does that).
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="user", server_default="user")
     email_verified_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     age_confirmed_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
@@ -41,3 +42,5 @@ class User(UUIDv7AuditBase):
     # Set by a deletion: the account cannot sign in, and is purged after ``purge_after`` unless restored.
     deleted_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     purge_after: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True), index=True)
+    # The Google account linked for sign-in: its stable subject id, the only thing kept from Google.
+    google_subject: Mapped[str | None] = mapped_column(String(255), unique=True)

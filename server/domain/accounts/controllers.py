@@ -109,9 +109,12 @@ class AuthController(Controller):
         data: JSONBody[Login],
         accounts: NamedDependency[SkipValidation[AccountService]],
     ) -> TokenPair:
-        """401 ``invalid_credentials``; 403 ``email_not_verified``, or ``account_deleted`` with ``purge_after``; 429."""
+        """401 ``invalid_credentials``, or ``otp_required`` with ``challenge`` (two-step sign-in on, no ``code``).
+
+        403 ``email_not_verified``, or ``account_deleted`` with ``purge_after``; 429.
+        """
         device = device_name(request, data.device_name)
-        return await accounts.login(data.login, data.password, device, client_ip(request))
+        return await accounts.login(data.login, data.password, device, client_ip(request), data.code)
 
     @post("/refresh", status_code=200, summary="Rotate the refresh token")
     async def refresh(

@@ -10,11 +10,12 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from server.domain.accounts.google import GoogleVerifier
 from server.domain.accounts.guards import bearer_token
 from server.domain.accounts.passwords import PasswordHasher
 from server.domain.accounts.services import AccountService, Principal
 from server.lib.clock import Clock
-from server.lib.crypto import AccessTokenSigner
+from server.lib.crypto import AccessTokenSigner, SecretSealer
 from server.lib.mail import Mailer
 from server.lib.ratelimit import RateLimiter
 from server.settings import Settings
@@ -50,6 +51,8 @@ async def provide_accounts(
     mailer: NamedDependency[SkipValidation[Mailer]],
     passwords: NamedDependency[SkipValidation[PasswordHasher]],
     signer: NamedDependency[SkipValidation[AccessTokenSigner]],
+    sealer: NamedDependency[SkipValidation[SecretSealer]],
+    google: NamedDependency[SkipValidation[GoogleVerifier | None]],
     clock: NamedDependency[SkipValidation[Clock]],
 ) -> AccountService:
     """The accounts service bound to this request's database session."""
@@ -60,6 +63,8 @@ async def provide_accounts(
         mailer=mailer,
         limiter=RateLimiter(db_engine, clock),
         signer=signer,
+        sealer=sealer,
+        google=google,
         clock=clock,
     )
 

@@ -63,8 +63,14 @@ class PasswordHasher:
         """The encoded argon2id hash of ``password``."""
         return await anyio.to_thread.run_sync(self._hash_sync, password, limiter=self._limiter)
 
-    async def verify(self, encoded: str, password: str) -> bool:
-        """Whether ``password`` matches ``encoded`` (never raises on a bad hash)."""
+    async def verify(self, encoded: str | None, password: str) -> bool:
+        """Whether ``password`` matches ``encoded`` (never raises on a bad hash; ``None``, no password, never matches).
+
+        An account without a password takes as long to refuse as one with: no timing oracle for how it signs in.
+        """
+        if encoded is None:
+            await self.verify_nobody(password)
+            return False
         return await anyio.to_thread.run_sync(self._verify_sync, encoded, password, limiter=self._limiter)
 
     async def verify_nobody(self, password: str) -> None:

@@ -14,18 +14,26 @@ __all__ = [
     "ChangePassword",
     "DeleteAccount",
     "DeletionScheduled",
+    "DisableTwoFactor",
+    "GoogleLogin",
+    "GoogleProvider",
     "Login",
+    "OtpLogin",
     "PasswordReset",
     "PasswordResetConfirm",
     "PolicyAccept",
     "PolicyNotice",
     "Profile",
     "ProfileUpdate",
+    "Providers",
+    "RecoveryCodes",
     "Refresh",
     "Register",
     "ResendVerification",
     "SessionInfo",
     "TokenPair",
+    "TotpConfirm",
+    "TotpSetup",
     "VerifyEmail",
 ]
 
@@ -38,6 +46,10 @@ Password = Annotated[str, msgspec.Meta(min_length=1, max_length=1024)]
 Token = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 LoginName = Annotated[str, msgspec.Meta(min_length=1, max_length=320)]
 DeviceName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+# A 6-digit code from an authenticator app or a recovery code ("k7m2p-x9qtr"), with room for spaces.
+OneTimeCode = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
+IdToken = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
+Nonce = Annotated[str, msgspec.Meta(min_length=16, max_length=256)]
 
 
 class Register(RequestBody, frozen=True):
@@ -56,6 +68,67 @@ class Login(RequestBody, frozen=True):
     login: LoginName
     password: Password
     device_name: DeviceName | None = None
+    code: OneTimeCode | None = None  # with two-step sign-in on; else the answer is 401 otp_required
+
+
+class OtpLogin(RequestBody, frozen=True):
+    """The second step of a sign-in: the ``challenge`` of the 401 ``otp_required`` and a code."""
+
+    challenge: Token
+    code: OneTimeCode
+
+
+class GoogleLogin(RequestBody, frozen=True):
+    """An ID token from Google and the nonce the app put in its authorization request.
+
+    A first sign-in creates the account and needs ``age_confirmed`` (422 ``age_required`` without it).
+    """
+
+    id_token: IdToken
+    nonce: Nonce
+    device_name: DeviceName | None = None
+    age_confirmed: bool = False
+    code: OneTimeCode | None = None
+
+
+class GoogleProvider(ResponseBody, frozen=True):
+    """What the desktop needs to run Google's sign-in (a "Desktop app" client: the secret is not confidential)."""
+
+    client_id: str
+    client_secret: str
+    issuer: str
+
+
+class Providers(ResponseBody, frozen=True):
+    """The ways to sign in besides a password; ``google`` is ``null`` when Google sign-in is off."""
+
+    google: GoogleProvider | None = None
+
+
+class TotpSetup(ResponseBody, frozen=True):
+    """A pending authenticator secret: show ``otpauth_uri`` as a QR code, ``secret`` as text to type in."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class TotpConfirm(RequestBody, frozen=True):
+    """A code from the authenticator app, proving it holds the pending secret."""
+
+    code: OneTimeCode
+
+
+class RecoveryCodes(ResponseBody, frozen=True):
+    """Single-use codes for when the phone is lost: shown this once, stored only as hashes."""
+
+    recovery_codes: list[str]
+
+
+class DisableTwoFactor(RequestBody, frozen=True):
+    """The password and a current (or recovery) code prove it is the owner turning two-step sign-in off."""
+
+    password: Password
+    code: OneTimeCode
 
 
 class Refresh(RequestBody, frozen=True):
@@ -164,6 +237,9 @@ class Profile(ResponseBody, frozen=True):
     analytics: bool = True
     ai_processing: bool = True
     policy: PolicyNotice | None = None
+    two_factor: bool = False  # sign-in asks for a code from an authenticator app
+    has_password: bool = True  # false for an account made by Google sign-in that never set one
+    google_linked: bool = False  # "Sign in with Google" reaches this account
 
 
 class SessionInfo(ResponseBody, frozen=True):

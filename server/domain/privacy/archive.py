@@ -23,6 +23,7 @@ from server.db.models import (
     TicketHistory,
     TicketMessage,
     TicketScreenshot,
+    TwoFactor,
     User,
     UserSession,
     billing_customers,
@@ -52,8 +53,9 @@ Your Tech Pal data
 
 This archive holds everything Tech Pal stores about your account, as of the time it was made.
 
-profile.json      Your name, e-mail address (and a new one awaiting confirmation), username, role, and when the
-                  account was made and verified.
+profile.json      Your name, e-mail address (and a new one awaiting confirmation), username, role, when the
+                  account was made and verified, and how you sign in: with a password, with Google (we keep
+                  only the Google account's id), with two-step codes (since when).
 sessions.json     Every sign-in (device name, when it started, last used, when it ended).
 settings.json     Your privacy choices (knowledge-base sharing, usage analytics, AI processing), your age
                   confirmation, and the privacy-policy versions you acknowledged.
@@ -107,6 +109,13 @@ async def _profile(conn: AsyncConnection, user_id: uuid.UUID) -> tuple[dict[str,
         "email_verified_at": _iso(user.email_verified_at),
         "created_at": _iso(user.created_at),
         "updated_at": _iso(user.updated_at),
+        "sign_in": {
+            "password": user.password_hash is not None,
+            "google_account_id": user.google_subject,
+            "two_step_since": _iso(
+                (await conn.execute(select(TwoFactor.confirmed_at).where(TwoFactor.user_id == user_id))).scalar()
+            ),
+        },
     }
     accepted = await conn.execute(
         select(policy_acceptances.c.version, policy_acceptances.c.accepted_at)

@@ -35,8 +35,11 @@ def test_each_documented_variable_changes_the_settings(name: str) -> None:
         env |= {"TECHPAL_TLS_CERT": var.example, "TECHPAL_TLS_KEY": var.example}
     if name == "TECHPAL_DATABASE_URL":
         env["TECHPAL_SECRET_KEY"] = SECRET
+    pairs = {"TECHPAL_TLS_CERT", "TECHPAL_TLS_KEY", "TECHPAL_GOOGLE_CLIENT_ID", "TECHPAL_GOOGLE_CLIENT_SECRET"}
+    if name in {"TECHPAL_GOOGLE_CLIENT_ID", "TECHPAL_GOOGLE_CLIENT_SECRET"}:
+        env |= {"TECHPAL_GOOGLE_CLIENT_ID": "id", "TECHPAL_GOOGLE_CLIENT_SECRET": "secret", name: var.example}
     baseline = {k: v for k, v in env.items() if k != name}
-    before = get_settings(baseline) if name not in {"TECHPAL_TLS_CERT", "TECHPAL_TLS_KEY"} else get_settings({})
+    before = get_settings(baseline) if name not in pairs else get_settings({})
     assert get_settings(env) != before
 
 
@@ -80,6 +83,7 @@ def test_values_are_parsed_into_types() -> None:
         ({"TECHPAL_PUBLIC_URL": "ftp://x"}, "TECHPAL_PUBLIC_URL: expected an http:// or https:// URL"),
         ({"TECHPAL_TLS_CERT": "/nonexistent.pem", "TECHPAL_TLS_KEY": "/nonexistent.pem"}, "no readable file"),
         ({"TECHPAL_TLS_CERT": "/etc/hostname"}, "must be set together"),
+        ({"TECHPAL_GOOGLE_CLIENT_ID": "1234.apps.googleusercontent.com"}, "must be set together"),
         ({"TECHPAL_TRUSTED_PROXIES": "10.0.0.0/8,proxy.local"}, "'proxy.local' is not an IP address"),
         ({"TECHPAL_LOG_LEVEL": "loud"}, "TECHPAL_LOG_LEVEL: expected one of debug, info, warning, error"),
         ({"TECHPAL_DB_POOL_SIZE": "0"}, "TECHPAL_DB_POOL_SIZE: expected a whole number from 1 to 200"),

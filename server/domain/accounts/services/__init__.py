@@ -1,8 +1,9 @@
-"""Account use cases: register, verify, sign in, sessions, profile, password change and reset.
+"""Account use cases: register, verify, sign in (password, Google, a second factor), sessions, profile, passwords.
 
-Transactions follow ADR 9: these flush, and the request commits. The one side effect that must survive the error
-it ends in — revoking a session whose refresh token was replayed — runs in a transaction of its own, as do the
-throttle counters (:mod:`server.lib.ratelimit`).
+Transactions follow ADR 9: these flush, and the request commits. The side effects that must survive the error they
+end in — revoking a session whose refresh token was replayed, a sign-in challenge answered with 401, a wrong code
+counted against its challenge — run in transactions of their own, as do the throttle counters
+(:mod:`server.lib.ratelimit`).
 """
 
 from __future__ import annotations
@@ -10,10 +11,11 @@ from __future__ import annotations
 from server.domain.accounts.services._base import AccountDeleted, Principal, normalize_email, normalize_username
 from server.domain.accounts.services._flows import MailFlows
 from server.domain.accounts.services._profile import ProfileFlows
-from server.domain.accounts.services._sessions import SessionFlows
+from server.domain.accounts.services._sign_in import SignInFlows
+from server.domain.accounts.services._two_factor import OtpRequired
 
-__all__ = ["AccountDeleted", "AccountService", "Principal", "normalize_email", "normalize_username"]
+__all__ = ["AccountDeleted", "AccountService", "OtpRequired", "Principal", "normalize_email", "normalize_username"]
 
 
-class AccountService(MailFlows, SessionFlows, ProfileFlows):
+class AccountService(MailFlows, SignInFlows, ProfileFlows):
     """The accounts use cases for one request (one database session)."""

@@ -13,10 +13,10 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from server.db.models import EmailToken, User, UserSession, policy_acceptances, policy_versions
+from server.db.models import EmailToken, TwoFactor, User, UserSession, policy_acceptances, policy_versions
 from server.domain.accounts.mail import verification_mail
 from server.lib.clock import Clock, utcnow
-from server.lib.crypto import AccessTokenSigner, digest_token, new_token
+from server.lib.crypto import AccessTokenSigner, SecretSealer, digest_token, new_token
 from server.lib.exceptions import (
     ClientError,
     Conflict,
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from server.domain.accounts.google import GoogleVerifier
     from server.domain.accounts.passwords import PasswordHasher
     from server.settings import Settings
 
@@ -56,6 +57,7 @@ HOUR = datetime.timedelta(hours=1)
 
 LOGIN_ACCOUNT_IP = Rule("login_account_ip", 10, FIFTEEN_MINUTES, backoff=True)
 LOGIN_IP = Rule("login_ip", 100, FIFTEEN_MINUTES, backoff=True)
+OTP_ACCOUNT = Rule("otp_account", 10, FIFTEEN_MINUTES, backoff=True)  # wrong second-factor codes, any client
 TOKEN_IP = Rule("token_ip", 10, FIFTEEN_MINUTES, backoff=True)  # wrong verification/reset tokens
 MAIL_ADDRESS = Rule("mail_address", 5, HOUR)  # verification and reset mails to one address
 MAIL_IP = Rule("mail_ip", 20, HOUR)
@@ -130,6 +132,8 @@ class AccountServiceBase:
         mailer: Mailer,
         limiter: RateLimiter,
         signer: AccessTokenSigner,
+        sealer: SecretSealer,
+        google: GoogleVerifier | None = None,
         clock: Clock = utcnow,
     ) -> None:
         self.db = db
@@ -140,6 +144,8 @@ class AccountServiceBase:
         self.mailer = mailer
         self.limiter = limiter
         self.signer = signer
+        self.sealer = sealer
+        self.google = google
 
     # ------------------------------------------------------------------------------------------ lookups
     async def _by_email(self, email: str) -> User | None:
@@ -167,6 +173,31 @@ class AccountServiceBase:
             if "uq_users_username_lower" in text:
                 raise Conflict("This username is taken.", code="username_taken") from None
             raise
+
+    async def _two_factor(self, user: User) -> TwoFactor | None:
+        return await self.db.scalar(select(TwoFactor).where(TwoFactor.user_id == user.id))
+
+    async def two_factor_on(self, user: User) -> bool:
+        """Whether sign-in asks this user for a code."""
+        row = await self._two_factor(user)
+        return row is not None and row.confirmed_at is not None
+
+    async def confirm_password(self, user: User, password: str, client_ip: str) -> None:
+        """403 ``invalid_credentials`` unless ``password`` is the user's (throttled like sign-in).
+
+        An account made by Google sign-in that never set a password gets 403 ``password_not_set``: a reset link sets
+        one.
+        """
+        if user.password_hash is None:
+            raise PermissionDenied(
+                'This account has no password yet. Use "Forgot password?" to get a link that sets one.',
+                code="password_not_set",
+            )
+        key = f"{user.id}|{client_ip}"
+        await self.limiter.hit(LOGIN_ACCOUNT_IP, key)
+        if not await self.passwords.verify(user.password_hash, password):
+            raise PermissionDenied("The current password is wrong.", code="invalid_credentials")
+        await self.limiter.forgive(LOGIN_ACCOUNT_IP, key, reset=True)
 
     # ------------------------------------------------------------------------------------------ mail tokens
     def _mail_token(

@@ -10,7 +10,6 @@ from server.domain.accounts.passwords import password_problem
 from server.domain.accounts.schemas import PolicyNotice, Profile, ProfileUpdate
 from server.domain.accounts.services._base import (
     CANCEL_EMAIL_TTL,
-    LOGIN_ACCOUNT_IP,
     MAIL_ACCOUNT,
     MAIL_ADDRESS,
     AccountServiceBase,
@@ -58,6 +57,9 @@ class ProfileFlows(AccountServiceBase):
             pending_email=pending,
             kb_contribution=user.kb_contribution,
             analytics=user.analytics,
+            two_factor=await self.two_factor_on(user),
+            has_password=user.password_hash is not None,
+            google_linked=user.google_subject is not None,
             ai_processing=user.ai_processing,
             policy=await self._policy_notice(user),
         )
@@ -132,14 +134,6 @@ class ProfileFlows(AccountServiceBase):
         notice = email_change_notice(self.mailer.sender, user.email, self.settings.server.base_url, token)
         if (message := await self._deliver_later(notice)) is not None:
             self._queued_mail.append(message)
-
-    async def confirm_password(self, user: User, password: str, client_ip: str) -> None:
-        """403 ``invalid_credentials`` unless ``password`` is the user's (throttled like sign-in)."""
-        key = f"{user.id}|{client_ip}"
-        await self.limiter.hit(LOGIN_ACCOUNT_IP, key)
-        if not await self.passwords.verify(user.password_hash, password):
-            raise PermissionDenied("The current password is wrong.", code="invalid_credentials")
-        await self.limiter.forgive(LOGIN_ACCOUNT_IP, key, reset=True)
 
     async def change_password(self, principal: Principal, current: str, new: str, client_ip: str) -> None:
         """Replace the password (proving the current one) and end every other session."""

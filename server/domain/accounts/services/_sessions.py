@@ -1,4 +1,4 @@
-"""Use cases of sessions: login, refresh rotation, authentication, logout, devices."""
+"""Use cases of sessions: opening one, refresh rotation, authentication, logout, devices."""
 
 from __future__ import annotations
 
@@ -12,20 +12,15 @@ from server.db.transactions import session_of_its_own
 from server.domain.accounts.schemas import SessionInfo, TokenPair
 from server.domain.accounts.services._base import (
     LAST_USED_PRECISION,
-    LOGIN_ACCOUNT_IP,
-    LOGIN_IP,
     MAX_LIVE_SESSIONS,
-    AccountDeleted,
     AccountServiceBase,
     Principal,
     logger,
 )
 from server.lib.crypto import digest_token, new_token
 from server.lib.exceptions import (
-    Conflict,
     NotAuthenticated,
     NotFound,
-    PermissionDenied,
 )
 
 if TYPE_CHECKING:
@@ -49,22 +44,10 @@ _TOUCH_SESSION = (
 
 
 class SessionFlows(AccountServiceBase):
-    """Sign-in, token rotation, authentication and the device list."""
+    """Sessions: opening one, token rotation, authentication and the device list."""
 
-    async def login(self, login: str, password: str, device_name: str, client_ip: str) -> TokenPair:
-        """Check the password (after the throttles, so a throttled guess costs no hash) and open a session."""
-        user = await self._credentials(login, password, client_ip)
-        if user.purge_after is not None:
-            raise AccountDeleted(
-                "This account is deleted and will be purged; restore it to sign in again.",
-                purge_after=user.purge_after,
-            )
-        if user.email_verified_at is None:
-            raise PermissionDenied(
-                "Confirm your e-mail address first (see the mail we sent).", code="email_not_verified"
-            )
-        if self.passwords.needs_rehash(user.password_hash):
-            user.password_hash = await self.passwords.hash(password)
+    async def _open_session(self, user: User, device_name: str) -> TokenPair:
+        """A new session for ``user`` on ``device_name``, and its first token pair."""
         now = self.clock()
         session = UserSession(user_id=user.id, device_name=device_name[:200], last_used_at=now)
         self.db.add(session)
@@ -74,33 +57,6 @@ class SessionFlows(AccountServiceBase):
         await self.db.flush()
         logger.info("login", user_id=str(user.id), session_id=str(session.id))
         return pair
-
-    async def restore(self, login: str, password: str, client_ip: str) -> User:
-        """Reopen an account deleted less than 30 days ago (throttled like sign-in); 409 when it is not deleted."""
-        user = await self._credentials(login, password, client_ip)
-        if user.purge_after is None:
-            raise Conflict("This account is not deleted; sign in as usual.", code="account_not_deleted")
-        user.deleted_at = user.purge_after = None
-        await self.db.flush()
-        logger.info("account_restored", user_id=str(user.id))
-        return user
-
-    async def _credentials(self, login: str, password: str, client_ip: str) -> User:
-        """The account ``login`` (e-mail or username) names, if ``password`` is its password; throttled."""
-        login = login.strip()
-        user = await (self._by_email(login) if "@" in login else self._by_username(login))
-        account = str(user.id) if user is not None else f"unknown:{login.lower()}"
-        await self.limiter.hit(LOGIN_IP, client_ip)
-        await self.limiter.hit(LOGIN_ACCOUNT_IP, f"{account}|{client_ip}")
-        if user is None:
-            await self.passwords.verify_nobody(password)
-            raise NotAuthenticated("Wrong login or password.", code="invalid_credentials")
-        if not await self.passwords.verify(user.password_hash, password):
-            logger.info("login_failed", user_id=str(user.id))
-            raise NotAuthenticated("Wrong login or password.", code="invalid_credentials")
-        await self.limiter.forgive(LOGIN_ACCOUNT_IP, f"{account}|{client_ip}", reset=True)
-        await self.limiter.forgive(LOGIN_IP, client_ip)
-        return user
 
     async def _end_oldest_sessions(self, user: User) -> None:
         """Keep at most MAX_LIVE_SESSIONS live sessions: a new sign-in ends the oldest beyond that."""

@@ -60,6 +60,7 @@ async def test_the_archive_holds_the_profile_settings_and_every_ticket_with_its_
     profile = json.loads(archive.read("profile.json"))
     assert (profile["email"], profile["username"], profile["name"]) == (user.email, user.username, user.name)
     assert profile["pending_email"] == "new@example.com"
+    assert profile["sign_in"] == {"password": True, "google_account_id": None, "two_step_since": None}
     assert datetime.datetime.fromisoformat(profile["created_at"]).tzinfo is not None  # ISO-8601 with the zone
     settings_doc = json.loads(archive.read("settings.json"))
     assert (settings_doc["analytics"], settings_doc["ai_processing"], settings_doc["kb_contribution"]) == (

@@ -238,3 +238,27 @@ async def test_an_export_a_deletion_ended_early_counts_for_a_day(
 
     await query(settings, "UPDATE data_exports SET created_at = now() - interval '25 hours'")
     assert await removed_by(app, "data exports") == 1
+
+
+async def test_sign_in_challenges_and_spent_nonces_go_when_done(
+    settings: Settings, app: TechPalApp, signed_in_user: TestUser
+) -> None:
+    for age in ("31 days", "29 days"):
+        await query(
+            settings,
+            "INSERT INTO login_challenges (id, user_id, token_hash, device_name, expires_at, created_at, updated_at) "
+            f"VALUES (gen_random_uuid(), '{signed_in_user.id}', sha256(gen_random_uuid()::text::bytea), 'laptop', "
+            f"now() - interval '{age}', now(), now()) RETURNING id",
+        )
+    for expiry in ("- interval '1 minute'", "+ interval '1 hour'"):
+        await query(
+            settings,
+            f"INSERT INTO oidc_nonces (nonce_hash, expires_at) VALUES (sha256(gen_random_uuid()::text::bytea), now() {expiry}) "
+            "RETURNING expires_at",
+        )
+
+    assert await removed_by(app, "sign-in and mail tokens") == 2  # the old challenge and the expired nonce
+
+    assert len(await query(settings, "SELECT id FROM login_challenges")) == 1
+    [nonce] = await query(settings, "SELECT expires_at FROM oidc_nonces")
+    assert nonce["expires_at"] > utcnow()

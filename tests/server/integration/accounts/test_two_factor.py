@@ -1,0 +1,259 @@
+"""Two-step sign-in (TOTP, RFC 6238) with recovery codes, through the HTTP API as the desktop uses it."""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import pyotp
+import pytest
+
+from tests.fixtures.auth import TestUser, auth_header
+from tests.fixtures.db import fetch_rows, fetch_value
+from tests.fixtures.mail import link_token
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from server.settings import Settings
+    from tests.fixtures.auth import UserFactory
+    from tests.fixtures.mail import Mailbox
+
+    Client = AsyncTestClient[Litestar]
+
+TOTP = "/api/v1/me/2fa/totp"
+
+
+def code_at(secret: str, offset_s: int = 0) -> str:
+    """The code for now + ``offset_s``, waiting out the last second of a step so the server sees the same step."""
+    if time.time() % 30 > 28.5:
+        time.sleep(30 - time.time() % 30 + 0.05)
+    return pyotp.TOTP(secret).at(time.time() + offset_s)
+
+
+def next_code(secret: str) -> str:
+    """A code of a later step than any used so far in the test (the one ahead; accepted with the ±1 step drift)."""
+    return code_at(secret, 30)
+
+
+async def turn_on(client: Client, user: TestUser) -> tuple[str, list[str]]:
+    """Set up two-step sign-in for ``user``: the secret and the recovery codes."""
+    started = await client.post(TOTP, headers=user.headers)
+    assert started.status_code == 201, started.text
+    secret = started.json()["secret"]
+    confirmed = await client.post(f"{TOTP}/confirm", json={"code": code_at(secret)}, headers=user.headers)
+    assert confirmed.status_code == 200, confirmed.text
+    return secret, confirmed.json()["recovery_codes"]
+
+
+async def password_login(client: Client, user: TestUser, **extra: Any) -> Any:
+    body = {"login": user.email, "password": user.password, "device_name": "laptop", **extra}
+    return await client.post("/api/v1/auth/login", json=body)
+
+
+async def challenge_of(client: Client, user: TestUser) -> str:
+    answer = await password_login(client, user)
+    assert answer.status_code == 401, answer.text
+    assert answer.json()["code"] == "otp_required"
+    return str(answer.json()["challenge"])
+
+
+async def answer(client: Client, challenge: str, code: str) -> Any:
+    return await client.post("/api/v1/auth/login/otp", json={"challenge": challenge, "code": code})
+
+
+async def test_setting_up_gives_a_secret_and_uri_then_recovery_codes_shown_once(
+    client: Client, signed_in_user: TestUser, settings: Settings
+) -> None:
+    started = await client.post(TOTP, headers=signed_in_user.headers)
+    assert started.status_code == 201
+    secret, uri = started.json()["secret"], started.json()["otpauth_uri"]
+    parsed = urllib.parse.urlsplit(uri)
+    assert (parsed.scheme, parsed.netloc) == ("otpauth", "totp")
+    query = urllib.parse.parse_qs(parsed.query)
+    assert query["secret"] == [secret]
+    assert query["issuer"] == ["Tech Pal"]
+    assert signed_in_user.email in urllib.parse.unquote(parsed.path)
+    assert len(secret) >= 32  # 160 bits
+    me = await client.get("/api/v1/me", headers=signed_in_user.headers)
+    assert me.json()["two_factor"] is False  # pending until confirmed
+
+    wrong = await client.post(f"{TOTP}/confirm", json={"code": "000000"}, headers=signed_in_user.headers)
+    assert wrong.status_code == 422
+    assert wrong.json()["code"] == "invalid_otp"
+
+    confirmed = await client.post(f"{TOTP}/confirm", json={"code": code_at(secret)}, headers=signed_in_user.headers)
+    assert confirmed.status_code == 200
+    codes = confirmed.json()["recovery_codes"]
+    assert len(codes) == len(set(codes)) == 10
+    assert all(len(c) == 11 and c[5] == "-" for c in codes)
+    me = await client.get("/api/v1/me", headers=signed_in_user.headers)
+    assert me.json()["two_factor"] is True
+
+    # Stored: the secret sealed (not in clear), the codes only as hashes.
+    sealed = await fetch_value(settings.db.url.get_secret_value(), "SELECT sealed_secret FROM two_factor")
+    assert secret.encode() not in bytes(sealed)
+    hashes = await fetch_rows(settings.db.url.get_secret_value(), "SELECT code_hash FROM recovery_codes")
+    assert len(hashes) == 10
+    assert not {bytes(row["code_hash"]) for row in hashes} & {c.encode() for c in codes}
+
+    again = await client.post(TOTP, headers=signed_in_user.headers)
+    assert again.status_code == 409
+    assert again.json()["code"] == "two_factor_enabled"
+
+
+async def test_sign_in_asks_for_a_code_and_a_right_one_opens_a_session(
+    client: Client, signed_in_user: TestUser
+) -> None:
+    secret, _ = await turn_on(client, signed_in_user)
+
+    challenge = await challenge_of(client, signed_in_user)
+    signed_in = await answer(client, challenge, next_code(secret))
+    assert signed_in.status_code == 200, signed_in.text
+    me = await client.get("/api/v1/me", headers=auth_header(signed_in.json()["access_token"]))
+    assert me.json()["id"] == signed_in_user.id
+    sessions = await client.get("/api/v1/auth/sessions", headers=auth_header(signed_in.json()["access_token"]))
+    assert "laptop" in {s["device_name"] for s in sessions.json()}
+
+    spent = await answer(client, challenge, next_code(secret))
+    assert spent.json()["code"] == "challenge_expired"  # single use
+
+
+async def test_each_code_works_once_and_only_within_one_step(client: Client, signed_in_user: TestUser) -> None:
+    secret, _ = await turn_on(client, signed_in_user)
+    code = next_code(secret)
+    assert (await answer(client, await challenge_of(client, signed_in_user), code)).status_code == 200
+
+    replayed = await answer(client, await challenge_of(client, signed_in_user), code)
+    assert replayed.status_code == 401
+    assert replayed.json()["code"] == "invalid_otp"
+    too_old = await answer(client, await challenge_of(client, signed_in_user), code_at(secret, -90))
+    assert too_old.json()["code"] == "invalid_otp"
+    too_new = await answer(client, await challenge_of(client, signed_in_user), code_at(secret, 90))
+    assert too_new.json()["code"] == "invalid_otp"
+
+
+async def test_a_code_in_the_login_body_signs_in_at_once(client: Client, signed_in_user: TestUser) -> None:
+    secret, _ = await turn_on(client, signed_in_user)
+    wrong = await password_login(client, signed_in_user, code="123456")
+    assert (wrong.status_code, wrong.json()["code"]) == (401, "invalid_otp")
+    right = await password_login(client, signed_in_user, code=next_code(secret))
+    assert right.status_code == 200
+
+
+async def test_a_recovery_code_works_once(client: Client, signed_in_user: TestUser) -> None:
+    _, codes = await turn_on(client, signed_in_user)
+    typed = f" {codes[3].upper().replace('-', '')} "  # read off paper: case, dash and spaces do not matter
+    assert (await answer(client, await challenge_of(client, signed_in_user), typed)).status_code == 200
+    again = await answer(client, await challenge_of(client, signed_in_user), codes[3])
+    assert again.json()["code"] == "invalid_otp"
+    assert (await answer(client, await challenge_of(client, signed_in_user), codes[4])).status_code == 200
+
+
+async def test_five_wrong_codes_end_the_challenge(client: Client, signed_in_user: TestUser) -> None:
+    secret, _ = await turn_on(client, signed_in_user)
+    challenge = await challenge_of(client, signed_in_user)
+    left = []
+    for _ in range(4):
+        wrong = await answer(client, challenge, "000000")
+        assert wrong.json()["code"] == "invalid_otp"
+        left.append(wrong.json()["attempts_left"])
+    assert left == [4, 3, 2, 1]
+    fifth = await answer(client, challenge, "000000")
+    assert fifth.json()["code"] == "challenge_expired"
+    right_too_late = await answer(client, challenge, next_code(secret))
+    assert right_too_late.json()["code"] == "challenge_expired"
+
+
+async def test_a_challenge_lasts_five_minutes(client: Client, signed_in_user: TestUser, settings: Settings) -> None:
+    secret, _ = await turn_on(client, signed_in_user)
+    challenge = await challenge_of(client, signed_in_user)
+    await fetch_value(
+        settings.db.url.get_secret_value(),
+        "UPDATE login_challenges SET expires_at = now() - interval '1 second' RETURNING id",
+    )
+    late = await answer(client, challenge, next_code(secret))
+    assert (late.status_code, late.json()["code"]) == (401, "challenge_expired")
+
+
+async def test_wrong_codes_are_throttled_across_challenges(client: Client, signed_in_user: TestUser) -> None:
+    """Asking for fresh challenges buys nothing: wrong codes count per account, with back-off."""
+    secret, _ = await turn_on(client, signed_in_user)
+    statuses = []
+    for _ in range(4):
+        challenge = await challenge_of(client, signed_in_user)
+        for _ in range(3):
+            statuses.append((await answer(client, challenge, "999999")).status_code)
+    assert statuses[:10] == [401] * 10
+    assert 429 in statuses[10:]
+    throttled = await answer(client, await challenge_of(client, signed_in_user), next_code(secret))
+    assert throttled.status_code == 429
+    assert int(throttled.headers["retry-after"]) > 0
+
+
+async def test_password_reset_leaves_two_step_sign_in_on(
+    client: Client, signed_in_user: TestUser, mailbox: Mailbox
+) -> None:
+    await turn_on(client, signed_in_user)
+    await client.post("/api/v1/auth/password-reset", json={"email": signed_in_user.email})
+    token = link_token(await mailbox.latest_to(signed_in_user.email), "reset-password")
+    new_password = "copper-meadow-signal-77"
+    reset = await client.post(
+        "/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": new_password}
+    )
+    assert reset.status_code == 204
+    signed_in_user.password = new_password
+    assert (await password_login(client, signed_in_user)).json()["code"] == "otp_required"
+
+
+async def test_turning_off_needs_the_password_and_a_code(client: Client, signed_in_user: TestUser) -> None:
+    secret, codes = await turn_on(client, signed_in_user)
+    headers = signed_in_user.headers
+    wrong_password = await client.request(
+        "DELETE", TOTP, json={"password": "not-my-password-at-all", "code": next_code(secret)}, headers=headers
+    )
+    assert (wrong_password.status_code, wrong_password.json()["code"]) == (403, "invalid_credentials")
+    wrong_code = await client.request(
+        "DELETE", TOTP, json={"password": signed_in_user.password, "code": "000000"}, headers=headers
+    )
+    assert (wrong_code.status_code, wrong_code.json()["code"]) == (422, "invalid_otp")
+    assert (await client.get("/api/v1/me", headers=headers)).json()["two_factor"] is True
+
+    off = await client.request(
+        "DELETE", TOTP, json={"password": signed_in_user.password, "code": codes[0]}, headers=headers
+    )
+    assert off.status_code == 204
+    assert (await client.get("/api/v1/me", headers=headers)).json()["two_factor"] is False
+    assert (await password_login(client, signed_in_user)).status_code == 200
+    again = await client.request(
+        "DELETE", TOTP, json={"password": signed_in_user.password, "code": codes[1]}, headers=headers
+    )
+    assert again.json()["code"] == "two_factor_disabled"
+
+
+@pytest.mark.parametrize("route", [TOTP, f"{TOTP}/confirm"])
+async def test_the_set_up_routes_need_a_session(client: Client, route: str) -> None:
+    answer = await client.post(route, json={"code": "123456"})
+    assert answer.status_code == 401
+
+
+async def test_a_secret_sealed_for_one_user_does_not_open_for_another(
+    client: Client, user_factory: UserFactory, settings: Settings
+) -> None:
+    """Copying a sealed secret to another row in the database does not give that row working codes."""
+    alice, mallory = await user_factory(), await user_factory()
+    alice_secret, _ = await turn_on(client, alice)
+    await client.post(TOTP, headers=mallory.headers)
+    url = settings.db.url.get_secret_value()
+    await fetch_value(
+        url,
+        "UPDATE two_factor SET sealed_secret = (SELECT sealed_secret FROM two_factor WHERE user_id = $1) "
+        "WHERE user_id = $2 RETURNING id",
+        uuid.UUID(alice.id),
+        uuid.UUID(mallory.id),
+    )
+    confirm = await client.post(f"{TOTP}/confirm", json={"code": next_code(alice_secret)}, headers=mallory.headers)
+    assert confirm.json()["code"] == "invalid_otp"
