@@ -11,7 +11,8 @@ from litestar.config.cors import CORSConfig
 
 from server.context import AppContext, Models, build_context, running
 from server.db.transactions import request_sessions
-from server.domain.accounts.controllers import AuthController, MeController, PagesController
+from server.domain.accounts.controllers import AuthController, MeController
+from server.domain.accounts.pages import PagesController
 from server.domain.accounts.sign_in_controllers import SignInController, TwoFactorController
 from server.domain.billing.controllers import BillingController, BillingPagesController, BillingWebhookController
 from server.domain.knowledge.controllers import KnowledgeController

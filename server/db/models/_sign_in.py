@@ -37,7 +37,7 @@ class LoginChallenge(UUIDv7AuditBase):
     token_hash: Mapped[bytes] = mapped_column(LargeBinary(32), unique=True)
     device_name: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
-    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # codes tried on it
     used_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
     # A first Google sign-in to an account with two-step sign-in on: linked only once the code is right.
     link_google_subject: Mapped[str | None] = mapped_column(String(255))

@@ -135,7 +135,9 @@ class GoogleVerifier:
         )
         try:
             registry.validate(claims)
-        except JoseError as exc:
+            if isinstance(claims.get("aud"), list) and claims.get("azp") != self.client_id:
+                raise InvalidIdToken("an audience list without us as the authorized party")
+        except (JoseError, InvalidIdToken) as exc:
             logger.info("id_token_refused", reason=type(exc).__name__, claim=getattr(exc, "claim", None))
             raise InvalidIdToken("This Google sign-in is not valid; please try again.") from None
 
@@ -143,8 +145,8 @@ class GoogleVerifier:
         async with self._lock:
             now = self._now()
             if refresh:
-                if now - self._last_unknown_kid_fetch < UNKNOWN_KID_REFETCH_S:
-                    raise InvalidIdToken("This Google sign-in is not valid; please try again.")
+                if now - self._last_unknown_kid_fetch < UNKNOWN_KID_REFETCH_S and self._keys is not None:
+                    return self._keys  # fetched a moment ago (perhaps for this very rotation): look there again
                 self._last_unknown_kid_fetch = now
             elif self._keys is not None and now < self._keys_until:
                 return self._keys

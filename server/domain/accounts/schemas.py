@@ -113,9 +113,10 @@ class TotpSetup(ResponseBody, frozen=True):
 
 
 class TotpConfirm(RequestBody, frozen=True):
-    """A code from the authenticator app, proving it holds the pending secret."""
+    """A code from the authenticator app, proving it holds the pending secret, and the account's password."""
 
     code: OneTimeCode
+    current_password: Password | None = None  # required unless the account has no password (Google sign-in)
 
 
 class RecoveryCodes(ResponseBody, frozen=True):

@@ -8,6 +8,7 @@ from litestar import Controller, Request, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, SkipValidation
 
+from server.domain.accounts.controllers import BODY_LIMIT
 from server.domain.accounts.deps import AUTH_DEPENDENCIES, client_ip, device_name
 from server.domain.accounts.guards import BEARER, bearer_required
 from server.domain.accounts.schemas import (
@@ -25,8 +26,6 @@ from server.domain.accounts.services import AccountService, Principal
 from server.settings import Settings
 
 __all__ = ["SignInController", "TwoFactorController"]
-
-BODY_LIMIT = 8 * 1024  # an ID token is ~1 KB; codes are a few characters
 
 
 class SignInController(Controller):
@@ -98,12 +97,17 @@ class TwoFactorController(Controller):
     @post("/totp/confirm", status_code=200, summary="Turn two-step sign-in on with a first code")
     async def confirm(
         self,
+        request: Request[Any, Any, Any],
         data: JSONBody[TotpConfirm],
         principal: NamedDependency[SkipValidation[Principal]],
         accounts: NamedDependency[SkipValidation[AccountService]],
     ) -> RecoveryCodes:
-        """The 10 recovery codes, shown this once. 422 ``invalid_otp``; 409 ``two_factor_not_pending``."""
-        return await accounts.confirm_totp(principal.user, data.code)
+        """The 10 recovery codes, shown this once; every other session ends.
+
+        403 ``reauthentication_required`` without ``current_password``, ``invalid_credentials`` with a wrong one;
+        422 ``invalid_otp``; 409 ``two_factor_not_pending``.
+        """
+        return await accounts.confirm_totp(principal, data.code, data.current_password, client_ip(request))
 
     @delete("/totp", status_code=204, summary="Turn two-step sign-in off")
     async def disable(

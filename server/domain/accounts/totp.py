@@ -57,6 +57,8 @@ def is_totp_code(raw: str) -> bool:
 
 def matching_step(secret: str, code: str, now: datetime.datetime) -> int | None:
     """The time step ``code`` is valid for, within one step of ``now``; ``None`` when it is valid for none."""
+    if not is_totp_code(code):
+        return None
     digits = code.replace(" ", "")
     totp = pyotp.TOTP(secret)
     current = int(now.timestamp()) // STEP_S

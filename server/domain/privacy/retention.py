@@ -95,8 +95,9 @@ async def _spent_tokens(life: DataLifecycle, as_of: datetime.datetime) -> int:
         life,
         ("DELETE FROM refresh_tokens WHERE rotated_at <= :cutoff OR expires_at <= :cutoff", cutoff),
         ("DELETE FROM email_tokens WHERE used_at <= :cutoff OR expires_at <= :cutoff", cutoff),
-        ("DELETE FROM login_challenges WHERE expires_at <= :cutoff", cutoff),
-        # A spent ID token's nonce is kept while the token could still be presented again, not a day longer.
+        # A challenge (it may hold the Google subject a sign-in would link) and a spent ID token's nonce are kept
+        # only while they can still be used.
+        ("DELETE FROM login_challenges WHERE expires_at <= :as_of", {"as_of": as_of}),
         ("DELETE FROM oidc_nonces WHERE expires_at <= :as_of", {"as_of": as_of}),
     )
 

@@ -52,7 +52,7 @@ def upgrade() -> None:
         sa.Column("token_hash", sa.LargeBinary(32), nullable=False),
         sa.Column("device_name", sa.String(200), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-        sa.Column("failures", sa.Integer(), nullable=False, server_default="0"),
+        sa.Column("attempts", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("link_google_subject", sa.String(255), nullable=True),
         sa.UniqueConstraint("token_hash", name="uq_login_challenges_token_hash"),

@@ -13,7 +13,15 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from server.db.models import EmailToken, TwoFactor, User, UserSession, policy_acceptances, policy_versions
+from server.db.models import (
+    EmailToken,
+    LoginChallenge,
+    TwoFactor,
+    User,
+    UserSession,
+    policy_acceptances,
+    policy_versions,
+)
 from server.domain.accounts.mail import verification_mail
 from server.lib.clock import Clock, utcnow
 from server.lib.crypto import AccessTokenSigner, SecretSealer, digest_token, new_token
@@ -62,6 +70,12 @@ TOKEN_IP = Rule("token_ip", 10, FIFTEEN_MINUTES, backoff=True)  # wrong verifica
 MAIL_ADDRESS = Rule("mail_address", 5, HOUR)  # verification and reset mails to one address
 MAIL_IP = Rule("mail_ip", 20, HOUR)
 MAIL_ACCOUNT = Rule("mail_account", 5, HOUR)  # address-change mails one account may cause
+
+
+def register_ip(settings: Settings) -> Rule:
+    """New accounts one client may make an hour (``TECHPAL_REGISTER_LIMIT``), by sign-up or first Google sign-in."""
+    return Rule("register_ip", settings.auth.register_limit, HOUR)
+
 
 _USERNAME = re.compile(r"[a-z0-9._-]{3,32}")
 # Pragmatic syntax check (deliverability is proven by the verification mail, not by DNS).
@@ -172,7 +186,19 @@ class AccountServiceBase:
                 raise Conflict("An account with this e-mail address exists.", code="email_taken") from None
             if "uq_users_username_lower" in text:
                 raise Conflict("This username is taken.", code="username_taken") from None
+            if "uq_users_google_subject" in text:
+                raise Conflict(
+                    "This Google account is linked to another account.", code="link_requires_password"
+                ) from None
             raise
+
+    @staticmethod
+    def _ensure_may_sign_in(user: User) -> None:
+        if user.purge_after is not None:
+            raise AccountDeleted(
+                "This account is deleted and will be purged; restore it to sign in again.",
+                purge_after=user.purge_after,
+            )
 
     async def _two_factor(self, user: User) -> TwoFactor | None:
         return await self.db.scalar(select(TwoFactor).where(TwoFactor.user_id == user.id))
@@ -260,6 +286,22 @@ class AccountServiceBase:
             .where(UserSession.revoked_at.is_(None), *where)  # type: ignore[arg-type]
             .values(revoked_at=self.clock())
         )
+
+    async def _end_sign_in_paths(self, user: User, *, unlink_google: bool = True) -> None:
+        """After a recovery or sign-out step: spend the account's open sign-in challenges and drop its Google link.
+
+        Someone who took the account over may have linked their own Google account (via an address they changed it
+        to) or hold a challenge their phished code still answers; both end here. The owner's own Google account links
+        again at its next Google sign-in, as long as its address is the account's.
+        """
+        await self.db.execute(
+            update(LoginChallenge)
+            .where(LoginChallenge.user_id == user.id, LoginChallenge.used_at.is_(None))
+            .values(used_at=self.clock(), link_google_subject=None)
+        )
+        if unlink_google and user.google_subject is not None:
+            user.google_subject = None
+            logger.warning("google_unlinked", user_id=str(user.id))
 
     async def _record_acceptance(self, user: User, version: str) -> None:
         await self.db.execute(

@@ -11,7 +11,6 @@ from server.db.transactions import session_of_its_own
 from server.domain.accounts.mail import reset_mail
 from server.domain.accounts.passwords import password_problem
 from server.domain.accounts.services._base import (
-    HOUR,
     MAIL_ADDRESS,
     MAIL_IP,
     RESET_TTL,
@@ -22,6 +21,7 @@ from server.domain.accounts.services._base import (
     logger,
     normalize_email,
     normalize_username,
+    register_ip,
     weak_password_error,
 )
 from server.lib.crypto import digest_token
@@ -29,7 +29,6 @@ from server.lib.exceptions import (
     FieldError,
     ValidationFailed,
 )
-from server.lib.ratelimit import Rule
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
@@ -44,7 +43,7 @@ class MailFlows(AccountServiceBase):
 
     async def register(self, data: Register, client_ip: str) -> User:
         """Create an unverified account and mail the verification link."""
-        await self.limiter.hit(Rule("register_ip", self.settings.auth.register_limit, HOUR), client_ip)
+        await self.limiter.hit(register_ip(self.settings), client_ip)
         name, email, username = clean_name(data.name), normalize_email(data.email), normalize_username(data.username)
         if not data.age_confirmed:
             raise ValidationFailed(
@@ -100,6 +99,7 @@ class MailFlows(AccountServiceBase):
         if row.email.lower() != user.email.lower():
             await self._ensure_free(email=row.email, me=user)
             user.email = row.email
+            await self._end_sign_in_paths(user)  # the Google account of the old address no longer fits
         user.email_verified_at = now
         await self._flush_unique()
         await self.limiter.forgive(TOKEN_IP, client_ip)
@@ -147,6 +147,7 @@ class MailFlows(AccountServiceBase):
             user.email, user.email_verified_at = row.email, now
         await self._cancel_pending_email_change(user)
         await self._revoke(UserSession.user_id == user.id)
+        await self._end_sign_in_paths(user)
         await self._flush_unique()
         logger.warning("email_change_cancelled", user_id=str(user.id))
 
@@ -177,4 +178,5 @@ class MailFlows(AccountServiceBase):
         await self._spend_reset_tokens(user)
         await self._cancel_pending_email_change(user)
         await self._revoke(UserSession.user_id == user.id)
+        await self._end_sign_in_paths(user)
         logger.info("password_reset", user_id=str(user.id))

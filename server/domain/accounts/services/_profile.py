@@ -145,4 +145,5 @@ class ProfileFlows(AccountServiceBase):
         await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session_id)
         await self._spend_reset_tokens(user)
         await self._cancel_pending_email_change(user)
+        await self._end_sign_in_paths(user)
         logger.info("password_changed", user_id=str(user.id))

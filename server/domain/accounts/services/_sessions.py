@@ -135,12 +135,14 @@ class SessionFlows(AccountServiceBase):
     async def end_all_sessions(self, user: User) -> None:
         """End every session of ``user`` (an admin's action, e.g. after a takeover)."""
         await self._revoke(UserSession.user_id == user.id)
+        await self._end_sign_in_paths(user)
         logger.warning("all_sessions_ended", user_id=str(user.id))
 
     async def close(self, user: User, purge_after: datetime.datetime) -> None:
         """Mark the account deleted (purged after ``purge_after``) and end every session of it."""
         user.deleted_at, user.purge_after = self.clock(), purge_after
         await self._revoke(UserSession.user_id == user.id)
+        await self._end_sign_in_paths(user, unlink_google=False)
         await self.db.flush()
         logger.info("account_deleted", user_id=str(user.id), purge_after=purge_after.isoformat())
 
@@ -165,6 +167,7 @@ class SessionFlows(AccountServiceBase):
     async def revoke_other_sessions(self, principal: Principal) -> None:
         """End every session of the caller's account but the calling one ("sign out all other devices")."""
         await self._revoke(UserSession.user_id == principal.user.id, UserSession.id != principal.session_id)
+        await self._end_sign_in_paths(principal.user)
 
     async def revoke_session(self, principal: Principal, session_id: uuid.UUID) -> None:
         """End one of the caller's own sessions (another user's is "not found")."""

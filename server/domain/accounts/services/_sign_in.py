@@ -15,22 +15,23 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from server.db.models import User, oidc_nonces
+from server.db.transactions import transaction_of_its_own
 from server.domain.accounts.google import InvalidIdToken
 from server.domain.accounts.services._base import (
-    HOUR,
     LOGIN_ACCOUNT_IP,
     LOGIN_IP,
-    AccountDeleted,
     clean_name,
     logger,
     normalize_email,
+    register_ip,
 )
 from server.domain.accounts.services._two_factor import TwoFactorFlows
 from server.lib.crypto import digest_token
 from server.lib.exceptions import Conflict, FieldError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
-from server.lib.ratelimit import Rule
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
     from server.domain.accounts.google import GoogleIdentity
     from server.domain.accounts.schemas import GoogleLogin, TokenPair
 
@@ -60,14 +61,6 @@ class SignInFlows(TwoFactorFlows):
             user.password_hash = await self.passwords.hash(password)
         await self._second_factor(user, device_name, code, client_ip)
         return await self._open_session(user, device_name)
-
-    @staticmethod
-    def _ensure_may_sign_in(user: User) -> None:
-        if user.purge_after is not None:
-            raise AccountDeleted(
-                "This account is deleted and will be purged; restore it to sign in again.",
-                purge_after=user.purge_after,
-            )
 
     async def restore(self, login: str, password: str, client_ip: str) -> User:
         """Reopen an account deleted less than 30 days ago (throttled like sign-in); 409 when it is not deleted."""
@@ -106,23 +99,31 @@ class SignInFlows(TwoFactorFlows):
             raise NotFound("Google sign-in is not set up on this server.", code="google_disabled")
         await self.limiter.hit(LOGIN_IP, client_ip)
         identity = await self.google.verify(data.id_token, data.nonce)
-        await self._spend_nonce(data.nonce, identity.expires_at)
         user = await self.db.scalar(select(User).where(User.google_subject == identity.subject))
         link = None
         if user is None:
             user, link = await self._account_for(identity, data.age_confirmed, client_ip)
         self._ensure_may_sign_in(user)
         await self.limiter.forgive(LOGIN_IP, client_ip)
+        if data.code is None and await self.two_factor_on(user):
+            # The 401 that carries the challenge rolls this request back: the token is spent on its own, so it
+            # cannot ask for more challenges. (Other refusals leave it unspent: after 422 ``age_required`` the app
+            # sends it again with the age confirmed.)
+            async with transaction_of_its_own(self.limiter.engine) as own:
+                await self._spend_nonce(data.nonce, identity.expires_at, own)
+        else:
+            await self._spend_nonce(data.nonce, identity.expires_at, self.db)
         await self._second_factor(user, device_name, data.code, client_ip, link_google=link)
         if link is not None:
             user.google_subject = link
             logger.info("google_linked", user_id=str(user.id))
         return await self._open_session(user, device_name)
 
-    async def _spend_nonce(self, nonce: str, expires_at: int) -> None:
+    @staticmethod
+    async def _spend_nonce(nonce: str, expires_at: int, db: AsyncSession | AsyncConnection) -> None:
         """Remember the nonce until its token expires; a token presented twice is refused (401)."""
         until = datetime.datetime.fromtimestamp(expires_at, datetime.UTC) + NONCE_LEEWAY
-        fresh = await self.db.scalar(
+        fresh = await db.scalar(
             insert(oidc_nonces)
             .values(nonce_hash=digest_token(nonce), expires_at=until)
             .on_conflict_do_nothing()
@@ -139,10 +140,17 @@ class SignInFlows(TwoFactorFlows):
         email = normalize_email(identity.email)
         user = await self._by_email(email)
         if user is not None:
-            if user.email_verified_at is None or user.google_subject is not None:
+            if user.email_verified_at is None:
                 raise Conflict(
-                    "An account with this e-mail address exists. Sign in with its password first; Google sign-in "
-                    "links to an account only when its address is confirmed.",
+                    "An account with this e-mail address exists but its address is not confirmed yet. Open the link "
+                    'in the confirmation mail (or use "Forgot password?"), then sign in with Google.',
+                    code="link_requires_password",
+                )
+            if user.role != "user" or user.google_subject is not None:
+                # Staff accounts never gain a password-free way in by e-mail alone; nor does an account another
+                # Google account is linked to.
+                raise Conflict(
+                    "This account cannot be reached with Google sign-in. Sign in with its password.",
                     code="link_requires_password",
                 )
             return user, identity.subject
@@ -152,7 +160,7 @@ class SignInFlows(TwoFactorFlows):
                 code="age_required",
                 errors=[FieldError("age_confirmed", "must be true")],
             )
-        await self.limiter.hit(Rule("register_ip", self.settings.auth.register_limit, HOUR), client_ip)
+        await self.limiter.hit(register_ip(self.settings), client_ip)
         now = self.clock()
         user = User(
             name=clean_name(identity.name)[:200],

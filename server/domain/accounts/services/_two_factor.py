@@ -1,34 +1,34 @@
 """Use cases of two-step sign-in: set up and turn off TOTP, and the challenge a sign-in answers with a code.
 
 A sign-in whose first factor (password or Google) passed, for an account with two-step sign-in on, gets a challenge
-instead of tokens: an opaque single-use token, valid 5 minutes and for 5 wrong codes. Wrong codes count against a
+instead of tokens: an opaque single-use token, valid 5 minutes and for 5 codes. Wrong codes count against a
 per-account throttle too (``OTP_ACCOUNT``, with back-off), so asking for new challenges buys an attacker nothing.
 """
 
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, or_, select, update
+from sqlalchemy import delete, insert, or_, update
 
-from server.db.models import LoginChallenge, TwoFactor, User, recovery_codes
-from server.db.transactions import session_of_its_own
+from server.db.models import LoginChallenge, TwoFactor, User, UserSession, recovery_codes
+from server.db.transactions import session_of_its_own, transaction_of_its_own
 from server.domain.accounts import totp
 from server.domain.accounts.schemas import RecoveryCodes, TotpSetup
 from server.domain.accounts.services._base import LOGIN_IP, OTP_ACCOUNT, logger
 from server.domain.accounts.services._sessions import SessionFlows
 from server.lib.crypto import digest_token, new_token
-from server.lib.exceptions import Conflict, FieldError, NotAuthenticated, ValidationFailed
+from server.lib.exceptions import Conflict, FieldError, NotAuthenticated, PermissionDenied, ValidationFailed
 
 if TYPE_CHECKING:
     from server.domain.accounts.schemas import TokenPair
     from server.domain.accounts.services._base import Principal
 
-__all__ = ["CHALLENGE_TTL", "MAX_CODE_FAILURES", "OtpRequired", "TwoFactorFlows"]
+__all__ = ["CHALLENGE_TTL", "MAX_CODE_ATTEMPTS", "OtpRequired", "TwoFactorFlows"]
 
 CHALLENGE_TTL = datetime.timedelta(minutes=5)
-MAX_CODE_FAILURES = 5
+MAX_CODE_ATTEMPTS = 5
 
 
 class OtpRequired(NotAuthenticated):
@@ -74,13 +74,26 @@ class TwoFactorFlows(SessionFlows):
         await self.db.flush()
         return TotpSetup(secret=secret, otpauth_uri=totp.otpauth_uri(secret, user.email))
 
-    async def confirm_totp(self, user: User, code: str) -> RecoveryCodes:
-        """Turn two-step sign-in on with a code from the pending secret; the recovery codes, shown this once."""
+    async def confirm_totp(
+        self, principal: Principal, code: str, current_password: str | None, client_ip: str
+    ) -> RecoveryCodes:
+        """Turn two-step sign-in on with a code from the pending secret; the recovery codes, shown this once.
+
+        The password is asked again (403 ``reauthentication_required`` without it): a stolen access token must not
+        be able to put its thief's authenticator on the account and lock the owner out.
+        """
+        user = principal.user
         row = await self._two_factor(user)
         if row is None or row.confirmed_at is not None:
             raise Conflict("Start setting up two-step sign-in first.", code="two_factor_not_pending")
+        if user.password_hash is not None:
+            if current_password is None:
+                raise PermissionDenied(
+                    "Enter your password to turn on two-step sign-in.", code="reauthentication_required"
+                )
+            await self.confirm_password(user, current_password, client_ip)
         await self.limiter.hit(OTP_ACCOUNT, str(user.id))
-        if not await self._accept_totp(row, user, code):
+        if not totp.is_totp_code(code) or not await self._accept_totp(row, user, code):
             raise _wrong_code()
         await self.limiter.forgive(OTP_ACCOUNT, str(user.id), reset=True)
         row.confirmed_at = self.clock()
@@ -89,6 +102,7 @@ class TwoFactorFlows(SessionFlows):
         await self.db.execute(
             insert(recovery_codes), [{"user_id": user.id, "code_hash": totp.recovery_code_digest(c)} for c in codes]
         )
+        await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session_id)
         await self.db.flush()
         logger.info("two_factor_enabled", user_id=str(user.id))
         return RecoveryCodes(recovery_codes=codes)
@@ -138,54 +152,62 @@ class TwoFactorFlows(SessionFlows):
 
     async def login_with_code(self, challenge: str, code: str, client_ip: str) -> TokenPair:
         """Answer a sign-in challenge with a TOTP or recovery code: a session, as ``login`` opens one."""
-        now = self.clock()
-        found = await self.db.scalar(
-            select(LoginChallenge).where(
-                LoginChallenge.token_hash == digest_token(challenge),
-                LoginChallenge.used_at.is_(None),
-                LoginChallenge.expires_at > now,
-                LoginChallenge.failures < MAX_CODE_FAILURES,
-            )
-        )
-        if found is None:
+        attempt = await self._reserve_attempt(challenge)
+        if attempt is None:
             await self.limiter.hit(LOGIN_IP, client_ip)  # guessing challenges costs like guessing passwords
             raise _challenge_expired()
-        user = await self.db.get_one(User, found.user_id)
+        user = await self.db.get_one(User, attempt.user_id)
+        self._ensure_may_sign_in(user)
         row = await self._two_factor(user)
         if row is None or row.confirmed_at is None:  # turned off meanwhile: sign in again
             raise _challenge_expired()
         try:
             await self._check_sign_in_code(row, user, code, client_ip)
         except InvalidOtp:
-            failures = await self._count_failure(found)
-            if failures >= MAX_CODE_FAILURES:
+            left = MAX_CODE_ATTEMPTS - attempt.attempts
+            if left <= 0:
                 raise _challenge_expired("Too many wrong codes; please sign in again.") from None
             raise InvalidOtp(
-                "That code is not right. Check your authenticator app and try again.",
-                attempts_left=MAX_CODE_FAILURES - failures,
+                "That code is not right. Check your authenticator app and try again.", attempts_left=left
             ) from None
         claimed = await self.db.execute(
             update(LoginChallenge)
-            .where(LoginChallenge.id == found.id, LoginChallenge.used_at.is_(None))
-            .values(used_at=now)
+            .where(LoginChallenge.id == attempt.id, LoginChallenge.used_at.is_(None))
+            .values(used_at=self.clock(), link_google_subject=None)
             .returning(LoginChallenge.id)
         )
-        if claimed.one_or_none() is None:  # answered by a concurrent request
+        if claimed.one_or_none() is None:  # answered by a concurrent request, or ended by a recovery step
             raise _challenge_expired()
-        if found.link_google_subject is not None:
-            user.google_subject = found.link_google_subject
+        if attempt.link_google_subject is not None and user.google_subject is None:
+            user.google_subject = attempt.link_google_subject
             logger.info("google_linked", user_id=str(user.id))
-        return await self._open_session(user, found.device_name)
+        return await self._open_session(user, attempt.device_name)
 
-    async def _count_failure(self, challenge: LoginChallenge) -> int:
-        async with session_of_its_own(self.limiter.engine) as own:  # counted although the request answers 401
-            failures = await own.scalar(
+    async def _reserve_attempt(self, challenge: str) -> Any:
+        """Count one attempt on a live challenge before its code is checked (committed whatever the answer).
+
+        One atomic statement: concurrent requests cannot get more than ``MAX_CODE_ATTEMPTS`` tries between them.
+        ``None`` for an unknown, used, expired or exhausted challenge.
+        """
+        async with transaction_of_its_own(self.limiter.engine) as own:
+            reserved = await own.execute(
                 update(LoginChallenge)
-                .where(LoginChallenge.id == challenge.id)
-                .values(failures=LoginChallenge.failures + 1)
-                .returning(LoginChallenge.failures)
+                .where(
+                    LoginChallenge.token_hash == digest_token(challenge),
+                    LoginChallenge.used_at.is_(None),
+                    LoginChallenge.expires_at > self.clock(),
+                    LoginChallenge.attempts < MAX_CODE_ATTEMPTS,
+                )
+                .values(attempts=LoginChallenge.attempts + 1)
+                .returning(
+                    LoginChallenge.id,
+                    LoginChallenge.user_id,
+                    LoginChallenge.attempts,
+                    LoginChallenge.device_name,
+                    LoginChallenge.link_google_subject,
+                )
             )
-        return int(failures or MAX_CODE_FAILURES)
+            return reserved.one_or_none()
 
     async def _check_sign_in_code(self, row: TwoFactor, user: User, code: str, client_ip: str) -> None:
         account = str(user.id)

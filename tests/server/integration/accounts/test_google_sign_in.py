@@ -17,6 +17,7 @@ import pytest
 from server.settings import GoogleSettings, Secret, Settings
 from tests.fixtures.auth import auth_header
 from tests.fixtures.db import fetch_rows, fetch_value
+from tests.fixtures.mail import link_token
 from tests.fixtures.oidc_issuer import CLIENT_ID, CLIENT_SECRET, FakeIssuer
 
 if TYPE_CHECKING:
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from litestar.testing import AsyncTestClient
 
     from tests.fixtures.auth import UserFactory
+    from tests.fixtures.mail import Mailbox
 
     Client = AsyncTestClient[Litestar]
 
@@ -245,13 +247,16 @@ async def test_with_two_step_sign_in_on_the_link_waits_for_the_code(
 ) -> None:
     user = await user_factory(email="ada@example.com")
     secret = (await client.post("/api/v1/me/2fa/totp", headers=user.headers)).json()["secret"]
-    confirm = {"code": pyotp.TOTP(secret).now()}
+    confirm = {"code": pyotp.TOTP(secret).now(), "current_password": user.password}
     assert (await client.post("/api/v1/me/2fa/totp/confirm", json=confirm, headers=user.headers)).status_code == 200
 
     nonce = fresh_nonce()
     asked = await sign_in(client, oidc_issuer.mint(nonce=nonce), nonce)
     assert (asked.status_code, asked.json()["code"]) == (401, "otp_required")
     assert (await user_row(settings, "ada@example.com"))["google_subject"] is None
+
+    again = await sign_in(client, oidc_issuer.mint(nonce=nonce), nonce)
+    assert again.json()["code"] == "invalid_id_token"  # the token was spent by the challenge it got
 
     code = pyotp.TOTP(secret).at(time.time() + 30)
     answered = await client.post("/api/v1/auth/login/otp", json={"challenge": asked.json()["challenge"], "code": code})
@@ -306,3 +311,47 @@ async def test_the_export_says_how_the_account_signs_in(client: Client, oidc_iss
         "google_account_id": oidc_issuer.next_account.sub,
         "two_step_since": None,
     }
+
+
+async def test_a_staff_account_is_not_linked_by_email(
+    client: Client, oidc_issuer: FakeIssuer, user_factory: UserFactory, settings: Settings
+) -> None:
+    user = await user_factory(email="ada@example.com")
+    await fetch_value(
+        settings.db.url.get_secret_value(),
+        "UPDATE users SET role = 'admin' WHERE id = $1 RETURNING id",
+        uuid.UUID(user.id),
+    )
+    nonce = fresh_nonce()
+    refused = await sign_in(client, oidc_issuer.mint(nonce=nonce), nonce)
+    assert (refused.status_code, refused.json()["code"]) == (409, "link_requires_password")
+    assert (await user_row(settings, "ada@example.com"))["google_subject"] is None
+
+
+async def test_the_owner_taking_the_account_back_drops_a_thiefs_google_link(
+    client: Client, oidc_issuer: FakeIssuer, user_factory: UserFactory, mailbox: Mailbox, settings: Settings
+) -> None:
+    """The owner's "cancel the change" link undoes a thief's Google link along with the address change.
+
+    The thief, holding the password, moved the account to their address and linked their Google account.
+    """
+    owner = await user_factory(email="owner@example.com")
+    moved = await client.patch(
+        "/api/v1/me",
+        json={"email": "ada@example.com", "current_password": owner.password},
+        headers=owner.headers,
+    )
+    assert moved.status_code == 200
+    confirm = link_token(await mailbox.latest_to("ada@example.com"), "verify-email")
+    assert (await client.post("/api/v1/auth/verify-email", json={"token": confirm})).status_code == 204
+    nonce = fresh_nonce()
+    assert (await sign_in(client, oidc_issuer.mint(nonce=nonce), nonce)).status_code == 200  # linked to the thief
+
+    cancel = link_token(await mailbox.latest_to("owner@example.com"), "cancel-email-change")
+    assert (await client.post("/cancel-email-change", data={"token": cancel})).status_code == 200
+    assert (await user_row(settings, "owner@example.com"))["google_subject"] is None
+
+    nonce = fresh_nonce()
+    thief = await sign_in(client, oidc_issuer.mint(nonce=nonce), nonce, age_confirmed=True)
+    me = (await client.get("/api/v1/me", headers=auth_header(thief.json()["access_token"]))).json()
+    assert me["id"] != owner.id  # a new account of the thief's own, not the owner's

@@ -44,7 +44,8 @@ async def turn_on(client: Client, user: TestUser) -> tuple[str, list[str]]:
     started = await client.post(TOTP, headers=user.headers)
     assert started.status_code == 201, started.text
     secret = started.json()["secret"]
-    confirmed = await client.post(f"{TOTP}/confirm", json={"code": code_at(secret)}, headers=user.headers)
+    body = {"code": code_at(secret), "current_password": user.password}
+    confirmed = await client.post(f"{TOTP}/confirm", json=body, headers=user.headers)
     assert confirmed.status_code == 200, confirmed.text
     return secret, confirmed.json()["recovery_codes"]
 
@@ -81,11 +82,20 @@ async def test_setting_up_gives_a_secret_and_uri_then_recovery_codes_shown_once(
     me = await client.get("/api/v1/me", headers=signed_in_user.headers)
     assert me.json()["two_factor"] is False  # pending until confirmed
 
-    wrong = await client.post(f"{TOTP}/confirm", json={"code": "000000"}, headers=signed_in_user.headers)
-    assert wrong.status_code == 422
-    assert wrong.json()["code"] == "invalid_otp"
+    password = signed_in_user.password
+    for code in ("000000", "１２３４５６", "12345x"):  # wrong, full-width digits, not digits
+        wrong = await client.post(
+            f"{TOTP}/confirm", json={"code": code, "current_password": password}, headers=signed_in_user.headers
+        )
+        assert (wrong.status_code, wrong.json()["code"]) == (422, "invalid_otp")
+    no_password = await client.post(f"{TOTP}/confirm", json={"code": code_at(secret)}, headers=signed_in_user.headers)
+    assert (no_password.status_code, no_password.json()["code"]) == (403, "reauthentication_required")
 
-    confirmed = await client.post(f"{TOTP}/confirm", json={"code": code_at(secret)}, headers=signed_in_user.headers)
+    confirmed = await client.post(
+        f"{TOTP}/confirm",
+        json={"code": code_at(secret), "current_password": password},
+        headers=signed_in_user.headers,
+    )
     assert confirmed.status_code == 200
     codes = confirmed.json()["recovery_codes"]
     assert len(codes) == len(set(codes)) == 10
@@ -255,5 +265,46 @@ async def test_a_secret_sealed_for_one_user_does_not_open_for_another(
         uuid.UUID(alice.id),
         uuid.UUID(mallory.id),
     )
-    confirm = await client.post(f"{TOTP}/confirm", json={"code": next_code(alice_secret)}, headers=mallory.headers)
+    body = {"code": next_code(alice_secret), "current_password": mallory.password}
+    confirm = await client.post(f"{TOTP}/confirm", json=body, headers=mallory.headers)
     assert confirm.json()["code"] == "invalid_otp"
+
+
+async def test_turning_it_on_signs_out_every_other_device(client: Client, user_factory: UserFactory) -> None:
+    user = await user_factory()
+    other = (await password_login(client, user)).json()
+    await turn_on(client, user)
+    assert (await client.get("/api/v1/me", headers=auth_header(other["access_token"]))).status_code == 401
+    assert (await client.get("/api/v1/me", headers=user.headers)).status_code == 200
+
+
+async def test_a_password_change_ends_open_challenges(client: Client, signed_in_user: TestUser) -> None:
+    """A code phished together with the password stops working once the owner changes the password."""
+    secret, _ = await turn_on(client, signed_in_user)
+    challenge = await challenge_of(client, signed_in_user)
+    changed = await client.post(
+        "/api/v1/me/password",
+        json={"current_password": signed_in_user.password, "new_password": "copper-meadow-signal-77"},
+        headers=signed_in_user.headers,
+    )
+    assert changed.status_code == 204
+    assert (await answer(client, challenge, next_code(secret))).json()["code"] == "challenge_expired"
+
+
+async def test_a_challenge_of_an_account_deleted_meanwhile_opens_nothing(
+    client: Client, signed_in_user: TestUser
+) -> None:
+    secret, _ = await turn_on(client, signed_in_user)
+    challenge = await challenge_of(client, signed_in_user)
+    deleted = await client.request(
+        "DELETE", "/api/v1/me", json={"password": signed_in_user.password}, headers=signed_in_user.headers
+    )
+    assert deleted.status_code == 202
+    late = await answer(client, challenge, next_code(secret))
+    assert (late.status_code, late.json()["code"]) in {(401, "challenge_expired"), (403, "account_deleted")}
+
+
+async def test_a_non_ascii_code_is_a_wrong_code(client: Client, signed_in_user: TestUser) -> None:
+    await turn_on(client, signed_in_user)
+    wrong = await answer(client, await challenge_of(client, signed_in_user), "１２３４５６")
+    assert (wrong.status_code, wrong.json()["code"]) == (401, "invalid_otp")

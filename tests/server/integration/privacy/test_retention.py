@@ -243,18 +243,18 @@ async def test_an_export_a_deletion_ended_early_counts_for_a_day(
 async def test_sign_in_challenges_and_spent_nonces_go_when_done(
     settings: Settings, app: TechPalApp, signed_in_user: TestUser
 ) -> None:
-    for age in ("31 days", "29 days"):
+    for age in ("- interval '1 minute'", "+ interval '4 minutes'"):
         await query(
             settings,
             "INSERT INTO login_challenges (id, user_id, token_hash, device_name, expires_at, created_at, updated_at) "
             f"VALUES (gen_random_uuid(), '{signed_in_user.id}', sha256(gen_random_uuid()::text::bytea), 'laptop', "
-            f"now() - interval '{age}', now(), now()) RETURNING id",
+            f"now() {age}, now(), now()) RETURNING id",
         )
     for expiry in ("- interval '1 minute'", "+ interval '1 hour'"):
         await query(
             settings,
-            f"INSERT INTO oidc_nonces (nonce_hash, expires_at) VALUES (sha256(gen_random_uuid()::text::bytea), now() {expiry}) "
-            "RETURNING expires_at",
+            "INSERT INTO oidc_nonces (nonce_hash, expires_at) "
+            f"VALUES (sha256(gen_random_uuid()::text::bytea), now() {expiry}) RETURNING expires_at",
         )
 
     assert await removed_by(app, "sign-in and mail tokens") == 2  # the old challenge and the expired nonce
