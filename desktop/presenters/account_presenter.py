@@ -4,7 +4,11 @@ All requests run on the runner, off the GUI thread. A profile save sends only th
 errors are handed back by field, so the window shows each next to its input and keeps what was typed. A privacy
 switch is sent the moment it is flipped and flipped back if the server does not take it. The signed-in devices and
 the data export have presenters of their own (:mod:`~desktop.presenters.devices_presenter`,
-:mod:`~desktop.presenters.export_presenter`).
+:mod:`~desktop.presenters.export_presenter`); two-step sign-in is :attr:`AccountPresenter.two_factor`.
+
+A weak new password comes back with the server's rule, shown next to the field; the rules themselves are shown
+before anything is sent (:mod:`desktop.core.password_rules`). An account made by Google sign-in has no password to
+change: it gets a link to set one (the forgotten-password mail).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop.core.api.errors import ApiError, SessionExpired
 from desktop.presenters.remote_presenter import RemotePresenter
 from desktop.presenters.session_state import error_message, long_date
+from desktop.presenters.two_factor_presenter import TwoFactorPresenter
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,6 +34,7 @@ __all__ = [
     "CHANGED_TEXT",
     "CURRENT_WRONG_TEXT",
     "EMAIL_PENDING_TEXT",
+    "GOOGLE_ONLY_TEXT",
     "PRIVACY_SWITCHES",
     "PROFILE_FIELDS",
     "REPEAT_DIFFERS_TEXT",
@@ -75,6 +81,11 @@ EMAIL_REAUTH_WRONG_TEXT: Final = "That password is wrong. Your e-mail address is
 REPEAT_DIFFERS_TEXT: Final = "The two new passwords are not the same. Type the new one again."
 CHANGE_INCOMPLETE_TEXT: Final = "Enter your current password and a new one."
 CHANGED_TEXT: Final = "Your password is changed. Every other device was signed out."
+GOOGLE_ONLY_TEXT: Final = (
+    "You sign in with Google; your account has no Tech Pal password yet. To set one (to sign in without Google, "
+    "or to turn off two-step sign-in), we mail you a link that opens a page where you choose it."
+)
+LINK_SENT_TEXT: Final = "We sent a link to {email}. Open it to choose your password."
 DELETE_CHANGE_INCOMPLETE_TEXT: Final = "Enter your password to confirm."
 DELETE_CURRENT_WRONG_TEXT: Final = "That password is wrong. Your account was not deleted."
 # A taken e-mail or username is a 409 without a field list: these put it next to its input.
@@ -82,6 +93,14 @@ _TAKEN: Final = {
     "email_taken": ("email", "Another account uses this e-mail address."),
     "username_taken": ("username", "This username is taken. Please pick another one."),
 }
+
+
+def _new_password_rule(exc: BaseException) -> str:
+    """The server's words for a weak new password (its field error, else its detail); empty for other failures."""
+    if not isinstance(exc, ApiError) or exc.code != "weak_password":
+        return ""
+    field = next((e.message for e in exc.field_errors if e.field == "new_password" and e.message), "")
+    return field or exc.detail
 
 
 def deleted_text(scheduled: DeletionScheduled) -> str:
@@ -106,6 +125,8 @@ class AccountPresenter(RemotePresenter):
         profile_failed(str, object): A load or save failed: a message (may be empty) and ``{field: message}``.
         password_changed(str): The password is changed; what to tell the user.
         password_failed(str): Changing the password failed; the message is for the user.
+        password_rule_failed(str): The new password breaks a rule: the server's words, shown next to the field.
+        password_link_sent(str): A link to set a password was mailed; what to tell the user.
         switch_changed(str, bool): Show this privacy switch so (loaded, saved, or flipped back after a failure).
         switch_failed(str): A privacy switch was not saved (and is flipped back); the message is for the user.
         deleted(str): The account is deleted; the notification text (with the purge date).
@@ -119,6 +140,8 @@ class AccountPresenter(RemotePresenter):
     profile_failed = Signal(str, object)
     password_changed = Signal(str)
     password_failed = Signal(str)
+    password_rule_failed = Signal(str)
+    password_link_sent = Signal(str)
     switch_changed = Signal(str, bool)
     switch_failed = Signal(str)
     deleted = Signal(str)
@@ -133,6 +156,9 @@ class AccountPresenter(RemotePresenter):
         self._busy: set[str] = set()
         self._switching: set[str] = set()
         self._generation = 0
+        self.two_factor = TwoFactorPresenter(client, runner=runner, profile=lambda: self._profile, parent=self)
+        self.two_factor.session_expired.connect(self.session_expired)
+        self.two_factor.changed.connect(self.refresh)
 
     @property
     def profile(self) -> Profile | None:
@@ -235,12 +261,27 @@ class AccountPresenter(RemotePresenter):
 
     def _on_password_failed(self, exc: BaseException) -> None:
         self._set_busy("password", False)
+        rule = _new_password_rule(exc)
         if isinstance(exc, ApiError) and exc.code == "invalid_credentials":
             self.password_failed.emit(CURRENT_WRONG_TEXT)
-        elif isinstance(exc, ApiError) and exc.code == "weak_password" and exc.detail:
-            self.password_failed.emit(exc.detail)  # the server's rule says what a strong one needs
+        elif rule:
+            self.password_rule_failed.emit(rule)  # the server's rule says what a strong one needs
         else:
             self.password_failed.emit(self._message(exc))
+
+    def send_password_link(self) -> None:
+        """Mail a link to set a password (an account made by Google sign-in has none); ``password_link_sent``."""
+        client, loaded = self._client(), self._profile
+        if client is None or loaded is None or self.busy("password"):
+            return
+        email = loaded.email
+        self._set_busy("password", True)
+
+        def sent(_none: None) -> None:
+            self._set_busy("password", False)
+            self.password_link_sent.emit(LINK_SENT_TEXT.format(email=email))
+
+        self._runner.run(lambda: client.request_password_reset(email), sent, self._on_password_failed)
 
     # ------------------------------------------------------------------------------------------------ privacy
     def set_switch(self, key: str, on: bool) -> None:

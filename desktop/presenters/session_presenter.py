@@ -1,5 +1,9 @@
 """Who is signed in, to which server: the token store, the one :class:`ApiClient`, sign-in, sign-up and sign-out.
 
+Sign-up, confirming the address and restoring a deleted account are in :mod:`~desktop.presenters.session_signup`;
+two-step sign-in's code, Google sign-in and a forgotten password in :mod:`~desktop.presenters.session_steps`;
+signing out in :mod:`~desktop.presenters.session_signout`.
+
 Everything that can block (probing the keyring, reading tokens, every request) runs on the presenter's
 :class:`~desktop.services.tasks.TaskRunner`; results come back on the GUI thread as signals. The tray is shown
 before :meth:`SessionPresenter.start` is called, so a slow keyring or a dead server never delays the icon.
@@ -17,6 +21,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from desktop.core.api.errors import AccountDeleted, ApiError, FieldError, ServerUnreachable, SessionExpired
 from desktop.core.auth import MemoryTokenStore, TokenStore
 from desktop.core.settings import check_server_url
+from desktop.presenters.session_signout import SignOutRequests
 from desktop.presenters.session_signup import SignUpRequests
 from desktop.presenters.session_state import (
     INSECURE_URL_TEXT,
@@ -29,6 +34,12 @@ from desktop.presenters.session_state import (
     deletion_text,
     error_message,
     extract_verification_token,
+)
+from desktop.presenters.session_steps import (
+    GoogleSignInFactory,
+    SignInSteps,
+    default_google_sign_in,
+    open_in_browser,
 )
 from desktop.services.tasks import TaskRunner
 
@@ -46,7 +57,7 @@ __all__ = ["INSECURE_URL_TEXT", "SessionPresenter", "SessionState", "SignInStep"
 logger = logging.getLogger(__name__)
 
 
-class SessionPresenter(SignUpRequests, QObject):
+class SessionPresenter(SignUpRequests, SignInSteps, SignOutRequests, QObject):
     """The session's state machine and its requests.
 
     Signals:
@@ -60,6 +71,12 @@ class SessionPresenter(SignUpRequests, QObject):
         registered(str): The account was created; a mail went to this address.
         verified(): The e-mail address is confirmed; the user can sign in now.
         verification_resent(): The mail was sent again.
+        verification_needed(): Sign-in found the address unconfirmed (after ``failed``): offer to send the mail again.
+        password_reset_sent(str): A link to set a new password was asked for; what to tell the user.
+        otp_required(): The password (or Google) was right; two-step sign-in asks for its code (:meth:`submit_otp`).
+        google_available(bool): Whether this server offers Google sign-in (after :meth:`load_providers`).
+        google_waiting(bool): Google sign-in is (no longer) waiting for the browser.
+        google_age_required(): A first Google sign-in makes an account: ask for the age (:meth:`confirm_google_age`).
         sign_out_needs_confirmation(int): Signing out would delete this many unsent questions: ask first.
         busy_changed(bool): A sign-in request is running (the dialog disables its buttons).
     """
@@ -74,6 +91,12 @@ class SessionPresenter(SignUpRequests, QObject):
     registered = Signal(str)
     verified = Signal()
     verification_resent = Signal()
+    verification_needed = Signal()
+    password_reset_sent = Signal(str)
+    otp_required = Signal()
+    google_available = Signal(bool)
+    google_waiting = Signal(bool)
+    google_age_required = Signal()
     sign_out_needs_confirmation = Signal(int)
     busy_changed = Signal(bool)
 
@@ -85,6 +108,8 @@ class SessionPresenter(SignUpRequests, QObject):
         client_factory: ClientFactory = default_client_factory,
         queue_root: Path | None = None,
         runner: TaskRunner | None = None,
+        open_url: Callable[[str], object] = open_in_browser,
+        google_sign_in: GoogleSignInFactory = default_google_sign_in,
         parent: QObject | None = None,
     ) -> None:
         """Create the presenter; nothing blocks until :meth:`start`.
@@ -95,6 +120,8 @@ class SessionPresenter(SignUpRequests, QObject):
             client_factory: Builds the API client for a server, token store and account.
             queue_root: Root of the offline queues (:func:`default_queue_root` when omitted).
             runner: Where blocking calls run; one private single-thread runner when omitted, so requests keep order.
+            open_url: Opens a URL in the system browser (Google sign-in); called on the GUI thread.
+            google_sign_in: Makes the browser flow of Google sign-in for a provider and ``open_url``.
             parent: Owning QObject.
         """
         super().__init__(parent)
@@ -113,6 +140,7 @@ class SessionPresenter(SignUpRequests, QObject):
         self._store_problem: str | None = None
         # Guards _tokens/_client, which workers create on first use and the GUI thread replaces on a server change.
         self._open_lock = threading.Lock()
+        self._init_steps(self, open_url, google_sign_in)
 
     # ------------------------------------------------------------------------------------------------ state
     @property
@@ -314,6 +342,8 @@ class SessionPresenter(SignUpRequests, QObject):
             if isinstance(exc, AccountDeleted):  # not a failure: the dialog offers to restore it
                 self.account_deleted.emit(deletion_text(exc.purge_after))
                 return
+            if self._step_failed(step, exc):  # a further step (the code, the age), or a failure with an offer
+                return
             errors: list[FieldError] = list(exc.field_errors) if isinstance(exc, ApiError) else []
             self.failed.emit(step.value, error_message(exc), errors)
 
@@ -328,40 +358,7 @@ class SessionPresenter(SignUpRequests, QObject):
         self._set_state(SessionState.SIGNED_IN)
         self.signed_in.emit(profile)
 
-    # ------------------------------------------------------------------------------------------------ sign-out
-    @Slot()
-    def request_sign_out(self) -> None:
-        """Sign out, asking first (``sign_out_needs_confirmation``) when unsent questions would be deleted."""
-        if not self.is_signed_in:
-            return
-        queue = self.offline_queue()
-        if queue is None:
-            self.sign_out(clear_queue=False)
-            return
-        self._runner.run(lambda: len(queue), self._on_queue_counted, lambda _exc: self.sign_out(clear_queue=True))
-
-    def _on_queue_counted(self, count: int) -> None:
-        if count:
-            self.sign_out_needs_confirmation.emit(count)
-        else:
-            self.sign_out(clear_queue=True)
-
-    def sign_out(self, *, clear_queue: bool, on_server: bool = True) -> None:
-        """End the session on the server (unless it ended it itself) and forget the tokens; optionally the outbox."""
-        client = self._client
-        if client is None or not self.is_signed_in:
-            return
-        queue = self.offline_queue() if clear_queue else None
-
-        def call() -> None:
-            # logout forgets the tokens locally even when the server cannot be reached
-            (client.logout if on_server else client.forget)()
-            if queue is not None:
-                queue.clear()
-
-        self._forget_session("")
-        self._runner.run(call, _ignore, lambda exc: logger.warning("sign-out: %s", error_message(exc)))
-
+    # ------------------------------------------------------------------------------------------------ expiry
     @Slot()
     def handle_session_expired(self) -> None:
         """A request found the session revoked or expired: back to sign-in (the client already forgot the tokens)."""
@@ -380,6 +377,7 @@ class SessionPresenter(SignUpRequests, QObject):
         """End a session whose tokens die with the app (else each start adds a device); wait for requests; close."""
         client = self._client
         unkept = self.is_signed_in and self._tokens is not None and not self._tokens.persistent
+        self._shutdown_steps()
         self._runner.shutdown(last=partial(client.logout, timeout=LOGOUT_AT_EXIT_S) if client and unkept else None)
         if client is not None:
             client.close()

@@ -67,6 +67,9 @@ class SignInStep(StrEnum):
     RESEND = "resend"
     RESTORE = "restore"
     SIGN_OUT = "sign_out"
+    FORGOT = "forgot"  # asking for a link to set a new password
+    OTP = "otp"  # the code of two-step sign-in
+    GOOGLE = "google"  # Google sign-in (the browser, then the server)
 
 
 def default_client_factory(server_url: str, tokens: TokenStore, account: str | None) -> ApiClient:

@@ -1,7 +1,8 @@
-"""The Account window: profile and password, signed-in devices, privacy switches, and the user's data.
+"""The Account window: profile, sign-in (password, two-step), signed-in devices, privacy switches, the user's data.
 
 A thin view over three presenters (account, devices, export): it forwards what the user typed or clicked and shows
-what they report. The devices list and the "Your data" tab are in :mod:`desktop.ui.account_panes`.
+what they report. The devices list and the "Your data" tab are in :mod:`desktop.ui.account_panes`, the "Sign-in"
+tab in :mod:`desktop.ui.account_security`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from PySide6.QtCore import Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 
 from desktop.presenters.account_presenter import EMAIL_PENDING_TEXT, PRIVACY_SWITCHES, PROFILE_FIELDS
 from desktop.ui.account_panes import DataPane, DevicesPane, SavePathChooser, ask_save_path, error_label, note_label
+from desktop.ui.account_security import SecurityPane
+from desktop.ui.two_factor_dialogs import TextPathChooser, ask_text_path
 
 if TYPE_CHECKING:
     from desktop.core.api.models import Profile
@@ -38,13 +40,14 @@ _FIELD_LABELS = {"name": "Name", "email": "E-mail", "username": "Username"}
 
 
 class AccountWindow(QWidget):
-    """Four tabs: Profile (with the password), Devices, Privacy, Your data. Reloads whenever it is presented.
+    """Five tabs: Profile, Sign-in, Devices, Privacy, Your data. Reloads whenever it is presented.
 
     Args:
-        account: Profile, password, privacy switches, deletion.
+        account: Profile, password, two-step sign-in, privacy switches, deletion.
         devices: The signed-in devices.
         export: "Download my data".
         choose_path: Asks where to save the ZIP (injectable so tests never open a file dialog).
+        choose_codes_path: Asks where to save the recovery codes of two-step sign-in.
         parent: Parent widget.
     """
 
@@ -55,6 +58,7 @@ class AccountWindow(QWidget):
         export: ExportPresenter,
         *,
         choose_path: SavePathChooser = ask_save_path,
+        choose_codes_path: TextPathChooser = ask_text_path,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -65,6 +69,12 @@ class AccountWindow(QWidget):
         self.setMinimumWidth(520)
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_profile_tab(), "Profile")
+        self.security_pane = SecurityPane(account, choose_path=choose_codes_path)
+        self.tabs.addTab(self.security_pane, "Sign-in")
+        pane = self.security_pane  # its password widgets, by the names this window always had
+        self.current_password_edit, self.new_password_edit = pane.current_password_edit, pane.new_password_edit
+        self.repeat_password_edit, self.password_button = pane.repeat_password_edit, pane.password_button
+        self.password_notice, self.password_error = pane.password_notice, pane.password_error
         self.devices_pane = DevicesPane(devices)
         self.tabs.addTab(self.devices_pane, "Devices")
         self.tabs.addTab(self._build_privacy_tab(), "Privacy")
@@ -77,7 +87,7 @@ class AccountWindow(QWidget):
         account.profile_saved.connect(self._on_profile_saved)
         account.profile_failed.connect(self._on_profile_failed)
         account.password_changed.connect(self._on_password_changed)
-        account.password_failed.connect(self._on_password_failed)
+        account.two_factor.changed.connect(devices.refresh)  # turning it on signs out the other devices
         account.switch_changed.connect(self._on_switch)
         account.switch_failed.connect(self._on_switch_failed)
         account.busy_changed.connect(self._on_busy)
@@ -119,34 +129,12 @@ class AccountWindow(QWidget):
         save_row.addWidget(self.profile_notice, 1)
         save_row.addWidget(self.save_button, alignment=Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
 
-        password_box = QGroupBox("Change password")
-        self.current_password_edit = QLineEdit()
-        self.new_password_edit = QLineEdit()
-        self.repeat_password_edit = QLineEdit()
-        passwords = QFormLayout(password_box)
-        for label, edit in (
-            ("Current password", self.current_password_edit),
-            ("New password", self.new_password_edit),
-            ("New password again", self.repeat_password_edit),
-        ):
-            edit.setEchoMode(QLineEdit.EchoMode.Password)
-            passwords.addRow(label, edit)
-        self.password_notice = note_label()
-        self.password_error = error_label()
-        self.password_button = QPushButton("Change password")
-        passwords.addRow(self.password_error)
-        passwords.addRow(self.password_notice)
-        passwords.addRow("", self.password_button)
-        passwords.setAlignment(self.password_button, Qt.AlignmentFlag.AlignRight)
-
         layout = QVBoxLayout(page)
         layout.addLayout(form)
         layout.addWidget(self.profile_error)
         layout.addLayout(save_row)
-        layout.addWidget(password_box)
         layout.addStretch()
         self.save_button.clicked.connect(self._save_profile)
-        self.password_button.clicked.connect(self._change_password)
         return page
 
     def _add_email_password_row(self, form: QFormLayout) -> None:
@@ -226,24 +214,9 @@ class AccountWindow(QWidget):
             self._show(self.profile_error, "\n".join([message, *other]).strip())
 
     # ------------------------------------------------------------------------------------------------ password
-    @Slot()
-    def _change_password(self) -> None:
-        self.password_error.hide()
-        self.password_notice.hide()
-        self._account.change_password(
-            self.current_password_edit.text(), self.new_password_edit.text(), self.repeat_password_edit.text()
-        )
-
     @Slot(str)
-    def _on_password_changed(self, text: str) -> None:
-        for edit in (self.current_password_edit, self.new_password_edit, self.repeat_password_edit):
-            edit.clear()
-        self._show(self.password_notice, text)
+    def _on_password_changed(self, _text: str) -> None:
         self._devices.refresh()  # the other devices were signed out
-
-    @Slot(str)
-    def _on_password_failed(self, text: str) -> None:
-        self._show(self.password_error, text)
 
     # ------------------------------------------------------------------------------------------------ privacy
     def _flip(self, key: str, on: bool) -> None:
@@ -264,9 +237,8 @@ class AccountWindow(QWidget):
 
     @Slot(str, bool)
     def _on_busy(self, part: str, busy: bool) -> None:
-        button = {"profile": self.save_button, "password": self.password_button}.get(part)
-        if button is not None:
-            button.setEnabled(not busy)
+        if part == "profile":
+            self.save_button.setEnabled(not busy)
 
     @staticmethod
     def _show(label: QLabel, text: str) -> None:

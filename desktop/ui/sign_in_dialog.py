@@ -1,12 +1,12 @@
 """The sign-in dialog: server address, sign in, create an account, confirm the e-mail address, restore an account.
 
 A thin view over :class:`~desktop.presenters.session_presenter.SessionPresenter`: it forwards what the user typed
-and shows what the presenter reports; the pages follow the server's register → verify → login flow.
+and shows what the presenter reports; the pages follow the server's register → verify → login flow. A forgotten
+password, the confirmation mail again, two-step sign-in and Google sign-in are in :mod:`desktop.ui.sign_in_steps`.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Slot
@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from desktop.core.settings import check_server_url
 from desktop.presenters.session_presenter import SessionPresenter, SignInStep
+from desktop.ui.sign_in_pages import Page
+from desktop.ui.sign_in_steps import SignInStepsView
 from desktop.ui.theme import use_danger_color
 
 if TYPE_CHECKING:
@@ -37,15 +39,6 @@ TITLE = "Sign in to Tech Pal"
 INSECURE_CHECKBOX_TEXT = "I understand that my password and sign-in travel unencrypted to this server"
 VERIFIED_TEXT = "Your e-mail address is confirmed. Sign in now."
 _FIELD_LABELS = {"name": "Name", "email": "E-mail", "username": "Username", "password": "Password", "login": "Login"}
-
-
-class Page(IntEnum):
-    """The dialog's pages, in stack order."""
-
-    SERVER = 0
-    SIGN_IN = 1
-    REGISTER = 2
-    VERIFY = 3
 
 
 def _error_label() -> QLabel:
@@ -63,7 +56,7 @@ def _describe(message: str, errors: list[FieldError]) -> str:
     return "\n".join(lines)
 
 
-class SignInDialog(QDialog):
+class SignInDialog(SignInStepsView, QDialog):
     """Modal-less dialog; accepted once the user is signed in.
 
     Args:
@@ -82,6 +75,7 @@ class SignInDialog(QDialog):
         self.stack.addWidget(self._build_sign_in_page())
         self.stack.addWidget(self._build_register_page())
         self.stack.addWidget(self._build_verify_page())
+        self._build_step_pages()
         layout = QVBoxLayout(self)
         layout.addWidget(self.stack)
 
@@ -93,6 +87,7 @@ class SignInDialog(QDialog):
         session.verification_resent.connect(self._on_resent)
         session.busy_changed.connect(self._on_busy)
         session.state_changed.connect(self._on_state)
+        self.finished.connect(self._end_steps)
 
         start = Page.SERVER if ask_server or session.needs_server_confirmation else Page.SIGN_IN
         self.show_page(start)
@@ -137,9 +132,10 @@ class SignInDialog(QDialog):
         self.restore_info = QLabel()  # a deleted account: until when it can be restored
         self.restore_info.setWordWrap(True)
         self.restore_button = QPushButton("Restore my account")
-        self.restore_info.hide()
-        self.restore_button.hide()
+        for hidden in (self.restore_info, self.restore_button):
+            hidden.hide()
         self.sign_in_error = _error_label()
+        self._build_sign_in_extras()
         self.sign_in_button = QPushButton("Sign in")
         self.sign_in_button.setDefault(True)
         self.create_account_button = QPushButton("Create an account…")
@@ -150,6 +146,8 @@ class SignInDialog(QDialog):
         form = QFormLayout()
         form.addRow("E-mail or username", self.login_edit)
         form.addRow("Password", self.password_edit)
+        form.addRow("", self.forgot_button)
+        form.setAlignment(self.forgot_button, Qt.AlignmentFlag.AlignRight)
         buttons = QHBoxLayout()
         buttons.addWidget(self.create_account_button)
         buttons.addWidget(self.have_code_button)
@@ -162,6 +160,8 @@ class SignInDialog(QDialog):
         layout.addWidget(self.restore_info)
         layout.addWidget(self.restore_button, alignment=Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self.sign_in_error)
+        layout.addWidget(self.resend_box)
+        layout.addWidget(self.google_box)
         layout.addStretch()
         layout.addLayout(buttons)
         self.sign_in_button.clicked.connect(self._submit_sign_in)
@@ -244,18 +244,22 @@ class SignInDialog(QDialog):
         """Switch pages, clearing the old page's error."""
         for label in (self.server_error, self.sign_in_error, self.register_error, self.verify_error):
             label.hide()
+        for label in self._step_errors():
+            label.hide()
         if page is Page.SIGN_IN:
             self.server_label.setText(f"Server: {self._session.server_url}")
         if page is Page.SERVER:
             self.server_edit.setText(self._session.server_url)
         self.stack.setCurrentIndex(int(page))
-        self._first_field(page).setFocus()  # typing starts in the page's first empty field, not on a button
+        field = self.age_page.age_check if page is Page.AGE else self._first_field(page)
+        field.setFocus()  # typing starts in the page's first empty field, not on a button
 
-    def _first_field(self, page: Page) -> QLineEdit:
+    def _first_field(self, page: Page) -> QWidget:
         if page is Page.SIGN_IN:
             return self.password_edit if self.login_edit.text() else self.login_edit
         fields = {Page.SERVER: self.server_edit, Page.REGISTER: self.name_edit, Page.VERIFY: self.token_edit}
-        return fields[page]
+        fields.update(self._step_fields())
+        return fields.get(page, self.login_edit)
 
     # ------------------------------------------------------------------------------------------------ submit
     @Slot(str)
@@ -271,11 +275,13 @@ class SignInDialog(QDialog):
     @Slot()
     def _submit_server(self) -> None:
         if self._session.set_server(self.server_edit.text(), insecure_confirmed=self.insecure_check.isChecked()):
+            self.google_box.hide()  # until the new server says it offers Google sign-in
+            self._session.load_providers()
             self.show_page(Page.SIGN_IN)
 
     @Slot()
     def _submit_sign_in(self) -> None:
-        for widget in (self.sign_in_error, self.restore_info, self.restore_button):
+        for widget in (self.sign_in_error, self.restore_info, self.restore_button, self.resend_box):
             widget.hide()
         self._session.sign_in(self.login_edit.text(), self.password_edit.text())
 
@@ -303,6 +309,7 @@ class SignInDialog(QDialog):
     @Slot()
     def _submit_resend(self) -> None:
         self.verify_error.hide()
+        self._resend_from_sign_in = False
         email = self.email_edit.text() or self.login_edit.text()
         if "@" not in email:
             self._show_error(self.verify_error, "Enter your e-mail address on the sign-in page first.")
@@ -319,7 +326,7 @@ class SignInDialog(QDialog):
 
     @Slot(str, str, object)
     def _on_failed(self, step: str, message: str, errors: list[FieldError]) -> None:
-        label = {
+        label = self._step_error_label(step) or {
             SignInStep.SERVER.value: self.server_error,
             SignInStep.REGISTER.value: self.register_error,
             SignInStep.VERIFY.value: self.verify_error,
@@ -353,13 +360,18 @@ class SignInDialog(QDialog):
 
     @Slot()
     def _on_resent(self) -> None:
+        if self._on_resent_from_sign_in():
+            return
         self.verify_info.setText("We sent the mail again. It can take a minute to arrive.")
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:
         buttons = (self.sign_in_button, self.register_button, self.verify_button, self.resend_button)
-        for button in (*buttons, self.restore_button):
+        for button in (*buttons, self.restore_button, *self._step_buttons()):
             button.setEnabled(not busy and self._session.ready)
+        self.age_page.continue_button.setEnabled(
+            self.age_page.continue_button.isEnabled() and self.age_page.age_check.isChecked()
+        )
 
     @Slot(str)
     def _on_state(self, _state: str) -> None:

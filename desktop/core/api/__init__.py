@@ -13,6 +13,7 @@ from desktop.core.api.errors import (
     AccountDeleted,
     ApiError,
     FieldError,
+    OtpRequired,
     QuotaExceeded,
     ServerUnreachable,
     SessionExpired,
@@ -21,6 +22,7 @@ from desktop.core.api.errors import (
 if TYPE_CHECKING:
     from desktop.core.api.client import ApiClient, EventStream, StreamEvent, app_version, user_agent
     from desktop.core.api.models import (
+        AuthProviders,
         Citation,
         DeletionScheduled,
         DeltaEvent,
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
         DoneEvent,
         ErrorEvent,
         ExportInfo,
+        GoogleProvider,
         NoteEvent,
         Plan,
         PlanCatalogue,
@@ -38,11 +41,13 @@ if TYPE_CHECKING:
         TicketChanged,
         TicketDetail,
         TicketPage,
+        TotpSetup,
         TriageEvent,
     )
 
 _CLIENT_NAMES = ("ApiClient", "EventStream", "StreamEvent", "app_version", "user_agent")
 _MODEL_NAMES = (
+    "AuthProviders",
     "Citation",
     "DeletionScheduled",
     "DeltaEvent",
@@ -50,6 +55,7 @@ _MODEL_NAMES = (
     "DoneEvent",
     "ErrorEvent",
     "ExportInfo",
+    "GoogleProvider",
     "NoteEvent",
     "Plan",
     "PlanCatalogue",
@@ -60,6 +66,7 @@ _MODEL_NAMES = (
     "TicketChanged",
     "TicketDetail",
     "TicketPage",
+    "TotpSetup",
     "TriageEvent",
 )
 _LAZY: dict[str, str] = {
@@ -71,6 +78,7 @@ __all__ = [
     "AccountDeleted",
     "ApiClient",
     "ApiError",
+    "AuthProviders",
     "Citation",
     "DeletionScheduled",
     "DeltaEvent",
@@ -80,7 +88,9 @@ __all__ = [
     "EventStream",
     "ExportInfo",
     "FieldError",
+    "GoogleProvider",
     "NoteEvent",
+    "OtpRequired",
     "Plan",
     "PlanCatalogue",
     "PolicyNotice",
@@ -94,6 +104,7 @@ __all__ = [
     "TicketChanged",
     "TicketDetail",
     "TicketPage",
+    "TotpSetup",
     "TriageEvent",
     "app_version",
     "user_agent",

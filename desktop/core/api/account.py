@@ -1,4 +1,4 @@
-"""The account's own requests: password, signed-in devices, and the data rights (export, deletion, restore, policy).
+"""The account's own requests: password, two-step sign-in, signed-in devices, and the data rights.
 
 A part of :class:`~desktop.core.api.client.ApiClient` (a mixin: the client provides the transport declared here).
 The export download streams to disk chunk by chunk: an export holds every screenshot of every ticket, so it never
@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from desktop.core.api.errors import ServerUnreachable
-from desktop.core.api.models import DeletionScheduled, DeviceSession, ExportInfo
+from desktop.core.api.models import DeletionScheduled, DeviceSession, ExportInfo, RecoveryCodes, TotpSetup
 from desktop.core.api.responses import decode
 from desktop.core.api.routes import API, segment
 
@@ -37,12 +37,43 @@ class AccountRequests:
     ) -> httpx.Response:
         raise NotImplementedError
 
-    # ------------------------------------------------------------------------------------------ password, devices
+    # ------------------------------------------------------------------------------------------ password
     def change_password(self, current_password: str, new_password: str) -> None:
         """Set a new password; the server ends every other session (this one stays)."""
         body = {"current_password": current_password, "new_password": new_password}
         self._send("POST", f"{API}/me/password", json=body)
 
+    # ------------------------------------------------------------------------------------------ two-step sign-in
+    def start_totp(self) -> TotpSetup:
+        """Begin turning on two-step sign-in: a new pending secret (asking again replaces it), not yet in force.
+
+        Raises:
+            ApiError: ``two_factor_enabled`` when it is on already.
+        """
+        return decode(self._send("POST", f"{API}/me/2fa/totp"), TotpSetup)
+
+    def confirm_totp(self, code: str, *, current_password: str | None = None) -> list[str]:
+        """Turn two-step sign-in on with a code from the app; returns the 10 recovery codes (shown only now).
+
+        The server signs out every other device. An account with a password proves it is the owner with
+        ``current_password`` (an account made by Google sign-in has none to give).
+
+        Raises:
+            ApiError: ``invalid_otp`` (a wrong code), ``two_factor_not_pending`` (no setup to confirm),
+                ``reauthentication_required`` (no password given), ``invalid_credentials`` (a wrong one).
+        """
+        body = {"code": code} if current_password is None else {"code": code, "current_password": current_password}
+        return decode(self._send("POST", f"{API}/me/2fa/totp/confirm", json=body), RecoveryCodes).recovery_codes
+
+    def disable_totp(self, password: str, code: str) -> None:
+        """Turn two-step sign-in off; the password and a current code (or a recovery code) prove it is the owner.
+
+        Raises:
+            ApiError: ``invalid_credentials`` (the password), ``invalid_otp`` (the code), ``two_factor_disabled``.
+        """
+        self._send("DELETE", f"{API}/me/2fa/totp", json={"password": password, "code": code})
+
+    # ------------------------------------------------------------------------------------------ devices
     def sessions(self) -> list[DeviceSession]:
         """The signed-in devices; ``current`` marks this one."""
         return decode(self._send("GET", f"{API}/auth/sessions"), list[DeviceSession])

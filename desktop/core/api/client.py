@@ -40,6 +40,7 @@ from desktop.core.api.models import (
 )
 from desktop.core.api.responses import checked, decode, unexpected
 from desktop.core.api.routes import API, segment
+from desktop.core.api.sign_up import SignUpRequests
 from desktop.core.api.streams import EventStream, StreamEvent, iter_answer, iter_events
 from desktop.core.auth import StoredTokens, TokenStore
 
@@ -76,15 +77,18 @@ def default_device_name() -> str:
     return f"Tech Pal on {platform.system() or 'this computer'}"[:200]
 
 
-class ApiClient(AccountRequests, AbstractContextManager["ApiClient"]):
+class ApiClient(SignUpRequests, AccountRequests, AbstractContextManager["ApiClient"]):
     """The server's API as blocking methods. Close it (or use ``with``) to release connections.
 
-    The account's password, devices and data-rights requests come from :class:`AccountRequests`.
+    Registering, confirming the address, a forgotten password and the sign-in providers come from
+    :class:`SignUpRequests`; the account's password, two-step sign-in, devices and data-rights requests from
+    :class:`AccountRequests`.
 
     Args:
         server_url: Normalized base URL, e.g. ``"https://help.example.com"`` (a path prefix is kept).
         tokens: Where the session's token pair lives (the OS keyring in the app).
-        account: The signed-in user's id when restoring a session; :meth:`login` sets it.
+        account: The signed-in user's id when restoring a session; a sign-in (:meth:`login`, :meth:`login_otp`,
+            :meth:`google_login`) sets it.
         transport: An ``httpx`` transport; tests pass ``httpx.MockTransport``.
         timeout: Per-phase timeouts of ordinary requests.
     """
@@ -139,26 +143,49 @@ class ApiClient(AccountRequests, AbstractContextManager["ApiClient"]):
             raise unexpected(response, ValueError("health answer is not an object"))
         return document
 
-    def register(self, *, name: str, email: str, username: str, password: str, age_confirmed: bool) -> None:
-        """Create an account; the server mails a verification link (the next step is :meth:`verify_email`)."""
-        body = {"name": name, "email": email, "username": username, "password": password}
-        self._send("POST", f"{API}/auth/register", json={**body, "age_confirmed": age_confirmed}, auth=False)
-
-    def verify_email(self, token: str) -> None:
-        """Confirm the e-mail address with the token from the mail."""
-        self._send("POST", f"{API}/auth/verify-email", json={"token": token}, auth=False)
-
-    def resend_verification(self, email: str) -> None:
-        """Ask for the verification mail again (always accepted, whether or not the address exists)."""
-        self._send("POST", f"{API}/auth/verify-email/resend", json={"email": email}, auth=False)
-
     def login(self, login: str, password: str, *, device_name: str | None = None) -> Profile:
         """Sign in with e-mail or username, store the token pair, and return the profile.
 
         The account key of the token store is the user's id (stable across renames), read from ``/me``.
+
+        Raises:
+            OtpRequired: Two-step sign-in is on: send its ``challenge`` and the code to :meth:`login_otp`.
         """
         body = {"login": login, "password": password, "device_name": device_name or default_device_name()}
-        pair = decode(self._send("POST", f"{API}/auth/login", json=body, auth=False), TokenPair)
+        return self._signed_in(self._send("POST", f"{API}/auth/login", json=body, auth=False))
+
+    def login_otp(self, challenge: str, code: str) -> Profile:
+        """Finish a sign-in that answered ``otp_required``: the 6-digit code, or one of the recovery codes.
+
+        Raises:
+            ApiError: ``invalid_otp`` (try again while attempts are left), ``challenge_expired`` (sign in again).
+        """
+        body = {"challenge": challenge, "code": code}
+        return self._signed_in(self._send("POST", f"{API}/auth/login/otp", json=body, auth=False))
+
+    def google_login(
+        self, id_token: str, nonce: str, *, age_confirmed: bool = False, device_name: str | None = None
+    ) -> Profile:
+        """Sign in with the ID token Google issued for ``nonce``; the first sign-in makes the account.
+
+        Raises:
+            ApiError: ``age_required`` on a first sign-in without ``age_confirmed`` (nothing is stored: send the
+                same token and nonce again with it), ``invalid_id_token``, ``email_unverified``,
+                ``link_requires_password``, ``google_disabled``.
+            OtpRequired: Two-step sign-in is on.
+            AccountDeleted: The account is deleted and can be restored.
+        """
+        body = {
+            "id_token": id_token,
+            "nonce": nonce,
+            "device_name": device_name or default_device_name(),
+            "age_confirmed": age_confirmed,
+        }
+        return self._signed_in(self._send("POST", f"{API}/auth/google", json=body, auth=False))
+
+    def _signed_in(self, response: httpx.Response) -> Profile:
+        """Keep the token pair a sign-in answered with, under the account id ``/me`` gives; return the profile."""
+        pair = decode(response, TokenPair)
         tokens = StoredTokens(pair.access_token, pair.refresh_token)
         profile = decode(self._send_with(tokens, "GET", f"{API}/me"), Profile)
         self._account = str(profile.id)

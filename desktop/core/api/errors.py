@@ -17,6 +17,7 @@ __all__ = [
     "AccountDeleted",
     "ApiError",
     "FieldError",
+    "OtpRequired",
     "QuotaExceeded",
     "ServerUnreachable",
     "SessionExpired",
@@ -68,6 +69,21 @@ _MESSAGES: dict[str, str] = {
     "export_limited": "You can ask for one export of your data a day.",
     "export_not_ready": "Your data is still being prepared. We'll tell you when it is ready.",
     "export_expired": "This export has expired. Ask for a new one.",
+    "otp_required": "Enter the code from your authenticator app.",
+    "invalid_otp": "That code isn't right. Check your authenticator app (or the recovery code) and try again.",
+    "challenge_expired": "Signing in took too long or too many codes were wrong. Please sign in again.",
+    "invalid_id_token": "Google sign-in couldn't be confirmed. Please try again.",
+    "email_unverified": "Google hasn't confirmed this account's e-mail address yet. Confirm it with Google first.",
+    "link_requires_password": (
+        "A Tech Pal account with this e-mail address exists but isn't confirmed yet. Confirm it with the link we "
+        "mailed you and sign in with your password once; then Google sign-in works too."
+    ),
+    "google_disabled": "Google sign-in is not available on this server.",
+    "google_unavailable": "Google sign-in is unavailable right now. Try again in a moment, or use your password.",
+    "password_not_set": "Your account has no password yet. Ask for a link to set one first.",
+    "two_factor_enabled": "Two-step sign-in is already on.",
+    "two_factor_not_pending": "This setup of two-step sign-in has expired. Please start again.",
+    "two_factor_disabled": "Two-step sign-in is already off.",
 }
 
 _BY_STATUS: dict[int, str] = {
@@ -189,3 +205,17 @@ class AccountDeleted(ApiError):
     code: str = "account_deleted"
     message: str = _MESSAGES["account_deleted"]
     purge_after: datetime.datetime | None = None
+
+
+@dataclass(eq=False)
+class OtpRequired(ApiError):
+    """401 ``otp_required`` at sign-in: the password (or Google) was right and two-step sign-in is on.
+
+    Attributes:
+        challenge: The opaque string to send back with the code (``ApiClient.login_otp``); valid for 5 minutes.
+    """
+
+    status: int = 401
+    code: str = "otp_required"
+    message: str = _MESSAGES["otp_required"]
+    challenge: str = ""

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "AuthProviders",
     "Citation",
     "DeletionScheduled",
     "DeltaEvent",
@@ -22,6 +23,7 @@ __all__ = [
     "ErrorEvent",
     "ExportInfo",
     "FieldChange",
+    "GoogleProvider",
     "NoteEvent",
     "Plan",
     "PlanCatalogue",
@@ -29,6 +31,7 @@ __all__ = [
     "Problem",
     "ProblemFieldError",
     "Profile",
+    "RecoveryCodes",
     "Screenshot",
     "Subscription",
     "Ticket",
@@ -38,6 +41,7 @@ __all__ = [
     "TicketMessage",
     "TicketPage",
     "TokenPair",
+    "TotpSetup",
     "TriageEvent",
     "UrlResponse",
     "WireStruct",
@@ -75,6 +79,9 @@ class Problem(WireStruct, frozen=True):
     upgrade_plans: list[str] = msgspec.field(default_factory=list)
     # 403 account_deleted: when the deleted account is purged (it can be restored until then)
     purge_after: datetime.datetime | None = None
+    # 401 otp_required: the opaque challenge to send back with the code; 401 invalid_otp: tries before it expires
+    challenge: str | None = None
+    attempts_left: int | None = None
 
 
 # ------------------------------------------------------------------------------------------------ accounts
@@ -85,6 +92,36 @@ class TokenPair(WireStruct, frozen=True):
     refresh_token: str
     expires_in: int = 0
     token_type: str = "bearer"  # noqa: S105 - the OAuth token type, not a secret
+
+
+class GoogleProvider(WireStruct, frozen=True):
+    """The server's Google sign-in client, for the browser flow the app runs.
+
+    An installed app's ``client_secret`` is no secret (every copy of the app holds it); PKCE protects the code.
+    """
+
+    client_id: str
+    client_secret: str
+    issuer: str
+
+
+class AuthProviders(WireStruct, frozen=True):
+    """``GET /api/v1/auth/providers``: the other ways to sign in this server offers (``None``: not offered)."""
+
+    google: GoogleProvider | None = None
+
+
+class TotpSetup(WireStruct, frozen=True):
+    """``POST /api/v1/me/2fa/totp``: the pending secret, and the ``otpauth://`` URI an authenticator app scans."""
+
+    secret: str
+    otpauth_uri: str
+
+
+class RecoveryCodes(WireStruct, frozen=True):
+    """``POST /api/v1/me/2fa/totp/confirm``: two-step sign-in is on; each code signs in once without the app."""
+
+    recovery_codes: list[str]
 
 
 class PolicyNotice(WireStruct, frozen=True):
@@ -101,7 +138,9 @@ class Profile(WireStruct, frozen=True):
     """The signed-in user (``GET``/``PATCH /api/v1/me``); ``pending_email`` is a new address awaiting confirmation.
 
     ``kb_contribution``, ``analytics`` and ``ai_processing`` are the privacy switches (false = the user objected);
-    ``policy`` is ``None`` while the server has published no policy.
+    ``policy`` is ``None`` while the server has published no policy. ``two_factor``: two-step sign-in is on;
+    ``has_password`` is false for an account made by Google sign-in that never set one; ``google_linked``: it can
+    sign in with Google.
     """
 
     id: uuid.UUID
@@ -116,6 +155,9 @@ class Profile(WireStruct, frozen=True):
     analytics: bool = True
     ai_processing: bool = True
     policy: PolicyNotice | None = None
+    two_factor: bool = False
+    has_password: bool = True
+    google_linked: bool = False
 
 
 class DeviceSession(WireStruct, frozen=True):

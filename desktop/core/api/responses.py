@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
-from desktop.core.api.errors import AccountDeleted, ApiError, FieldError, QuotaExceeded, friendly_message
+from desktop.core.api.errors import (
+    AccountDeleted,
+    ApiError,
+    FieldError,
+    OtpRequired,
+    QuotaExceeded,
+    friendly_message,
+)
 from desktop.core.api.models import Problem
 
 if TYPE_CHECKING:
@@ -42,10 +49,13 @@ def checked(response: httpx.Response) -> httpx.Response:
     except msgspec.DecodeError:
         problem = Problem(status=status)
     code = problem.code or _fallback_code(status)
+    message = friendly_message(status, code, problem.detail)
+    if code == "invalid_otp" and problem.attempts_left is not None:
+        message = f"{message} {_attempts(problem.attempts_left)}"
     common: dict[str, Any] = {
         "status": status,
         "code": code,
-        "message": friendly_message(status, code, problem.detail),
+        "message": message,
         "detail": problem.detail,
         "field_errors": [FieldError(e.field, e.message, e.source) for e in problem.errors],
         "retry_after": _retry_after(response.headers.get("Retry-After")),
@@ -60,7 +70,16 @@ def checked(response: httpx.Response) -> httpx.Response:
         )
     if code == "account_deleted":
         raise AccountDeleted(**common, purge_after=problem.purge_after)
+    if code == "otp_required":
+        raise OtpRequired(**common, challenge=problem.challenge or "")
     raise ApiError(**common)
+
+
+def _attempts(left: int) -> str:
+    """How many codes may still be tried before the sign-in must start over."""
+    if left <= 0:
+        return "No attempts left: sign in again."
+    return f"{left} attempt{'s' if left != 1 else ''} left."
 
 
 def _fallback_code(status: int) -> str:

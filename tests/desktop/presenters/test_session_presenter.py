@@ -176,7 +176,7 @@ def test_a_weak_password_comes_back_with_its_field_error(
     step, message, errors = blocker.args
     assert step == "register"
     assert message == "Choose a stronger password."
-    assert [(e.field, e.message) for e in errors] == [("password", "Use at least 12 characters.")]
+    assert [(e.field, e.message) for e in errors] == [("password", "Use at least 10 characters.")]
 
 
 def test_an_insecure_keyring_is_reported_once_and_sign_in_still_works(

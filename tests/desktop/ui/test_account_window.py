@@ -177,13 +177,17 @@ def test_a_wrong_current_password_says_so(qtbot: QtBot, window: AccountWindow, f
     assert fake_server.account("ada@example.com").password == PASSWORD
 
 
-def test_a_weak_password_shows_the_servers_rule(qtbot: QtBot, window: AccountWindow) -> None:
-    fill_passwords(window, PASSWORD, "short", "short")
+def test_a_weak_password_shows_the_servers_rule_next_to_the_field(qtbot: QtBot, window: AccountWindow) -> None:
+    fill_passwords(window, PASSWORD, "password123", "password123")
 
     click(window.password_button)
 
-    qtbot.waitUntil(lambda: shown(window.password_error), timeout=TIMEOUT_MS)
-    assert window.password_error.text() == "Use at least 12 characters, or a passphrase of four words."
+    qtbot.waitUntil(lambda: shown(window.security_pane.new_password_error), timeout=TIMEOUT_MS)
+    assert window.security_pane.new_password_error.text() == (
+        "This password is one of the most common ones; choose another."
+    )
+    assert window.password_error.isHidden()
+    assert window.new_password_edit.text() == "password123"  # kept, to correct
 
 
 def test_the_repeated_password_is_checked_here_first(

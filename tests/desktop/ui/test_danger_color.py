@@ -33,6 +33,7 @@ from desktop.ui.settings_dialog import SettingsDialog
 from desktop.ui.sign_in_dialog import SignInDialog
 from desktop.ui.subscription_window import SubscriptionWindow
 from desktop.ui.theme import ThemeController
+from desktop.ui.two_factor_dialogs import TwoFactorOffDialog, TwoFactorSetupDialog
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -118,12 +119,20 @@ class Windows:
         )
         delete = DeleteAccountDialog(account)
         chat = ChatWindow(ChatPresenter(None))
-        self.tops: list[QWidget] = [sign_in, settings_dialog, subscription, account_window, delete, chat]
+        setup = TwoFactorSetupDialog(account.two_factor)
+        off = TwoFactorOffDialog(account.two_factor)
+        self.tops: list[QWidget] = [sign_in, settings_dialog, subscription, account_window, delete, chat, setup, off]
         for top in self.tops:
             qtbot.addWidget(top)
             top.show()
         self.danger: dict[str, QWidget] = {
             "sign-in error": sign_in.sign_in_error,
+            "sign-in: wrong code": sign_in.otp_page.error,
+            "sign-in: forgot password error": sign_in.forgot_page.error,
+            "account: weak new password": account_window.security_pane.new_password_error,
+            "two-step setup: wrong code": setup.confirm_error,
+            "two-step off: wrong password": off.error_label,
+            "two-step off: Turn off": off.off_button,
             "settings error": settings_dialog.error_label,
             "subscription error": subscription.error_label,
             "account: password error": account_window.password_error,

@@ -149,7 +149,7 @@ def test_field_errors_are_listed_under_the_form(qtbot: QtBot, dialog: SignInDial
     QTest.mouseClick(dialog.register_button, Qt.MouseButton.LeftButton)
 
     qtbot.waitUntil(dialog.register_error.isVisible, timeout=TIMEOUT_MS)
-    assert dialog.register_error.text() == "Choose a stronger password.\nPassword: Use at least 12 characters."
+    assert dialog.register_error.text() == "Choose a stronger password.\nPassword: Use at least 10 characters."
 
 
 def test_first_use_asks_for_the_server_and_plain_http_elsewhere_needs_the_checkbox(

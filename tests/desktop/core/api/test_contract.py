@@ -45,6 +45,39 @@ def test_accounts() -> None:
     assert profile.username == "ada"
 
 
+def test_sign_in_providers_and_two_step() -> None:
+    from server.domain.accounts import schemas
+
+    google = schemas.GoogleProvider(client_id="c", client_secret="s", issuer="https://accounts.google.com")
+    providers = _roundtrip(schemas.Providers(google=google), wire.AuthProviders)
+    none = _roundtrip(schemas.Providers(google=None), wire.AuthProviders)
+    setup = _roundtrip(schemas.TotpSetup(secret="JBSWY3DP", otpauth_uri="otpauth://totp/x"), wire.TotpSetup)
+    codes = _roundtrip(schemas.RecoveryCodes(recovery_codes=["abcde-fghij"]), wire.RecoveryCodes)
+    profile = _roundtrip(
+        schemas.Profile(
+            id=uuid.uuid4(),
+            name="Ada",
+            username="ada",
+            email="ada@example.com",
+            email_verified=True,
+            role="user",
+            created_at=NOW,
+            two_factor=True,
+            has_password=False,
+            google_linked=True,
+        ),
+        wire.Profile,
+    )
+
+    assert providers.google == wire.GoogleProvider(
+        client_id="c", client_secret="s", issuer="https://accounts.google.com"
+    )
+    assert none.google is None
+    assert (setup.secret, setup.otpauth_uri) == ("JBSWY3DP", "otpauth://totp/x")
+    assert codes.recovery_codes == ["abcde-fghij"]
+    assert (profile.two_factor, profile.has_password, profile.google_linked) == (True, False, True)
+
+
 def test_tickets() -> None:
     from server.domain.tickets import schemas
 
