@@ -61,7 +61,7 @@ def describe_change(change: TicketChanged) -> tuple[str, str] | None:
     watching stream in) are not.
     """
     if change.kind == "message" and change.role == "agent":
-        text = " ".join((change.content or "").split())
+        text = " ".join((change.preview or "").split())
         if len(text) > _SNIPPET:
             text = text[: _SNIPPET - 1] + "…"
         return "New reply from support", text or "A support agent answered your question."

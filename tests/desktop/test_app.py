@@ -258,7 +258,7 @@ def test_an_agent_reply_becomes_a_tray_notification(qtbot: QtBot, harness: Harne
     qtbot.waitUntil(lambda: harness.api.events_connections == 1, timeout=TIMEOUT_MS)
 
     with qtbot.wait_signal(techpal.presenter.notification, timeout=TIMEOUT_MS) as blocker:
-        harness.api.push_event("message", {"ticket_id": "t1", "role": "agent", "content": "Fixed on our side."})
+        harness.api.push_event("message", {"ticket_id": "t1", "role": "agent", "preview": "Fixed on our side."})
 
     assert blocker.args == ["New reply from support", "Fixed on our side."]
 

@@ -317,8 +317,8 @@ class FieldChange(WireStruct, frozen=True):
 class TicketChanged(WireStruct, frozen=True):
     """One event of ``GET /api/v1/events``.
 
-    ``kind``: ``created``, ``message`` (with ``message_id`` and ``role``: an ``agent`` reply deserves a
-    notification) or ``changed`` (with ``changes``, e.g. status → ``escalated``). When the data has no ``kind``,
+    ``kind``: ``created``, ``message`` (with ``message_id``, ``role`` — an ``agent`` reply deserves a
+    notification — and ``preview``, the message's first 280 characters) or ``changed`` (with ``changes``, e.g. status → ``escalated``). When the data has no ``kind``,
     the SSE event name is used.
     """
 
@@ -327,7 +327,7 @@ class TicketChanged(WireStruct, frozen=True):
     message_id: str | None = None
     role: str | None = None
     changes: list[FieldChange] = msgspec.field(default_factory=list)
-    content: str | None = None
+    preview: str | None = None
 
     @property
     def new_status(self) -> str | None:

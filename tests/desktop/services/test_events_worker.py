@@ -30,7 +30,7 @@ def worker(qapp: object, signed_in_client: ApiClient) -> Iterator[EventsWorker]:
 
 
 def test_an_agent_reply_becomes_a_notification() -> None:
-    change = TicketChanged(ticket_id="t1", kind="message", role="agent", content="Try  restarting\nthe spooler.")
+    change = TicketChanged(ticket_id="t1", kind="message", role="agent", preview="Try  restarting\nthe spooler.")
 
     assert describe_change(change) == ("New reply from support", "Try restarting the spooler.")
 
@@ -39,7 +39,7 @@ def test_a_status_change_becomes_a_notification_and_own_messages_do_not() -> Non
     escalated = TicketChanged(ticket_id="t1", kind="changed", changes=[FieldChange("status", "open", "escalated")])
 
     assert describe_change(escalated) == ("Ticket update", "Your ticket was passed to a support agent.")
-    assert describe_change(TicketChanged(ticket_id="t1", kind="message", role="assistant", content="x")) is None
+    assert describe_change(TicketChanged(ticket_id="t1", kind="message", role="assistant", preview="x")) is None
     assert describe_change(TicketChanged(ticket_id="t1", kind="created")) is None
 
 
@@ -58,7 +58,7 @@ def test_events_arrive_as_signals_and_notifications(
 
     with qtbot.wait_signal(worker.notify, timeout=TIMEOUT_MS) as blocker:
         fake_server.push_event(
-            "message", {"ticket_id": "t1", "kind": "message", "role": "agent", "content": "On my way."}
+            "message", {"ticket_id": "t1", "kind": "message", "role": "agent", "preview": "On my way."}
         )
 
     assert blocker.args == ["New reply from support", "On my way."]
