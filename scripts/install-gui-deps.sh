@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian/Ubuntu packages the Qt desktop tests need: a virtual X
 # server with a window manager and a system tray, the X11/xcb libraries the
-# PySide6 "xcb" platform plugin loads, and one real font for offscreen runs.
+# PySide6 "xcb" platform plugin loads, one real font for offscreen runs, and
+# Chromium with its driver for the support console's browser tests.
 #
 # Idempotent and fast: when everything is present it only asks dpkg-query once.
 # As root it installs what is missing; otherwise it names the missing packages
@@ -10,6 +11,7 @@ set -euo pipefail
 
 PACKAGES=(
   xvfb xauth x11-utils openbox trayer xdotool
+  chromium chromium-driver
   fonts-dejavu-core
   libegl1 libgl1 libfontconfig1 libdbus-1-3
   libxkbcommon0 libxkbcommon-x11-0

@@ -15,6 +15,7 @@ from server.domain.accounts.controllers import AuthController, MeController
 from server.domain.accounts.pages import PagesController
 from server.domain.accounts.sign_in_controllers import SignInController, TwoFactorController
 from server.domain.billing.controllers import BillingController, BillingPagesController, BillingWebhookController
+from server.domain.console import console_routers, template_config
 from server.domain.knowledge.controllers import KnowledgeController
 from server.domain.privacy.controllers import AdminUsersController, DataRightsController, RestoreController
 from server.domain.privacy.deps import ACCOUNT_DELETION_DEPENDENCIES
@@ -85,11 +86,13 @@ def create_app(
             ResolutionController,
             AgentTicketController,
             EventsController,
+            *console_routers(settings),  # the support console's pages (CSRF-protected) and static files
         ],
         plugins=[SQLAlchemyPlugin(config=request_sessions(ctx.engine))],
         lifespan=[lifespan],
         dependencies={**ctx.dependencies(), **ACCOUNT_DELETION_DEPENDENCIES},
         exception_handlers={Exception: to_problem_response},
+        template_config=template_config(),
         openapi_config=create_openapi_config(__version__),
         cors_config=cors,
         request_max_body_size=JSON_BODY_LIMIT,

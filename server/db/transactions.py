@@ -50,7 +50,9 @@ def request_sessions(engine: AsyncEngine) -> SQLAlchemyAsyncConfig:
     return SQLAlchemyAsyncConfig(
         engine_instance=engine,
         session_config=AsyncSessionConfig(expire_on_commit=False),
-        before_send_handler="autocommit",  # commit on 2xx/3xx, roll back otherwise, then close
+        # Commit on 2xx/3xx, roll back otherwise, then close. (Plain "autocommit" would roll a 3xx back: a form post
+        # answered with a redirect, such as a console sign-in, would lose its writes.)
+        before_send_handler="autocommit_include_redirects",
         create_all=False,
     )
 

@@ -318,8 +318,8 @@ class TicketChanged(WireStruct, frozen=True):
     """One event of ``GET /api/v1/events``.
 
     ``kind``: ``created``, ``message`` (with ``message_id``, ``role`` — an ``agent`` reply deserves a
-    notification — and ``preview``, the message's first 280 characters) or ``changed`` (with ``changes``, e.g. status → ``escalated``). When the data has no ``kind``,
-    the SSE event name is used.
+    notification — and ``preview``, the message's first 280 characters) or ``changed`` (with ``changes``, e.g.
+    status → ``escalated``). When the data has no ``kind``, the SSE event name is used.
     """
 
     ticket_id: str | None = None

@@ -26,6 +26,7 @@ from server.db.models._ticket import (
     TicketHistory,
     TicketMessage,
     TicketScreenshot,
+    TicketView,
 )
 from server.db.models._user import ROLES, Role, User
 
@@ -56,6 +57,7 @@ __all__ = [
     "TicketHistory",
     "TicketMessage",
     "TicketScreenshot",
+    "TicketView",
     "TwoFactor",
     "User",
     "UserSession",

@@ -46,6 +46,7 @@ __all__ = [
     "TicketHistory",
     "TicketMessage",
     "TicketScreenshot",
+    "TicketView",
 ]
 
 Priority = Literal["low", "normal", "high", "urgent"]
@@ -94,6 +95,7 @@ class Ticket(UUIDv7AuditBase):
         Index("ix_tickets_owner_updated", "owner_id", "updated_at"),
         Index("ix_tickets_owner_created", "owner_id", "created_at"),
         Index("ix_tickets_status_updated", "status", "updated_at"),
+        Index("ix_tickets_assignee_id", "assignee_id"),
     )
 
     owner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
@@ -104,6 +106,8 @@ class Ticket(UUIDv7AuditBase):
     category_source: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="open", server_default="open")
     device: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # The agent or admin working on it (staff-internal: the owner never sees who); ``None`` until one takes it.
+    assignee_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     messages: Mapped[list[TicketMessage]] = relationship(
         back_populates="ticket",
@@ -194,6 +198,28 @@ class TicketHistory(_Base):
     new_value: Mapped[Any] = mapped_column(JSONB, nullable=True)
 
     ticket: Mapped[Ticket] = relationship(back_populates="history", lazy="raise")
+
+
+class TicketView(_Base):
+    """The access log: a staff member opened a ticket's page (``screenshot`` is ``None``) or one of its screenshots.
+
+    ``viewer_role`` is kept apart from the account: the log still says "an agent" after that account is deleted.
+    """
+
+    __tablename__ = "ticket_views"
+    __table_args__ = (
+        CheckConstraint("viewer_role IN ('agent', 'admin')", name="viewer_role"),
+        CheckConstraint("screenshot IS NULL OR screenshot >= 0", name="screenshot"),
+        Index("ix_ticket_views_ticket_id", "ticket_id", "id"),
+        Index("ix_ticket_views_viewer_id", "viewer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    viewer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    viewer_role: Mapped[str] = mapped_column(String(16))
+    screenshot: Mapped[int | None] = mapped_column(Integer)
+    viewed_at: Mapped[datetime.datetime] = mapped_column(DateTimeUTC(timezone=True))
 
 
 class IdempotencyKey(_Base):

@@ -23,6 +23,7 @@ from server.db.models import (
     TicketHistory,
     TicketMessage,
     TicketScreenshot,
+    TicketView,
     TwoFactor,
     User,
     UserSession,
@@ -63,8 +64,9 @@ billing.json      Your plan now, your subscriptions (status and period), AI answ
                   Stripe references (customer and subscription ids). We never receive or store card data.
 tickets/<id>/ticket.json
                   One ticket: your description, device details, category and priority (and who set them), its
-                  status history, every message of the conversation with the articles it cited, and the text we
-                  read from your screenshots.
+                  status history, every message of the conversation with the articles it cited, the text we
+                  read from your screenshots, and each time a member of our support staff opened the ticket
+                  or one of its screenshots (when, and whether an agent or an administrator).
 tickets/<id>/screenshots/<n>.<ext>
                   The screenshots of that ticket as we store them (after your redactions), numbered from 0 in
                   the order you attached them. A screenshot listed in ticket.json without a file here was lost
@@ -202,6 +204,14 @@ async def _ticket(conn: AsyncConnection, ticket: Any) -> tuple[dict[str, Any], l
             select(TicketScreenshot).where(TicketScreenshot.ticket_id == ticket.id).order_by(TicketScreenshot.position)
         )
     )
+    # Staff views by role only, never by name: the user learns which kind of staff saw their data and when (the
+    # "recipients or categories of recipients" a right of access asks for), while the staff member's identity, their
+    # own personal data, stays out of a file the user may pass on. Admins see the names in the support console.
+    views = await conn.execute(
+        select(TicketView.viewed_at, TicketView.viewer_role, TicketView.screenshot)
+        .where(TicketView.ticket_id == ticket.id)
+        .order_by(TicketView.id)
+    )
     document = {
         "id": str(ticket.id),
         "description": ticket.description,
@@ -214,7 +224,14 @@ async def _ticket(conn: AsyncConnection, ticket: Any) -> tuple[dict[str, Any], l
         "created_at": _iso(ticket.created_at),
         "updated_at": _iso(ticket.updated_at),
         "status_history": [
-            {"at": _iso(h.at), "by": h.actor, "field": h.field, "from": h.old_value, "to": h.new_value} for h in history
+            {
+                "at": _iso(h.at),
+                "by": h.actor,
+                "field": h.field,
+                "from": _staff_redacted(h.field, h.old_value),
+                "to": _staff_redacted(h.field, h.new_value),
+            }
+            for h in history
         ],
         "messages": [
             {
@@ -236,8 +253,21 @@ async def _ticket(conn: AsyncConnection, ticket: Any) -> tuple[dict[str, Any], l
             }
             for s in shots
         ],
+        "staff_views": [
+            {
+                "at": _iso(v.viewed_at),
+                "role": v.viewer_role,
+                "opened": "ticket" if v.screenshot is None else f"screenshot {v.screenshot}",
+            }
+            for v in views
+        ],
     }
     return document, shots
+
+
+def _staff_redacted(field: str, value: Any) -> Any:
+    """An assignment names a staff account; the archive says only that a staff member took the ticket."""
+    return "staff" if field == "assignee" and value is not None else value
 
 
 def _screenshot_name(shot: Any) -> str:

@@ -43,7 +43,7 @@ from server.domain.tickets.schemas import AgentReply, Feedback, TicketDetail, Ti
 from server.domain.tickets.services import TicketService
 from server.domain.tickets.upload import CREATE_BODY_LIMIT, UPLOADS_DIR, read_ticket_form
 from server.domain.tickets.views import ticket_detail, ticket_summary
-from server.lib.exceptions import Conflict, FieldError, ValidationFailed
+from server.lib.exceptions import FieldError, ValidationFailed
 from server.lib.inflight import InFlight
 from server.settings import Settings
 
@@ -192,9 +192,13 @@ class TicketController(Controller):
         principal: NamedDependency[SkipValidation[Principal]],
         tickets: NamedDependency[SkipValidation[TicketService]],
     ) -> Response[bytes]:
-        """The stored bytes with their media type; the owner, agents and admins only (404 for anyone else)."""
-        ticket = await tickets.get(ticket_id, principal.user, staff_may_see=True)
+        """The stored bytes with their media type; the owner, agents and admins only (404 for anyone else).
+
+        A staff member's look is written to the ticket's access log.
+        """
+        ticket = await tickets.get(ticket_id, principal.user, staff_may_see=True, history=False)
         data, media_type = await tickets.screenshot(ticket, index)
+        await tickets.record_view(ticket, principal.user, screenshot=index)
         return Response(
             data,
             media_type=media_type,
@@ -263,8 +267,10 @@ class AgentTicketController(Controller):
         staff: NamedDependency[SkipValidation[Principal]],
         tickets: NamedDependency[SkipValidation[TicketService]],
     ) -> TicketDetail:
-        """The whole ticket, for the agent working on it."""
-        return ticket_detail(await tickets.get_for_staff(ticket_id))
+        """The whole ticket, for the agent working on it (written to the ticket's access log)."""
+        ticket = await tickets.get_for_staff(ticket_id)
+        await tickets.record_view(ticket, staff.user)
+        return ticket_detail(ticket, staff=True)
 
     @post("/{ticket_id:uuid}/reply", summary="Answer the ticket's owner", status_code=201)
     async def reply(
@@ -275,15 +281,9 @@ class AgentTicketController(Controller):
         tickets: NamedDependency[SkipValidation[TicketService]],
     ) -> TicketDetail:
         """Add the reply as an ``agent`` message; the ticket becomes ``answered``. 409 ``ticket_closed``."""
-        content = data.content.strip()
-        if not content:
-            raise ValidationFailed("content is empty", errors=[FieldError("content", "must not be blank")])
         ticket = await tickets.get_for_staff(ticket_id, lock=True)
-        if ticket.status == "closed":
-            raise Conflict("This ticket is closed.", code="ticket_closed")
-        await tickets.append_message(ticket, role="agent", content=content, author_id=staff.user.id)
-        await tickets.change(ticket, actor="agent", actor_id=staff.user.id, status="answered")
-        return ticket_detail(await tickets.get_for_staff(ticket_id))
+        await tickets.reply_as_staff(ticket, staff.user, data.content)
+        return ticket_detail(await tickets.get_for_staff(ticket_id), staff=True)
 
     @post("/{ticket_id:uuid}/close", summary="Close the ticket", status_code=200, request_max_body_size=0)
     async def close(
@@ -294,8 +294,8 @@ class AgentTicketController(Controller):
     ) -> TicketDetail:
         """Status ``closed`` (closing twice changes nothing)."""
         ticket = await tickets.get_for_staff(ticket_id, lock=True)
-        await tickets.change(ticket, actor="agent", actor_id=staff.user.id, status="closed")
-        return ticket_detail(await tickets.get_for_staff(ticket_id))
+        await tickets.close_as_staff(ticket, staff.user)
+        return ticket_detail(await tickets.get_for_staff(ticket_id), staff=True)
 
 
 class EventsController(Controller):

@@ -1,14 +1,17 @@
-"""The live ticket events behind ``GET /api/v1/events``: one ``LISTEN`` per process, fanned out per owner.
+"""The live ticket events: one ``LISTEN`` per process, fanned out to each ticket's owner and to the staff.
 
 :class:`TicketEventHub` holds one ``LISTEN ticket_events`` connection per process and fans each notification out
-to the streams of the ticket's owner. PostgreSQL delivers a ``NOTIFY`` only when its transaction commits, and to
-every listening process, so the stream is right behind a load balancer too: whichever process made the change,
-every process hears it. Missed events (a reconnect, a dropped slow client) are caught up with
-``GET /api/v1/tickets?updated_since=``.
+to the streams of the ticket's owner (``GET /api/v1/events``) and to every staff stream (the support console's
+``/console/events``, which hears every ticket's events). An event marked ``staff_only`` (an assignment: who works on
+a ticket is the staff's business) reaches the staff streams alone. PostgreSQL delivers a ``NOTIFY`` only when its
+transaction commits, and to every listening process, so the stream is right behind a load balancer too: whichever
+process made the change, every process hears it. Missed events (a reconnect, a dropped slow client) are caught up
+with ``GET /api/v1/tickets?updated_since=`` (the console re-reads its list).
 
-Streams are bounded per process: an account holds at most :data:`STREAMS_PER_ACCOUNT`, the process at most
-``TECHPAL_MAX_EVENT_STREAMS`` (each open stream costs a socket and a queue for as long as the client stays); beyond
-either, 429 ``too_many_streams``. A stream's slot is freed the moment it ends, whichever way it ends.
+Streams are bounded per process: an account holds at most :data:`STREAMS_PER_ACCOUNT` (owner and staff streams
+together), the process at most ``TECHPAL_MAX_EVENT_STREAMS`` (each open stream costs a socket and a queue for as long
+as the client stays); beyond either, 429 ``too_many_streams``. A stream's slot is freed the moment it ends, whichever
+way it ends.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ if TYPE_CHECKING:
 
     from server.domain.accounts import Principal
 
-__all__ = ["STREAMS_PER_ACCOUNT", "Subscription", "TicketEventHub", "owner_events"]
+__all__ = ["STREAMS_PER_ACCOUNT", "Subscription", "TicketEventHub", "owner_events", "staff_events"]
 
 logger = structlog.get_logger(__name__)
 
@@ -53,17 +56,24 @@ EventQueue = asyncio.Queue[dict[str, Any] | None]
 
 
 class Subscription:
-    """One open stream: its owner's events (``None``: the stream must end) and its slot in the hub."""
+    """One open stream: its events (``None``: the stream must end) and its slot in the hub.
 
-    def __init__(self, hub: TicketEventHub, owner_id: uuid.UUID, queue: EventQueue, slot: Slot[uuid.UUID]) -> None:
+    ``account_id`` holds the slot: the ticket owner of an owner stream, the staff member of a ``staff`` stream (which
+    hears every ticket's events).
+    """
+
+    def __init__(
+        self, hub: TicketEventHub, account_id: uuid.UUID, queue: EventQueue, slot: Slot[uuid.UUID], *, staff: bool
+    ) -> None:
         self._hub = hub
-        self.owner_id = owner_id
+        self.account_id = account_id
         self.queue = queue
+        self.staff = staff
         self._slot = slot
 
     def close(self) -> None:
         """Stop delivering to this stream and free its slot; again is a no-op."""
-        self._hub._unsubscribe(self.owner_id, self.queue)
+        self._hub._unsubscribe(self)
         self._slot.release()
 
     async def aclose(self) -> None:
@@ -72,12 +82,13 @@ class Subscription:
 
 
 class TicketEventHub:
-    """One ``LISTEN`` connection, started with the first subscriber; each owner's streams get that owner's events."""
+    """One ``LISTEN`` connection, started with the first subscriber; owners hear their tickets, staff hear every one."""
 
     def __init__(self, database_url: str, *, keepalive: float = KEEPALIVE_SECONDS) -> None:
         self._url = database_url
         self.keepalive = keepalive  # seconds between keep-alive comments (and session checks) on a quiet stream
-        self._subscribers: dict[uuid.UUID, set[EventQueue]] = {}
+        self._subscribers: dict[uuid.UUID, set[EventQueue]] = {}  # owner streams, by owner
+        self._staff: set[EventQueue] = set()  # staff streams: every ticket's events
         self._streams: InFlight[uuid.UUID] = InFlight(STREAMS_PER_ACCOUNT)
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
@@ -91,14 +102,22 @@ class TicketEventHub:
         try:
             event = json.loads(payload)
             owner = uuid.UUID(event.pop("owner_id"))
-        except (ValueError, KeyError, TypeError):
+            staff_only = bool(event.pop("staff_only", False))
+        except (ValueError, KeyError, TypeError, AttributeError):
             logger.warning("ticket_event_unreadable")
             return
-        for queue in list(self._subscribers.get(owner, ())):
+        if not staff_only:
+            self._offer(self._subscribers.get(owner, set()), event)
+        self._offer(self._staff, event)
+
+    @staticmethod
+    def _offer(queues: set[EventQueue], event: dict[str, Any]) -> None:
+        """Queue ``event`` on each stream; a stream too far behind is dropped (told to end) instead."""
+        for queue in list(queues):
             try:
                 queue.put_nowait(event)
             except asyncio.QueueFull:
-                self._subscribers[owner].discard(queue)
+                queues.discard(queue)
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.get_nowait()  # make room for the end-of-stream marker
                     queue.put_nowait(None)
@@ -132,16 +151,19 @@ class TicketEventHub:
         """The streams open in this process now."""
         return self._streams.total
 
-    def open_stream(self, owner_id: uuid.UUID, *, max_streams: int) -> Subscription:
-        """A new stream of ``owner_id``'s events, counted from now until its :meth:`Subscription.close`.
+    def open_stream(self, account_id: uuid.UUID, *, max_streams: int, staff: bool = False) -> Subscription:
+        """A new stream, counted against ``account_id`` from now until its :meth:`Subscription.close`.
+
+        It carries the events of ``account_id``'s own tickets, or with ``staff`` (for an agent or admin, whose role
+        the caller checked) the events of every ticket.
 
         Raises:
-            TooManyRequests: ``too_many_streams`` (``Retry-After``) when the owner holds
+            TooManyRequests: ``too_many_streams`` (``Retry-After``) when the account holds
                 :data:`STREAMS_PER_ACCOUNT` streams or the process ``max_streams``.
         """
-        slot = self._streams.take(owner_id, total=max_streams)
+        slot = self._streams.take(account_id, total=max_streams)
         if slot is None:
-            if self._streams.held(owner_id) >= STREAMS_PER_ACCOUNT:
+            if self._streams.held(account_id) >= STREAMS_PER_ACCOUNT:
                 detail = f"This account has {STREAMS_PER_ACCOUNT} event streams open; close one first."
             else:
                 detail = "The server holds as many event streams as it can; try again shortly."
@@ -149,23 +171,26 @@ class TicketEventHub:
         if self._listener is None or self._listener.done():
             self._listener = asyncio.create_task(self._listen(), name="ticket-events-listener")
         queue: EventQueue = asyncio.Queue(SUBSCRIBER_BACKLOG)
-        self._subscribers.setdefault(owner_id, set()).add(queue)
-        return Subscription(self, owner_id, queue, slot)
+        (self._staff if staff else self._subscribers.setdefault(account_id, set())).add(queue)
+        return Subscription(self, account_id, queue, slot, staff=staff)
 
     async def listening(self) -> None:
         """Wait until the ``LISTEN`` connection is up, at most 10 s (events flow once it is)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._listening.wait(), timeout=10)
 
-    def _unsubscribe(self, owner_id: uuid.UUID, queue: EventQueue) -> None:
-        queues = self._subscribers.get(owner_id, set())
-        queues.discard(queue)
+    def _unsubscribe(self, stream: Subscription) -> None:
+        if stream.staff:
+            self._staff.discard(stream.queue)
+            return
+        queues = self._subscribers.get(stream.account_id, set())
+        queues.discard(stream.queue)
         if not queues:
-            self._subscribers.pop(owner_id, None)
+            self._subscribers.pop(stream.account_id, None)
 
     async def close(self) -> None:
         """Stop listening and end every open stream."""
-        for queues in self._subscribers.values():
+        for queues in (*self._subscribers.values(), self._staff):
             for queue in queues:
                 with contextlib.suppress(asyncio.QueueFull):
                     queue.put_nowait(None)
@@ -176,19 +201,28 @@ class TicketEventHub:
 
 
 _SESSION_LIVE = text("SELECT 1 FROM user_sessions WHERE id = :id AND revoked_at IS NULL")
+# A staff stream also ends when its account is no longer an agent or admin.
+_STAFF_SESSION_LIVE = text(
+    "SELECT 1 FROM user_sessions JOIN users ON users.id = user_sessions.user_id "
+    "WHERE user_sessions.id = :id AND user_sessions.revoked_at IS NULL AND users.role IN ('agent', 'admin')"
+)
 
 
-async def _session_live(engine: AsyncEngine, session_id: uuid.UUID) -> bool:
-    """Whether the session is still signed in; ``False`` too when the database cannot say (the client reconnects)."""
+async def _session_live(engine: AsyncEngine, session_id: uuid.UUID, *, staff: bool = False) -> bool:
+    """Whether the session is still signed in (and, for ``staff``, still an agent's or admin's).
+
+    ``False`` too when the database cannot say (the client reconnects).
+    """
     try:
         async with autocommit_connection(engine) as connection:
-            return (await connection.execute(_SESSION_LIVE, {"id": session_id})).first() is not None
+            check = _STAFF_SESSION_LIVE if staff else _SESSION_LIVE
+            return (await connection.execute(check, {"id": session_id})).first() is not None
     except (SQLAlchemyError, OSError):
         logger.warning("ticket_events_session_check_failed", exc_info=True)
         return False
 
 
-async def owner_events(
+def owner_events(
     hub: TicketEventHub, stream: Subscription, principal: Principal, engine: AsyncEngine
 ) -> AsyncIterator[ServerSentEventMessage]:
     """The events of ``stream`` (opened for ``principal``); ends when the hub closes or the session ends.
@@ -196,6 +230,21 @@ async def owner_events(
     The session is checked at every keep-alive, so a revoked device stops hearing within 15 s. However the stream
     ends (the client hanging up included), its slot is freed then.
     """
+    return _events(hub, stream, principal, engine)
+
+
+def staff_events(
+    hub: TicketEventHub, stream: Subscription, principal: Principal, engine: AsyncEngine
+) -> AsyncIterator[ServerSentEventMessage]:
+    """Every ticket's events on a ``staff`` stream; ends like :func:`owner_events`, or when the role is taken away."""
+    if not stream.staff:
+        raise ValueError("open the stream with staff=True")
+    return _events(hub, stream, principal, engine)
+
+
+async def _events(
+    hub: TicketEventHub, stream: Subscription, principal: Principal, engine: AsyncEngine
+) -> AsyncIterator[ServerSentEventMessage]:
     try:
         await hub.listening()
         yield ServerSentEventMessage(comment="listening", data=None, retry=3000)
@@ -203,7 +252,7 @@ async def owner_events(
             try:
                 event = await asyncio.wait_for(stream.queue.get(), timeout=hub.keepalive)
             except TimeoutError:
-                if not await _session_live(engine, principal.session_id):
+                if not await _session_live(engine, principal.session_id, staff=stream.staff):
                     return
                 yield ServerSentEventMessage(comment="keep-alive", data=None)
                 continue

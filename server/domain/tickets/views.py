@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from server.domain.tickets.schemas import HistoryEntry, Message, Screenshot, TicketDetail, TicketSummary
 
@@ -32,8 +32,15 @@ def ticket_summary(ticket: Ticket, screenshot_count: int) -> TicketSummary:
     )
 
 
-def ticket_detail(ticket: Ticket) -> TicketDetail:
-    """A ticket loaded with its messages, screenshots and history."""
+def _history_value(field: str, value: Any, *, staff: bool) -> Any:
+    # Who works on a ticket is the staff's business: its owner learns that a staff member took it, not which one.
+    if field == "assignee" and not staff and value is not None:
+        return "staff"
+    return value
+
+
+def ticket_detail(ticket: Ticket, *, staff: bool = False) -> TicketDetail:
+    """A ticket loaded with its messages, screenshots and history; ``staff``: for an agent or admin, not the owner."""
     summary = ticket_summary(ticket, len(ticket.screenshots))
     return TicketDetail(
         **{name: getattr(summary, name) for name in summary.__struct_fields__},
@@ -53,7 +60,13 @@ def ticket_detail(ticket: Ticket) -> TicketDetail:
             for s in ticket.screenshots
         ],
         history=[
-            HistoryEntry(at=h.at, actor=h.actor, field=h.field, from_=h.old_value, to=h.new_value)
+            HistoryEntry(
+                at=h.at,
+                actor=h.actor,
+                field=h.field,
+                from_=_history_value(h.field, h.old_value, staff=staff),
+                to=_history_value(h.field, h.new_value, staff=staff),
+            )
             for h in ticket.history
         ],
     )
