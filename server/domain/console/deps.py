@@ -1,4 +1,4 @@
-"""Dependency providers of the console: the signed-in staff member (``staff``), from the session cookie."""
+"""Dependency providers of the console: the signed-in staff member (``staff``, from the session cookie), an admin."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 
 from server.domain.accounts import AccountService, Principal
-from server.domain.console.session import COOKIE_NAME, SignInRequired, StaffOnly
+from server.domain.console.session import COOKIE_NAME, AdminsOnly, SignInRequired, StaffOnly
 from server.domain.tickets import STAFF_ROLES, TICKET_DEPENDENCIES
 from server.lib.exceptions import NotAuthenticated
 
-__all__ = ["CONSOLE_DEPENDENCIES", "provide_staff"]
+__all__ = ["ADMIN_DEPENDENCIES", "CONSOLE_DEPENDENCIES", "provide_admin", "provide_staff"]
 
 
 async def provide_staff(
@@ -37,5 +37,18 @@ async def provide_staff(
     return principal
 
 
+async def provide_admin(staff: NamedDependency[SkipValidation[Principal]]) -> Principal:
+    """The signed-in admin; an agent gets the "not for you" page (403).
+
+    Raises:
+        AdminsOnly: the staff member is an agent.
+    """
+    if staff.user.role != "admin":
+        raise AdminsOnly(staff)
+    return staff
+
+
 # ``accounts`` and ``tickets`` come from the slices' own providers; ``principal`` (a bearer token) is never asked for.
 CONSOLE_DEPENDENCIES = {**TICKET_DEPENDENCIES, "staff": Provide(provide_staff)}
+# Admin pages take ``admin`` (which takes ``staff``, so the session is checked first).
+ADMIN_DEPENDENCIES = {**CONSOLE_DEPENDENCIES, "admin": Provide(provide_admin)}

@@ -2,7 +2,8 @@
 
 CommonMark with raw HTML off (any HTML in the text is shown as text), link targets checked by markdown-it (no
 ``javascript:`` or ``data:``), and no images: an image would load from wherever its author pointed it (the page's CSP
-would block it anyway), so it becomes a link to its address, labelled with its alt text.
+would block it anyway), so it becomes a link to its address, labelled with its alt text. Knowledge-base articles are
+rendered with ``line_breaks``: the seed articles are plain text, one step a line, and must keep their lines.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ def _image(self: RendererHTML, tokens: Sequence[Token], idx: int, options: Optio
 class MarkdownRenderer:
     """Render Markdown to HTML that is safe to put in a page as is."""
 
-    def __init__(self) -> None:
-        self._md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+    def __init__(self, *, line_breaks: bool = False) -> None:
+        options = {"html": False, "linkify": False, "typographer": False, "breaks": line_breaks}
+        self._md = MarkdownIt("commonmark", options)
         self._md.add_render_rule("link_open", _link_open)
         self._md.add_render_rule("image", _image)
 

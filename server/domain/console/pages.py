@@ -5,9 +5,9 @@ the console's headers: its own Content-Security-Policy (this origin's scripts an
 style at all), ``Cache-Control: no-store`` (pages show personal data) and ``Vary`` on the htmx headers. Every page
 gets the signed-in staff member and the navigation for their role; a template extends ``layout.html`` and fills
 ``main``. Errors raised by console routes become pages too (:func:`console_error`): a missing or ended session goes
-to the sign-in form, a user without a staff role gets the "for support staff" page, anything else an error page
-with the problem's status and text. A new page: a template, a route returning ``page(...)``, and, if it belongs in
-the navigation, a :data:`NAVIGATION` entry.
+to the sign-in form, a user without a staff role gets the "for support staff" page, an agent on an admin's page the
+"not for you" page, anything else an error page with the problem's status and text. A new page: a template, a route
+returning ``page(...)``, and, if it belongs in the navigation, a :data:`NAVIGATION` entry.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from litestar.response import Redirect, Template
 
 from server.domain.console.session import (
     COOKIE_NAME,
+    AdminsOnly,
     StaffOnly,
     came_over_tls,
     ended_cookie,
@@ -47,6 +48,7 @@ __all__ = [
     "error_page",
     "fragment",
     "is_htmx",
+    "not_for_you_page",
     "page",
     "sign_in_redirect",
     "staff_only_page",
@@ -75,8 +77,12 @@ class NavItem:
     roles: frozenset[str] = frozenset({"agent", "admin"})
 
 
-# The console's one navigation, in order. Knowledge review and user administration join here.
-NAVIGATION: tuple[NavItem, ...] = (NavItem("Queue", "/console"),)
+# The console's one navigation, in order.
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem("Queue", "/console"),
+    NavItem("Knowledge review", "/console/kb"),
+    NavItem("Users", "/console/admin/users", roles=frozenset({"admin"})),
+)
 
 
 def is_htmx(request: Request[Any, Any, Any]) -> bool:
@@ -143,6 +149,11 @@ def staff_only_page(request: Request[Any, Any, Any]) -> Template:
     return page(request, "staff_only.html", title="For support staff", staff=None, status=403, cookies=cookies)
 
 
+def not_for_you_page(request: Request[Any, Any, Any], staff: Principal) -> Template:
+    """The "not for you" page (403): an agent opened an admin's page; they stay signed in, navigation and all."""
+    return page(request, "not_for_you.html", title="For admins", staff=staff, status=403)
+
+
 def error_page(
     request: Request[Any, Any, Any], status: int, detail: str, *, headers: dict[str, str] | None = None
 ) -> Template:
@@ -167,6 +178,8 @@ def console_error(request: Request[Any, Any, Any], exc: Exception) -> Response[A
         return sign_in_redirect(request)
     if isinstance(exc, StaffOnly):
         return staff_only_page(request)
+    if isinstance(exc, AdminsOnly):
+        return not_for_you_page(request, exc.staff)
     status, detail, headers = _explained(request, exc)
     return error_page(request, status, detail, headers=headers)
 

@@ -19,7 +19,9 @@ from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 
+from server.domain.console.admin_pages import UserAdminController
 from server.domain.console.forms import FORM_BODY_LIMIT
+from server.domain.console.kb_pages import KnowledgeReviewController
 from server.domain.console.login import SignInController
 from server.domain.console.pages import console_error
 from server.domain.console.queue import QueueController
@@ -67,7 +69,13 @@ def console_routers(settings: Settings) -> list[Router]:
     """
     pages = Router(
         path="/console",
-        route_handlers=[SignInController, QueueController, TicketPageController],
+        route_handlers=[
+            SignInController,
+            QueueController,
+            TicketPageController,
+            KnowledgeReviewController,
+            UserAdminController,
+        ],
         middleware=[DefineMiddleware(CSRFMiddleware, config=csrf_config(settings))],
         exception_handlers={Exception: console_error},
         tags=["console"],

@@ -25,11 +25,14 @@ from server.lib.exceptions import NotAuthenticated, PermissionDenied
 if TYPE_CHECKING:
     from litestar import Request
 
+    from server.domain.accounts import Principal
+
 __all__ = [
     "COOKIE_NAME",
     "COOKIE_PATH",
     "SERVED_OVER_TLS",
     "SESSION_SECONDS",
+    "AdminsOnly",
     "SignInRequired",
     "StaffOnly",
     "came_over_tls",
@@ -61,6 +64,16 @@ class StaffOnly(PermissionDenied):
     """Signed in, but neither agent nor admin: the console is for support staff."""
 
     default_code = "staff_only"
+
+
+class AdminsOnly(PermissionDenied):
+    """An agent opened an admin's page: the "not for you" page, with the agent still signed in (``staff``)."""
+
+    default_code = "admins_only"
+
+    def __init__(self, staff: Principal) -> None:
+        super().__init__("This page is for admins.")
+        self.staff = staff
 
 
 def came_over_tls(request: Request[Any, Any, Any]) -> bool:

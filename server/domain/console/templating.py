@@ -71,6 +71,7 @@ def environment() -> Environment:
 
     env.globals["asset"] = asset
     env.filters["markdown"] = MarkdownRenderer()
+    env.filters["article_markdown"] = MarkdownRenderer(line_breaks=True)
     env.filters["moment"] = _moment
     env.filters["words"] = _words
     return env

@@ -13,6 +13,7 @@ and manual articles are edited verbatim.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
@@ -32,11 +33,21 @@ from server.domain.knowledge.schemas import Article, ArticleUpdate, ReviewItem, 
 from server.lib.exceptions import Conflict, FieldError, NotFound, ServiceUnavailable, ValidationFailed
 
 if TYPE_CHECKING:
+    import datetime
     import uuid
 
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["approve", "pending_reviews", "read_article", "reject", "update_article"]
+__all__ = [
+    "ArticleForReview",
+    "ProposedFix",
+    "approve",
+    "article_for_review",
+    "pending_reviews",
+    "read_article",
+    "reject",
+    "update_article",
+]
 
 TEXT_FIELDS = ("title", "symptoms", "cause", "resolution")
 _ARTICLE_COLUMNS = (
@@ -66,6 +77,43 @@ async def read_article(connection: AsyncConnection, article_id: uuid.UUID, *, pu
         )
     ).first()
     return None if row is None else Article(**row._asdict())
+
+
+@dataclass(frozen=True, slots=True)
+class ProposedFix:
+    """A fix proposed for an article and what became of it: ``pending``, or who approved or rejected it, and when."""
+
+    id: uuid.UUID
+    proposed_text: str
+    status: str
+    created_at: datetime.datetime
+    reviewed_by: uuid.UUID | None
+    reviewed_at: datetime.datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleForReview:
+    """An article as staff see it (published or not), with every fix proposed for it, newest first."""
+
+    article: Article
+    proposed_fixes: list[ProposedFix]
+
+
+async def article_for_review(engine: AsyncEngine, article_id: uuid.UUID) -> ArticleForReview | None:
+    """The article, published or not, with its proposed fixes; ``None`` when there is no such article."""
+    async with transaction_of_its_own(engine) as connection:
+        article = await read_article(connection, article_id, published_only=False)
+        if article is None:
+            return None
+        rows = await connection.execute(
+            text(
+                "SELECT id, proposed_text, status, created_at, reviewed_by, reviewed_at FROM kb_contributions "
+                "WHERE article_id = :id ORDER BY created_at DESC, id DESC"
+            ),
+            {"id": article_id},
+        )
+        fixes = [ProposedFix(**row._asdict()) for row in rows]
+    return ArticleForReview(article=article, proposed_fixes=fixes)
 
 
 async def pending_reviews(engine: AsyncEngine, *, limit: int, offset: int) -> ReviewPage:

@@ -7,11 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.domain.console.pages import CONSOLE_CSP
 from tests.fixtures.images import png_bytes
 from tests.fixtures.tickets import create_ticket
 from tests.server.integration.console.conftest import add_answer, parse, signed_in_browser
+from tests.server.integration.knowledge.test_review import PRINTER_FIX, grow
 
 if TYPE_CHECKING:
     import httpx
@@ -69,6 +71,34 @@ async def test_every_page_has_no_inline_script_or_style(
         await browser.get("/console/tickets/00000000-0000-0000-0000-000000000000"),  # the error page
         await anonymous.sign_in(owner, expect=403),  # the staff-only page
         await anonymous.request("POST", "/console/logout", data={}),  # the CSRF refusal
+    ]
+
+    for response in pages:
+        assert_strict_page(response)
+
+
+async def test_the_review_and_admin_pages_have_no_inline_script_or_style(
+    staff_factory: StaffFactory, browser_factory: BrowserFactory, db_url: str
+) -> None:
+    engine = create_async_engine(db_url)
+    try:
+        article_id = (await grow(engine, **PRINTER_FIX)).article_id
+    finally:
+        await engine.dispose()
+    grace = await staff_factory("admin")
+    admin = await signed_in_browser(browser_factory, grace)
+    agent = await signed_in_browser(browser_factory, await staff_factory())
+    article = f"/console/kb/articles/{article_id}"
+    draft = {"title": "<style>x</style>", "symptoms": "<b onclick='x()'>hi</b>", "cause": "", "resolution": "**ok**"}
+
+    pages = [
+        await admin.get("/console/kb"),
+        await admin.get(article),
+        await admin.post(f"{article}/preview", draft),
+        await admin.post(article, {**draft, "title": " "}),  # an error shown on the page
+        await admin.get("/console/admin/users", params={"q": "<script>"}),
+        await admin.post(f"/console/admin/users/{grace.id}/role", {"role": "user"}),  # refused, with the reason
+        await agent.get("/console/admin/users"),  # the "not for you" page
     ]
 
     for response in pages:
