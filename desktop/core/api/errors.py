@@ -69,6 +69,7 @@ _MESSAGES: dict[str, str] = {
     "export_limited": "You can ask for one export of your data a day.",
     "export_not_ready": "Your data is still being prepared. We'll tell you when it is ready.",
     "export_expired": "This export has expired. Ask for a new one.",
+    "cannot_remove_own_admin": "You can't remove your own admin role. Ask another admin to do it.",
     "otp_required": "Enter the code from your authenticator app.",
     "invalid_otp": "That code isn't right. Check your authenticator app (or the recovery code) and try again.",
     "challenge_expired": "Signing in took too long or too many codes were wrong. Please sign in again.",
