@@ -115,6 +115,7 @@ class TicketPageController(Controller):
             message = await tickets.reply_as_staff(ticket, staff.user, content)
         except (ValidationFailed, Conflict) as refused:
             ticket = await tickets.get_for_staff(ticket_id)
+            await tickets.record_view(ticket, staff.user, answer_refused=True)
             return await _ticket_page(request, staff, tickets, db_session, ticket, status=refused.status_code,
                                       draft=draft, error=refused.detail)  # fmt: skip
         return Redirect(_ticket_url(ticket_id, f"#message-{message.id}"), status_code=303)
@@ -168,6 +169,7 @@ class TicketPageController(Controller):
         try:
             await tickets.reopen_as_staff(ticket, staff.user)
         except Conflict as refused:
+            await tickets.record_view(ticket, staff.user, answer_refused=True)
             return await _ticket_page(request, staff, tickets, db_session, ticket, status=refused.status_code,
                                       error=refused.detail)  # fmt: skip
         return Redirect(_ticket_url(ticket_id), status_code=303)

@@ -283,6 +283,7 @@ class AgentTicketController(Controller):
         """Add the reply as an ``agent`` message; the ticket becomes ``answered``. 409 ``ticket_closed``."""
         ticket = await tickets.get_for_staff(ticket_id, lock=True)
         await tickets.reply_as_staff(ticket, staff.user, data.content)
+        await tickets.record_view(ticket, staff.user)  # the answer is the whole ticket
         return ticket_detail(await tickets.get_for_staff(ticket_id), staff=True)
 
     @post("/{ticket_id:uuid}/close", summary="Close the ticket", status_code=200, request_max_body_size=0)
@@ -295,6 +296,7 @@ class AgentTicketController(Controller):
         """Status ``closed`` (closing twice changes nothing)."""
         ticket = await tickets.get_for_staff(ticket_id, lock=True)
         await tickets.close_as_staff(ticket, staff.user)
+        await tickets.record_view(ticket, staff.user)  # the answer is the whole ticket
         return ticket_detail(await tickets.get_for_staff(ticket_id), staff=True)
 
 

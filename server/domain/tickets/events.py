@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +54,7 @@ STREAMS_PER_ACCOUNT = 5  # a user's devices, with room for a reconnect the serve
 STREAMS_RETRY_AFTER = int(KEEPALIVE_SECONDS)
 
 EventQueue = asyncio.Queue[dict[str, Any] | None]
+_KEEPALIVE: dict[str, Any] = {}  # a quiet spell ended: send a keep-alive (compared by identity)
 
 
 class Subscription:
@@ -108,7 +110,9 @@ class TicketEventHub:
             return
         if not staff_only:
             self._offer(self._subscribers.get(owner, set()), event)
-        self._offer(self._staff, event)
+        # Staff hear that something happened, not what was written: reading a message is opening the ticket,
+        # which the access log records.
+        self._offer(self._staff, {key: value for key, value in event.items() if key != "preview"})
 
     @staticmethod
     def _offer(queues: set[EventQueue], event: dict[str, Any]) -> None:
@@ -248,16 +252,22 @@ async def _events(
     try:
         await hub.listening()
         yield ServerSentEventMessage(comment="listening", data=None, retry=3000)
+        checked = time.monotonic()
         while True:
             try:
                 event = await asyncio.wait_for(stream.queue.get(), timeout=hub.keepalive)
             except TimeoutError:
+                event = _KEEPALIVE
+            # On a clock, not only in quiet spells: a staff stream hears every ticket and may never fall silent.
+            if time.monotonic() - checked >= hub.keepalive:
                 if not await _session_live(engine, principal.session_id, staff=stream.staff):
                     return
+                checked = time.monotonic()
+            if event is _KEEPALIVE:
                 yield ServerSentEventMessage(comment="keep-alive", data=None)
-                continue
-            if event is None:
+            elif event is None:
                 return
-            yield ServerSentEventMessage(event=str(event.get("kind", "changed")), data=json.dumps(event))
+            else:
+                yield ServerSentEventMessage(event=str(event.get("kind", "changed")), data=json.dumps(event))
     finally:
         stream.close()

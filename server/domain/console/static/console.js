@@ -7,6 +7,19 @@
   "use strict";
 
   var KINDS = ["created", "changed", "message"];
+  // Events are coalesced: the first one schedules one refresh this long after it, and events until then ride along.
+  // (A debounce would never fire on a busy server, where events keep coming.)
+  var COALESCE_MS = 500;
+  var refreshPending = false;
+
+  function refreshLists() {
+    refreshPending = false;
+    document.querySelectorAll("[data-live-queue]").forEach(function (list) {
+      if (window.htmx) {
+        window.htmx.trigger(list, "queue-changed");
+      }
+    });
+  }
 
   function announce(event) {
     var data = {};
@@ -15,11 +28,10 @@
     } catch (ignored) {
       return;
     }
-    document.querySelectorAll("[data-live-queue]").forEach(function (list) {
-      if (window.htmx) {
-        window.htmx.trigger(list, "queue-changed");
-      }
-    });
+    if (!refreshPending) {
+      refreshPending = true;
+      window.setTimeout(refreshLists, COALESCE_MS);
+    }
     document.querySelectorAll("[data-live-ticket]").forEach(function (notice) {
       if (notice.getAttribute("data-live-ticket") === data.ticket_id) {
         notice.hidden = false;

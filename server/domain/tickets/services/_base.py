@@ -89,7 +89,9 @@ class TicketServiceBase:
         query = loaded(select(Ticket).where(Ticket.id == ticket_id), history=history)
         query = query.execution_options(populate_existing=True)
         if lock:  # changes of one ticket queue up behind each other until the caller commits
-            query = query.with_for_update(of=Ticket)
+            # NO KEY UPDATE: changes wait for each other, while rows that only refer to the ticket (an access-log
+            # line written in a transaction of its own) can still be added.
+            query = query.with_for_update(of=Ticket, key_share=True)
         ticket: Ticket | None = (await self.db.execute(query)).scalar_one_or_none()
         if ticket is None:
             raise NotFound("There is no such ticket.", code="ticket_not_found")

@@ -21,6 +21,7 @@ from server.db.models import (
     TicketView,
     User,
 )
+from server.db.transactions import session_of_its_own
 from server.domain.tickets.queries import STAFF_ROLES, screenshot_count
 from server.domain.tickets.services._changes import TicketChanges
 from server.lib.clock import utcnow
@@ -157,22 +158,29 @@ class StaffWork(TicketChanges):
         return True
 
     # ------------------------------------------------------------------------------------------ the access log
-    async def record_view(self, ticket: Ticket, viewer: User, *, screenshot: int | None = None) -> None:
-        """Log that ``viewer`` (an agent or admin, not the owner) opened ``ticket`` or its ``screenshot``; no commit.
+    async def record_view(
+        self, ticket: Ticket, viewer: User, *, screenshot: int | None = None, answer_refused: bool = False
+    ) -> None:
+        """Log that ``viewer`` (an agent or admin, not the owner) opened ``ticket`` or its ``screenshot``.
 
-        Written in the request's transaction: a view that answers 200 commits it, one that fails leaves no row.
+        Written in the request's transaction: a view that answers 200 commits it, one that fails leaves no row. A
+        page that shows the ticket although it answers 4xx (a refused reply shown again with its reason) passes
+        ``answer_refused``: its row is written in a transaction of its own, since the request's rolls back.
         """
         if viewer.role not in STAFF_ROLES or viewer.id == ticket.owner_id:
             return
-        self.db.add(
-            TicketView(
-                ticket_id=ticket.id,
-                viewer_id=viewer.id,
-                viewer_role=viewer.role,
-                screenshot=screenshot,
-                viewed_at=utcnow(),
-            )
-        )
+        row = {
+            "ticket_id": ticket.id,
+            "viewer_id": viewer.id,
+            "viewer_role": viewer.role,
+            "screenshot": screenshot,
+            "viewed_at": utcnow(),
+        }
+        if answer_refused and self._engine is not None:
+            async with session_of_its_own(self._engine) as own:
+                own.add(TicketView(**row))
+            return
+        self.db.add(TicketView(**row))
         await self.db.flush()
 
     async def views_of(self, ticket_id: uuid.UUID, *, limit: int = 200) -> list[TicketViewEntry]:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from tests.fixtures.db import fetch_rows
 from tests.fixtures.images import png_bytes
 from tests.fixtures.tickets import create_ticket
-from tests.server.integration.console.conftest import page_text, signed_in_browser
+from tests.server.integration.console.conftest import csrf_of, page_text, signed_in_browser
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -107,3 +107,33 @@ async def test_the_owners_export_lists_staff_views_by_role_without_names(
     assert "Ada Agent" not in whole
     assert agent.id not in whole
     assert "each time a member of our support" in archive.read("README.txt").decode()
+
+
+async def test_every_answer_that_shows_a_staff_member_the_ticket_is_recorded(
+    client: AsyncTestClient[Litestar],
+    user_factory: UserFactory,
+    staff_factory: StaffFactory,
+    browser_factory: BrowserFactory,
+    db_url: str,
+) -> None:
+    """Refusals that show the ticket again and the JSON answers that carry it count as looks too."""
+    owner, agent = await user_factory(), await staff_factory()
+    ticket_id = await _ticket_with_screenshot(client, owner)
+    browser = await signed_in_browser(browser_factory, agent)
+    csrf = csrf_of((await browser.get(f"/console/tickets/{ticket_id}")).text)  # 1: the page
+
+    empty = await browser.post(f"/console/tickets/{ticket_id}/reply", data={"_csrf_token": csrf, "content": " "})
+    assert empty.status_code == 422  # 2: refused, the page shown again with the reason
+    not_closed = await browser.post(f"/console/tickets/{ticket_id}/reopen", data={"_csrf_token": csrf})
+    assert not_closed.status_code == 409  # 3: the same
+    replied = await client.post(
+        f"/api/v1/agent/tickets/{ticket_id}/reply", json={"content": "Restart it."}, headers=agent.headers
+    )
+    assert replied.status_code == 201  # 4: the JSON answer is the whole ticket
+    for _ in range(2):  # 5, 6: closing (twice: the second changes nothing but still shows the ticket)
+        closed = await client.post(f"/api/v1/agent/tickets/{ticket_id}/close", headers=agent.headers)
+        assert closed.status_code == 200
+
+    rows = await fetch_rows(db_url, VIEWS, ticket_id)
+    assert len(rows) == 6
+    assert {tuple(row) for row in rows} == {(agent.id, "agent", None)}

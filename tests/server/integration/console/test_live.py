@@ -123,11 +123,12 @@ async def test_staff_hear_new_tickets_and_escalations_and_the_owner_hears_the_co
             assert (await console.post(f"/console/tickets/{ticket_id}/reply", data=reply)).status_code == 303
             heard = await mine.wait_for("message", ticket_id=ticket_id, role="agent")
             await mine.wait_for("changed", ticket_id=ticket_id, changes=[ANSWERED])
-            await staff.wait_for("message", ticket_id=ticket_id, role="agent")
+            staff_heard = await staff.wait_for("message", ticket_id=ticket_id, role="agent")
 
     assert escalation["changes"] == [{"field": "status", "from": "open", "to": "escalated"}]
     assert assigned["kind"] == "changed"
     assert heard["preview"] == "Update the VPN client to version 5, then restart."
+    assert "preview" not in staff_heard  # staff read messages by opening the ticket, which the access log records
     assert "owner_id" not in heard
     # The assignment was committed before the reply, so the owner's stream would have carried it by now.
     owner_fields = [change["field"] for name, data in mine.events if name == "changed" for change in data["changes"]]
@@ -162,3 +163,28 @@ async def test_the_staff_stream_ends_when_the_role_is_taken_away(
         await asyncio.wait_for(listener._task, timeout=10)  # ends by itself at the next check
 
     assert live_server.app.context.ticket_events.open_streams == 0
+
+
+async def test_a_busy_staff_stream_still_ends_when_the_role_is_taken_away(
+    live_server: LiveServer, mailbox: Mailbox, db_url: str
+) -> None:
+    """Events every 0.1 s never leave a quiet spell of one keep-alive: the check runs on a clock all the same."""
+    live_server.app.context.ticket_events.keepalive = 0.5
+    async with (
+        httpx.AsyncClient(base_url=live_server.url, timeout=30) as console,
+        httpx.AsyncClient(base_url=live_server.url, timeout=30) as api,
+    ):
+        agent, owner = await create_user(console, mailbox), await create_user(api, mailbox)
+        await change_role(db_url, agent.email, "agent", grant=True)
+        await console_sign_in(console, agent)
+        listener = Listener(console, "/console/events")
+        await asyncio.wait_for(listener.ready.wait(), timeout=15)
+        await change_role(db_url, agent.email, "agent", grant=False)
+
+        for _ in range(40):  # 4 s of a busy helpdesk
+            if listener._task.done():
+                break
+            await api.post("/api/v1/tickets", files={"description": (None, "Busy")}, headers=owner.headers)
+            await asyncio.sleep(0.1)
+        assert listener._task.done(), "the stream of a former agent kept running while events flowed"
+        assert any(name == "created" for name, _ in listener.events)  # events did flow meanwhile
