@@ -75,6 +75,7 @@ class AppContext:
     mailer: Mailer
     passwords: PasswordHasher
     signer: AccessTokenSigner
+    console_tokens: AccessTokenSigner  # the console's session cookies: refused as API bearer tokens
     sealer: SecretSealer  # TOTP secrets at rest
     google: GoogleVerifier | None  # None: Google sign-in is off
     storage: BlobStorage
@@ -143,6 +144,7 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
         mailer=mailer,
         passwords=PasswordHasher(settings.auth.argon2),
         signer=AccessTokenSigner(secret_key),
+        console_tokens=AccessTokenSigner(secret_key, purpose="console-session"),
         sealer=SecretSealer(secret_key),
         google=GoogleVerifier(settings.google) if settings.google.enabled else None,
         storage=storage,

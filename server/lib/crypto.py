@@ -84,9 +84,11 @@ class AccessTokenSigner:
     PREFIX = "tp1"
     _PAYLOAD = struct.Struct(">16sQ")
 
-    def __init__(self, secret_key: Secret) -> None:
-        # A key of its own (domain separation): a MAC made for another purpose can never pass as an access token.
-        self._key = hmac.digest(secret_key.get_secret_value().encode(), b"techpal/access-token/v1", "sha256")
+    def __init__(self, secret_key: Secret, *, purpose: str = "access-token") -> None:
+        # A key of its own per purpose (domain separation): a MAC made for another purpose never passes here, so
+        # the console's session cookie (purpose "console-session") is no API bearer token, nor the reverse.
+        label = f"techpal/{purpose}/v1".encode()
+        self._key = hmac.digest(secret_key.get_secret_value().encode(), label, "sha256")
 
     def issue(self, session_id: uuid.UUID, expires_at: int) -> str:
         """Sign ``session_id`` valid until ``expires_at``."""

@@ -11,13 +11,16 @@ from litestar.params import SkipValidation
 from server.domain.accounts import AccountService, Principal
 from server.domain.console.session import COOKIE_NAME, AdminsOnly, SignInRequired, StaffOnly
 from server.domain.tickets import STAFF_ROLES, TICKET_DEPENDENCIES
+from server.lib.crypto import AccessTokenSigner
 from server.lib.exceptions import NotAuthenticated
 
 __all__ = ["ADMIN_DEPENDENCIES", "CONSOLE_DEPENDENCIES", "provide_admin", "provide_staff"]
 
 
 async def provide_staff(
-    request: Request[Any, Any, Any], accounts: NamedDependency[SkipValidation[AccountService]]
+    request: Request[Any, Any, Any],
+    accounts: NamedDependency[SkipValidation[AccountService]],
+    console_tokens: NamedDependency[SkipValidation[AccessTokenSigner]],
 ) -> Principal:
     """The signed-in agent or admin, from the session cookie (its session checked live on every request).
 
@@ -29,7 +32,7 @@ async def provide_staff(
     if not token:
         raise SignInRequired("Sign in to the support console.")
     try:
-        principal = await accounts.authenticate(token)
+        principal = await accounts.authenticate(token, signer=console_tokens)
     except NotAuthenticated:
         raise SignInRequired("Your console session has ended; sign in again.") from None
     if principal.user.role not in STAFF_ROLES:

@@ -54,11 +54,12 @@ class SignInController(Controller):
         self,
         request: Request[Any, Any, Any],
         accounts: NamedDependency[SkipValidation[AccountService]],
+        console_tokens: NamedDependency[SkipValidation[AccessTokenSigner]],
         next_page: Annotated[str | None, QueryParameter(name="next")] = None,
     ) -> Response[Any]:
         """The form; a staff member already signed in goes straight on."""
         destination = safe_next(next_page)
-        if await _signed_in_staff(request, accounts) is not None:
+        if await _signed_in_staff(request, accounts, console_tokens) is not None:
             return Redirect(destination, status_code=303)
         return page(request, LOGIN_FORM, title="Sign in", staff=None, next=destination, login="", error=None)
 
@@ -67,7 +68,7 @@ class SignInController(Controller):
         self,
         request: Request[Any, Any, Any],
         accounts: NamedDependency[SkipValidation[AccountService]],
-        signer: NamedDependency[SkipValidation[AccessTokenSigner]],
+        console_tokens: NamedDependency[SkipValidation[AccessTokenSigner]],
         clock: NamedDependency[SkipValidation[Clock]],
     ) -> Response[Any]:
         """The password step: on to the console, to the code form, or back to this form with the reason."""
@@ -85,14 +86,16 @@ class SignInController(Controller):
                             next=destination, error=None)  # fmt: skip
             return page(request, LOGIN_FORM, title="Sign in", staff=None, status=refused.status_code,
                         headers=refused.headers, next=destination, login=login, error=refused.detail)  # fmt: skip
-        return await _enter(request, accounts, signer, clock, access_token=pair.access_token, destination=destination)
+        return await _enter(
+            request, accounts, console_tokens, clock, access_token=pair.access_token, destination=destination
+        )
 
     @post("/login/code", status_code=303)
     async def login_code(
         self,
         request: Request[Any, Any, Any],
         accounts: NamedDependency[SkipValidation[AccountService]],
-        signer: NamedDependency[SkipValidation[AccessTokenSigner]],
+        console_tokens: NamedDependency[SkipValidation[AccessTokenSigner]],
         clock: NamedDependency[SkipValidation[Clock]],
     ) -> Response[Any]:
         """The code step: on to the console, this form again after a wrong code, or the sign-in form once it expired."""
@@ -110,26 +113,33 @@ class SignInController(Controller):
             error = f"{refused.detail} ({attempts_left} tries left.)" if attempts_left else refused.detail
             return page(request, CODE_FORM, title="Enter your code", staff=None, status=refused.status_code,
                         headers=refused.headers, challenge=challenge, next=destination, error=error)  # fmt: skip
-        return await _enter(request, accounts, signer, clock, access_token=pair.access_token, destination=destination)
+        return await _enter(
+            request, accounts, console_tokens, clock, access_token=pair.access_token, destination=destination
+        )
 
     @post("/logout", status_code=303)
     async def logout(
-        self, request: Request[Any, Any, Any], accounts: NamedDependency[SkipValidation[AccountService]]
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[SkipValidation[AccountService]],
+        console_tokens: NamedDependency[SkipValidation[AccessTokenSigner]],
     ) -> Response[Any]:
         """End this console session (whatever its state) and go to the sign-in form."""
         token = request.cookies.get(COOKIE_NAME)
         if token:
             with contextlib.suppress(NotAuthenticated):  # already ended: only the cookie is left to drop
-                await accounts.logout(await accounts.authenticate(token))
+                await accounts.logout(await accounts.authenticate(token, signer=console_tokens))
         return Redirect("/console/login", status_code=303, cookies=[ended_cookie(secure=came_over_tls(request))])
 
 
-async def _signed_in_staff(request: Request[Any, Any, Any], accounts: AccountService) -> Principal | None:
+async def _signed_in_staff(
+    request: Request[Any, Any, Any], accounts: AccountService, console_tokens: AccessTokenSigner
+) -> Principal | None:
     token = request.cookies.get(COOKIE_NAME)
     if not token:
         return None
     try:
-        principal = await accounts.authenticate(token)
+        principal = await accounts.authenticate(token, signer=console_tokens)
     except NotAuthenticated:
         return None
     return principal if principal.user.role in STAFF_ROLES else None

@@ -1,9 +1,10 @@
-"""The console's sign-in session: a cookie holding an access token of a real session of the accounts slice.
+"""The console's sign-in session: a cookie holding a token that names a real session of the accounts slice.
 
 A console sign-in opens a session like any other (``AccountService.login``), named "Support console — <browser>",
 so it is listed among the user's sessions (``GET /api/v1/auth/sessions``) and revocable like the others. The cookie
-``techpal_console`` holds an access token for that session, signed by the app's token signer and valid 12 hours (no
-refresh token ever reaches the browser). Every request authenticates it with ``AccountService.authenticate``, which
+``techpal_console`` holds a token naming that session, valid 12 hours and signed with a key of its own (the app
+context's ``console_tokens``): it is no API bearer token, and no API token is a console cookie; no refresh token
+ever reaches the browser. Every request authenticates it with ``AccountService.authenticate``, which
 checks the session row: a revoked session is signed out at its next click (``deps.provide_staff``).
 
 The cookie is ``HttpOnly`` (no script reads it), ``SameSite=Lax`` (another site's form posts and script requests go

@@ -26,6 +26,8 @@ from server.lib.exceptions import (
 if TYPE_CHECKING:
     import uuid
 
+    from server.lib.crypto import AccessTokenSigner
+
 
 __all__ = ["SessionFlows"]
 
@@ -114,10 +116,13 @@ class SessionFlows(AccountServiceBase):
         await self.db.flush()
         return pair
 
-    async def authenticate(self, access_token: str) -> Principal:
-        """The principal of a valid access token whose session is live; raises ``NotAuthenticated``."""
+    async def authenticate(self, access_token: str, *, signer: AccessTokenSigner | None = None) -> Principal:
+        """The principal of a valid access token whose session is live; raises ``NotAuthenticated``.
+
+        ``signer``: the signer of another kind of token naming a session (the console's cookie), else the API's.
+        """
         now = self.clock()
-        session_id = self.signer.read(access_token, int(now.timestamp()))
+        session_id = (signer or self.signer).read(access_token, int(now.timestamp()))
         if session_id is None:
             raise NotAuthenticated("The access token is invalid or expired.", code="invalid_token")
         found = (await self.db.execute(_LIVE_SESSION, {"session_id": session_id})).one_or_none()

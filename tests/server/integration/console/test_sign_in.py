@@ -171,6 +171,24 @@ async def test_the_console_session_is_listed_and_revoking_it_signs_the_console_o
     assert COOKIE not in browser.cookies  # the dead cookie is dropped
 
 
+async def test_the_console_cookie_is_no_api_token_and_an_api_token_is_no_console_cookie(
+    client: AsyncTestClient[Litestar], staff_factory: StaffFactory, browser_factory: BrowserFactory
+) -> None:
+    agent = await staff_factory()
+    browser = await signed_in_browser(browser_factory, agent)
+    cookie = browser.cookies[COOKIE]
+    assert (await browser.get("/console")).status_code == 200  # the cookie works where it belongs
+
+    as_bearer = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {cookie}"})
+    assert (as_bearer.status_code, as_bearer.json()["code"]) == (401, "invalid_token")
+
+    stranger = await browser_factory()
+    stranger.cookies[COOKIE] = agent.access_token  # a live API access token of the same agent
+    refused = await stranger.get("/console")
+    assert refused.status_code == 303
+    assert refused.headers["location"].startswith("/console/login")
+
+
 async def test_signing_out_ends_the_session_and_drops_the_cookie(
     client: AsyncTestClient[Litestar], staff_factory: StaffFactory, browser_factory: BrowserFactory
 ) -> None:
