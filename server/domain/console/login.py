@@ -28,6 +28,7 @@ from server.domain.console.session import (
     came_over_tls,
     console_device_name,
     ended_cookie,
+    fresh_csrf_cookie,
     safe_next,
     session_cookie,
 )
@@ -162,7 +163,7 @@ async def _enter(
     await _end_previous_console_session(request, accounts, signer, principal)
     token = signer.issue(principal.session_id, int(clock().timestamp()) + SESSION_SECONDS)
     cookie = session_cookie(token, secure=came_over_tls(request))
-    return Redirect(destination, status_code=303, cookies=[cookie])
+    return Redirect(destination, status_code=303, cookies=[cookie, fresh_csrf_cookie()])
 
 
 async def _end_previous_console_session(

@@ -25,7 +25,7 @@ from server.domain.console.kb_pages import KnowledgeReviewController
 from server.domain.console.login import SignInController
 from server.domain.console.pages import console_error
 from server.domain.console.queue import QueueController
-from server.domain.console.session import COOKIE_PATH, SERVED_OVER_TLS
+from server.domain.console.session import COOKIE_PATH, CSRF_COOKIE, SERVED_OVER_TLS
 from server.domain.console.templating import static_router
 from server.domain.console.ticket_pages import TicketPageController
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CSRF_COOKIE", "CSRF_HEADER", "console_routers", "csrf_config"]
 
-CSRF_COOKIE = "techpal_console_csrf"
 CSRF_HEADER = "x-csrf-token"
 
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 __all__ = [
     "COOKIE_NAME",
     "COOKIE_PATH",
+    "CSRF_COOKIE",
     "SERVED_OVER_TLS",
     "SESSION_SECONDS",
     "AdminsOnly",
@@ -39,11 +40,13 @@ __all__ = [
     "came_over_tls",
     "console_device_name",
     "ended_cookie",
+    "fresh_csrf_cookie",
     "safe_next",
     "session_cookie",
 ]
 
 COOKIE_NAME = "techpal_console"
+CSRF_COOKIE = "techpal_console_csrf"  # the CSRF middleware's cookie (see router.py)
 COOKIE_PATH = "/console"
 SESSION_SECONDS = 12 * 3600  # a working day and then some; then sign in again
 HOME = "/console"
@@ -97,6 +100,11 @@ def session_cookie(token: str, *, secure: bool) -> Cookie:
         samesite="lax",
         secure=secure,
     )
+
+
+def fresh_csrf_cookie() -> Cookie:
+    """The CSRF cookie dropped at sign-in: the next page gets a new token (one planted before sign-in is worthless)."""
+    return Cookie(key=CSRF_COOKIE, value="", path=COOKIE_PATH, max_age=0, httponly=True, samesite="lax")
 
 
 def ended_cookie(*, secure: bool) -> Cookie:

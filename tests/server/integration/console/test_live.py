@@ -32,7 +32,7 @@ async def console_sign_in(http: httpx.AsyncClient, user: TestUser) -> str:
         "/console/login", data={"_csrf_token": token, "login": user.email, "password": user.password}
     )
     assert signed_in.status_code == 303, signed_in.text
-    return token
+    return csrf_of((await http.get("/console")).text)  # sign-in renewed the token: the console's pages carry it
 
 
 class Listener:

@@ -189,6 +189,25 @@ async def test_the_console_cookie_is_no_api_token_and_an_api_token_is_no_console
     assert refused.headers["location"].startswith("/console/login")
 
 
+async def test_signing_in_replaces_the_csrf_token_a_page_before_sign_in_set(
+    staff_factory: StaffFactory, browser_factory: BrowserFactory
+) -> None:
+    """A token planted in the browser before sign-in (by a sibling site or on plain HTTP) is worthless after it."""
+    agent = await staff_factory()
+    browser = await browser_factory()
+    await browser.get("/console/login")
+    before, form_token_before = browser.cookies["techpal_console_csrf"], browser.csrf
+
+    await browser.sign_in(agent)
+    assert "techpal_console_csrf" not in browser.cookies  # dropped by the sign-in's answer
+    await browser.get("/console")
+    assert browser.cookies["techpal_console_csrf"] != before
+    browser.csrf = form_token_before  # a form of a page loaded before sign-in
+    stale = await browser.post("/console/logout")
+    assert stale.status_code == 403  # its token no longer matches the browser's cookie
+    assert (await browser.get("/console")).status_code == 200  # and the session is still there
+
+
 async def test_signing_out_ends_the_session_and_drops_the_cookie(
     client: AsyncTestClient[Litestar], staff_factory: StaffFactory, browser_factory: BrowserFactory
 ) -> None:
