@@ -25,7 +25,7 @@ from server.domain.accounts.services._base import (
     normalize_email,
     register_ip,
 )
-from server.domain.accounts.services._two_factor import TwoFactorFlows
+from server.domain.accounts.services._two_factor import OtpRequired, TwoFactorFlows
 from server.lib.crypto import digest_token
 from server.lib.exceptions import Conflict, FieldError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 
@@ -105,15 +105,16 @@ class SignInFlows(TwoFactorFlows):
             user, link = await self._account_for(identity, data.age_confirmed, client_ip)
         self._ensure_may_sign_in(user)
         await self.limiter.forgive(LOGIN_IP, client_ip)
-        if data.code is None and await self.two_factor_on(user):
+        try:
+            await self._second_factor(user, device_name, data.code, client_ip, link_google=link)
+        except OtpRequired:
             # The 401 that carries the challenge rolls this request back: the token is spent on its own, so it
             # cannot ask for more challenges. (Other refusals leave it unspent: after 422 ``age_required`` the app
             # sends it again with the age confirmed.)
             async with transaction_of_its_own(self.limiter.engine) as own:
                 await self._spend_nonce(data.nonce, identity.expires_at, own)
-        else:
-            await self._spend_nonce(data.nonce, identity.expires_at, self.db)
-        await self._second_factor(user, device_name, data.code, client_ip, link_google=link)
+            raise
+        await self._spend_nonce(data.nonce, identity.expires_at, self.db)
         if link is not None:
             user.google_subject = link
             logger.info("google_linked", user_id=str(user.id))
