@@ -91,6 +91,7 @@ async def test_the_async_form_runs_off_the_event_loop() -> None:
             last = now
 
     ticker = asyncio.create_task(tick())
+    await asyncio.sleep(0)  # the ticker starts its first sleep before the call
     start = time.perf_counter()
     [result] = await anonymize_async([text], known=("Olga Haddad",))
     elapsed = time.perf_counter() - start
@@ -98,4 +99,6 @@ async def test_the_async_form_runs_off_the_event_loop() -> None:
     await ticker
 
     assert result
-    assert max(gaps) < elapsed / 2, (max(gaps), elapsed)  # on the loop, one gap would be the whole call
+    # On the loop the ticker would wake once, after the whole call; off it, it keeps waking (a single regex holds the
+    # GIL for a while, so the count, not the longest gap, is what tells the two apart on a busy machine).
+    assert len(gaps) >= 5, (gaps, elapsed)
