@@ -2,6 +2,8 @@
 
 from advanced_alchemy.base import orm_registry
 
+from server.db.models._analytics import analytics_events, analytics_sessions
+from server.db.models._api_key import ApiKey, api_key_usage
 from server.db.models._billing import billing_customers, billing_subscriptions, billing_usage, stripe_events
 from server.db.models._email_token import EmailToken
 from server.db.models._kb_article import KbArticle
@@ -36,6 +38,7 @@ __all__ = [
     "ROLES",
     "STATUSES",
     "Actor",
+    "ApiKey",
     "Category",
     "DataExport",
     "EmailToken",
@@ -61,6 +64,9 @@ __all__ = [
     "TwoFactor",
     "User",
     "UserSession",
+    "analytics_events",
+    "analytics_sessions",
+    "api_key_usage",
     "billing_customers",
     "billing_subscriptions",
     "billing_usage",

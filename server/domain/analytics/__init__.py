@@ -1,0 +1,1 @@
+"""Anonymized usage analytics: the desktop's events, stored without account or address, and their summary."""

@@ -1,0 +1,1 @@
+"""Reports for admins: how many problems the AI really solved (confirmed by their users), by period."""
