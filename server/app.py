@@ -11,9 +11,11 @@ from litestar.config.cors import CORSConfig
 
 from server.context import AppContext, Models, build_context, running
 from server.db.transactions import request_sessions
+from server.domain.accounts.api_key_controllers import ApiKeyController
 from server.domain.accounts.controllers import AuthController, MeController
 from server.domain.accounts.pages import PagesController
 from server.domain.accounts.sign_in_controllers import SignInController, TwoFactorController
+from server.domain.analytics.controllers import AnalyticsController
 from server.domain.billing.controllers import BillingController, BillingPagesController, BillingWebhookController
 from server.domain.console import console_routers, template_config
 from server.domain.knowledge.controllers import KnowledgeController
@@ -24,6 +26,7 @@ from server.domain.system.controllers import SystemController
 from server.domain.tickets.controllers import AgentTicketController, EventsController, TicketController
 from server.lib.errors import to_problem_response
 from server.lib.log import configure_logging
+from server.lib.metering import MeteringMiddleware
 from server.lib.middleware import RequestContextMiddleware, SecurityHeadersMiddleware
 from server.lib.openapi import create_openapi_config
 from server.settings import Settings, get_settings
@@ -75,9 +78,11 @@ def create_app(
             SignInController,
             TwoFactorController,
             MeController,
+            ApiKeyController,
             DataRightsController,
             RestoreController,
             AdminUsersController,
+            AnalyticsController,
             PagesController,
             BillingController,
             BillingWebhookController,
@@ -102,8 +107,9 @@ def create_app(
     app.context = ctx
     # Wrapped around Litestar's whole handler, not added as route middleware: that would skip the responses
     # Litestar makes before routing (404, 405), and every response must carry the request id and headers.
+    metered = MeteringMiddleware(app.asgi_handler, on_finished=ctx.usage_log.record)
     app.asgi_handler = SecurityHeadersMiddleware(
-        RequestContextMiddleware(app.asgi_handler, trusted_proxies=settings.server.trusted_proxies),
+        RequestContextMiddleware(metered, trusted_proxies=settings.server.trusted_proxies),
         hsts=settings.server.tls,
     )
     return app

@@ -23,8 +23,10 @@ import structlog
 from litestar.di import Provide
 
 from server.db.engine import create_engine
+from server.domain.accounts.api_keys import ApiKeyHasher
 from server.domain.accounts.google import GoogleVerifier
 from server.domain.accounts.passwords import PasswordHasher
+from server.domain.accounts.usage_log import UsageLog
 from server.domain.billing.services import BillingContext
 from server.domain.billing.webhooks import keep_applying_pending
 from server.domain.knowledge import query_embedding_pool
@@ -77,6 +79,8 @@ class AppContext:
     signer: AccessTokenSigner
     console_tokens: AccessTokenSigner  # the console's session cookies: refused as API bearer tokens
     sealer: SecretSealer  # TOTP secrets at rest
+    key_hasher: ApiKeyHasher  # what the database stores of an API key
+    usage_log: UsageLog  # requests made with API keys, written in batches
     google: GoogleVerifier | None  # None: Google sign-in is off
     storage: BlobStorage
     screenshots: ScreenshotProcessor
@@ -146,6 +150,8 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
         signer=AccessTokenSigner(secret_key),
         console_tokens=AccessTokenSigner(secret_key, purpose="console-session"),
         sealer=SecretSealer(secret_key),
+        key_hasher=ApiKeyHasher(secret_key),
+        usage_log=UsageLog(engine),
         google=GoogleVerifier(settings.google) if settings.google.enabled else None,
         storage=storage,
         screenshots=ScreenshotProcessor(ocr=models.ocr),
@@ -165,14 +171,17 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
 async def running(ctx: AppContext) -> AsyncIterator[None]:
     """The app's lifespan: start the background work, then close everything in reverse order of need.
 
-    Background work: applying Stripe events a crash left unapplied (at start, then periodically), the hourly
-    retention round (docs/privacy.md) and, for the embedded default, importing the seed knowledge base. Start-up
-    waits for none of them. At shutdown every step runs even when an earlier one fails: running answers finish first
-    (they need the chat model and the engine), the engine is disposed last.
+    Background work: writing the API-key usage log (every second; once more at shutdown), applying Stripe events a
+    crash left unapplied (at start, then periodically), the hourly retention round (docs/privacy.md) and, for the
+    embedded default, importing the seed knowledge base. Start-up waits for none of them. At shutdown every step runs
+    even when an earlier one fails: running answers finish first (they need the chat model and the engine), the
+    engine is disposed last.
     """
     settings = ctx.settings
     async with contextlib.AsyncExitStack() as closing:  # callbacks run last-registered first
         closing.push_async_callback(ctx.engine.dispose)
+        writing_usage = asyncio.create_task(ctx.usage_log.keep_writing())
+        closing.push_async_callback(ctx.usage_log.stop, writing_usage)
         if ctx.billing.gateway is not None:
             closing.push_async_callback(ctx.billing.gateway.close)
             retrying = asyncio.create_task(keep_applying_pending(ctx.engine, ctx.billing))

@@ -4,13 +4,15 @@ A hit is one atomic ``INSERT … ON CONFLICT DO UPDATE … RETURNING`` (the wind
 autocommit on a connection of its own — independent of the request's transaction, which may roll back on the very
 error it raises — or, with ``connection``, inside the caller's transaction (one round trip fewer for a request that
 already holds one; the caller commits). With ``backoff`` a key that exceeds its limit is blocked for one window,
-then two, four… until :meth:`RateLimiter.forgive` resets it.
+then two, four… until :meth:`RateLimiter.forgive` resets it. A rule with a ``policy`` name is published: each hit
+reports its quota for the request's ``RateLimit`` headers (:mod:`server.lib.metering`).
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NoReturn
 
@@ -21,6 +23,7 @@ from server.db.models import rate_counters
 from server.db.transactions import autocommit_connection
 from server.lib.clock import Clock, utcnow
 from server.lib.exceptions import TooManyRequests
+from server.lib.metering import Quota, report_quota
 
 if TYPE_CHECKING:
     from sqlalchemy import Delete
@@ -72,12 +75,13 @@ _RESET = delete(rate_counters).where(_THIS_KEY)
 
 @dataclass(frozen=True, slots=True)
 class Rule:
-    """At most ``limit`` hits per ``window`` for one key of this ``kind``."""
+    """At most ``limit`` hits per ``window`` for one key of this ``kind``; ``policy`` names it in response headers."""
 
     kind: str
     limit: int
     window: datetime.timedelta
     backoff: bool = False
+    policy: str | None = None
 
     def __post_init__(self) -> None:
         if self.window > LONGEST_WINDOW:
@@ -130,6 +134,10 @@ class RateLimiter:
         if counted is None:  # blocked: the update's condition refused it
             self._refuse_until(await conn.scalar(_BLOCKED_UNTIL, params), now)
         window_start, count = counted
+        if rule.policy is not None:
+            reset = max(math.ceil((window_start + rule.window - now).total_seconds()), 0)
+            window = int(rule.window.total_seconds())
+            report_quota(Quota(rule.policy, rule.limit, window, max(rule.limit - count, 0), reset))
         if count <= rule.limit:
             return
         if not rule.backoff:

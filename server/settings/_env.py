@@ -284,6 +284,14 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "2592000",
     ),
     EnvVar(
+        "TECHPAL_API_KEY_REQUESTS_PER_MINUTE",
+        "auth.api_key_requests_per_minute",
+        _int_between(1, 1_000_000),
+        "Requests one API key may make a minute (429 `rate_limited` beyond), on top of the account's hourly limits. "
+        "Default `120`.",
+        "600",
+    ),
+    EnvVar(
         "TECHPAL_ANSWERS_PER_HOUR",
         "tickets.answers_per_hour",
         _int_between(1, 1_000_000),

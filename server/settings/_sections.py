@@ -135,6 +135,7 @@ class AuthSettings:
     refresh_token_ttl: int = 30 * 24 * 3600
     session_max_age: int = 90 * 24 * 3600  # after this, refresh fails whatever the refresh token: sign in again
     register_limit: int = 20
+    api_key_requests_per_minute: int = 120  # per API key, on top of the per-account hourly limits
     argon2: Argon2Params = field(default_factory=Argon2Params)
 
 

@@ -10,8 +10,9 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from server.domain.accounts.api_keys import ApiKeyHasher
 from server.domain.accounts.google import GoogleVerifier
-from server.domain.accounts.guards import bearer_token
+from server.domain.accounts.guards import bearer
 from server.domain.accounts.passwords import PasswordHasher
 from server.domain.accounts.services import AccountService, Principal
 from server.lib.clock import Clock
@@ -52,6 +53,7 @@ async def provide_accounts(
     passwords: NamedDependency[SkipValidation[PasswordHasher]],
     signer: NamedDependency[SkipValidation[AccessTokenSigner]],
     sealer: NamedDependency[SkipValidation[SecretSealer]],
+    key_hasher: NamedDependency[SkipValidation[ApiKeyHasher]],
     google: NamedDependency[SkipValidation[GoogleVerifier | None]],
     clock: NamedDependency[SkipValidation[Clock]],
 ) -> AccountService:
@@ -64,6 +66,7 @@ async def provide_accounts(
         limiter=RateLimiter(db_engine, clock),
         signer=signer,
         sealer=sealer,
+        key_hasher=key_hasher,
         google=google,
         clock=clock,
     )
@@ -72,8 +75,8 @@ async def provide_accounts(
 async def provide_principal(
     request: Request[Any, Any, Any], accounts: NamedDependency[SkipValidation[AccountService]]
 ) -> Principal:
-    """The caller, from ``Authorization: Bearer <access token>``; 401 without a live session."""
-    return await accounts.authenticate(bearer_token(request))
+    """The caller, from ``Authorization: Bearer <access token or API key>``; 401 without a live session or key."""
+    return await accounts.authenticate_bearer(bearer(request))
 
 
 AUTH_DEPENDENCIES = {

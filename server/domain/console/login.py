@@ -161,7 +161,7 @@ async def _enter(
         await accounts.logout(principal)  # and the 403 rolls the new session back altogether
         return staff_only_page(request)
     await _end_previous_console_session(request, accounts, signer, principal)
-    token = signer.issue(principal.session_id, int(clock().timestamp()) + SESSION_SECONDS)
+    token = signer.issue(principal.session, int(clock().timestamp()) + SESSION_SECONDS)
     cookie = session_cookie(token, secure=came_over_tls(request))
     return Redirect(destination, status_code=303, cookies=[cookie, fresh_csrf_cookie()])
 

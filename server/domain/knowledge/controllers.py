@@ -24,8 +24,9 @@ from server.domain.accounts import (
     BEARER,
     AccountService,
     Principal,
+    accepts_api_key,
+    bearer,
     bearer_required,
-    bearer_token,
     require_role,
 )
 from server.domain.knowledge import review
@@ -82,6 +83,7 @@ class KnowledgeController(Controller):
             "embedding as many queries as it can. Both with `Retry-After`."
         ),
         request_max_body_size=0,
+        opt=accepts_api_key("kb:read"),
     )
     async def search_articles(
         self,
@@ -103,7 +105,7 @@ class KnowledgeController(Controller):
         goes back to the pool: the query waits for an embedding worker holding none, and the search takes one.
         """
         async with request_session_in_autocommit(db_session) as db:
-            principal = await accounts.authenticate(bearer_token(request))
+            principal = await accounts.authenticate_bearer(bearer(request))
             if len(q) > MAX_QUERY_CHARS:
                 raise ValidationFailed(
                     f"q is longer than {MAX_QUERY_CHARS} characters",
@@ -112,13 +114,18 @@ class KnowledgeController(Controller):
             if not clean_query(q):
                 raise ValidationFailed("q is empty", errors=[FieldError("q", "must not be empty", "query")])
             connection = await db.connection()
-            rule = Rule("kb_search", settings.tickets.searches_per_minute, SEARCH_WINDOW)
+            rule = Rule("kb_search", settings.tickets.searches_per_minute, SEARCH_WINDOW, policy="kb_search")
             await RateLimiter(connection.engine, clock).hit(rule, str(principal.user.id), connection=connection)
         embedder = await embedders.configured(settings.embeddings, settings.ai)
         embedded = await _embed(q, embedder, query_embeddings)
         return SearchResults(results=await search(db_engine, q, embedder, limit=limit, embedded=embedded))
 
-    @get("/articles/{article_id:uuid}", summary="Read an article", request_max_body_size=0)
+    @get(
+        "/articles/{article_id:uuid}",
+        summary="Read an article",
+        request_max_body_size=0,
+        opt=accepts_api_key("kb:read"),
+    )
     async def get_article(
         self,
         principal: NamedDependency[SkipValidation[Principal]],  # resolving it authenticates the caller

@@ -20,6 +20,7 @@ import structlog
 from sqlalchemy import text
 
 from server.db.transactions import autocommit_connection, transaction_of_its_own
+from server.domain.analytics import delete_old_analytics
 from server.domain.privacy.exports import EXPORT_INTERVAL, build_stale_exports, remove_export_files
 from server.domain.privacy.purge import purge_account
 from server.domain.tickets import delete_unreferenced_blobs
@@ -42,6 +43,7 @@ ENDED_SESSION = datetime.timedelta(days=30)
 IDEMPOTENCY_KEY = datetime.timedelta(hours=24)
 OUTBOX_MAIL = datetime.timedelta(days=30)
 STRIPE_EVENT = datetime.timedelta(days=395)  # 13 months
+API_USAGE = datetime.timedelta(days=90)  # the API-key usage log, and keys revoked or expired that long ago
 # A screenshot file younger than this may belong to an upload whose row is not committed yet.
 ORPHAN_GRACE = datetime.timedelta(hours=1)
 ROUND_INTERVAL_S = 3600.0
@@ -106,6 +108,21 @@ async def _rate_windows(life: DataLifecycle, as_of: datetime.datetime) -> int:
     async with transaction_of_its_own(life.engine) as conn:
         result: CursorResult[Any] = await conn.execute(over_statement(as_of))
     return result.rowcount
+
+
+async def _api_usage(life: DataLifecycle, as_of: datetime.datetime) -> int:
+    cutoff = {"cutoff": as_of - API_USAGE}
+    return await _count(
+        life,
+        ("DELETE FROM api_key_usage WHERE at <= :cutoff", cutoff),
+        # A key that can no longer be used is kept as long as its usage: the owner can still look it up.
+        ("DELETE FROM api_keys WHERE revoked_at <= :cutoff OR expires_at <= :cutoff", cutoff),
+    )
+
+
+async def _analytics(life: DataLifecycle, as_of: datetime.datetime) -> int:
+    async with transaction_of_its_own(life.engine) as conn:
+        return await delete_old_analytics(conn, as_of)
 
 
 async def _idempotency_keys(life: DataLifecycle, as_of: datetime.datetime) -> int:
@@ -181,6 +198,8 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("sessions ended 30 or more days ago", _ended_sessions),
     ("sign-in and mail tokens used or expired 30 or more days ago", _spent_tokens),
     ("rate-limit windows that are over", _rate_windows),
+    ("API usage log entries, and API keys revoked or expired, 90 or more days ago", _api_usage),
+    ("anonymized app sessions and their events older than 13 months", _analytics),
     ("idempotency keys older than 24 hours", _idempotency_keys),
     ("data exports older than 7 days", _exports),
     ("outbox mails older than 30 days", _outbox_mails),

@@ -15,7 +15,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, SkipValidation
 from litestar.response import ServerSentEvent
 
-from server.domain.accounts import BEARER, bearer_required, bearer_token
+from server.domain.accounts import BEARER, accepts_api_key, bearer, bearer_required
 from server.domain.resolution.deps import RESOLUTION_DEPENDENCIES
 from server.domain.resolution.services import Answers
 from server.domain.tickets import FollowUp
@@ -33,7 +33,12 @@ class ResolutionController(Controller):
     security = BEARER
     guards = [bearer_required]
 
-    @post("/{ticket_id:uuid}/resolve", summary="Answer the ticket (Server-Sent Events)", status_code=200)
+    @post(
+        "/{ticket_id:uuid}/resolve",
+        summary="Answer the ticket (Server-Sent Events)",
+        status_code=200,
+        opt=accepts_api_key("tickets:write"),
+    )
     async def resolve(
         self,
         request: Request[Any, Any, Any],
@@ -45,12 +50,17 @@ class ResolutionController(Controller):
         409 ``already_answered`` after that (ask a follow-up instead), 409 ``ticket_closed`` on a closed ticket.
         Signs the caller in itself, with the ticket read (see :meth:`Answers.open_ticket`).
         """
-        principal, ticket = await answers.open_ticket(ticket_id, bearer_token(request))
+        principal, ticket = await answers.open_ticket(ticket_id, bearer(request))
         if any(m.role == "assistant" for m in ticket.messages):
             raise Conflict("This ticket has its answer; ask a follow-up question instead.", code="already_answered")
         return await answers.stream(ticket, principal, question=None)
 
-    @post("/{ticket_id:uuid}/messages", summary="Ask a follow-up question (Server-Sent Events)", status_code=200)
+    @post(
+        "/{ticket_id:uuid}/messages",
+        summary="Ask a follow-up question (Server-Sent Events)",
+        status_code=200,
+        opt=accepts_api_key("tickets:write"),
+    )
     async def follow_up(
         self,
         request: Request[Any, Any, Any],
@@ -59,7 +69,7 @@ class ResolutionController(Controller):
         answers: NamedDependency[SkipValidation[Answers]],
     ) -> ServerSentEvent:
         """Stores the question as a user message, then streams the answer like ``/resolve``."""
-        principal, ticket = await answers.open_ticket(ticket_id, bearer_token(request))
+        principal, ticket = await answers.open_ticket(ticket_id, bearer(request))
         question = data.content.strip()
         if not question:
             raise ValidationFailed("content is empty", errors=[FieldError("content", "must not be blank")])

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from server.db.models import Ticket
-    from server.domain.accounts import AccountService, Principal
+    from server.domain.accounts import AccountService, Bearer, Principal
     from server.domain.knowledge import Embedder, Embedders, KbStatus
     from server.integrations.openai import ChatModel
     from server.settings import Settings
@@ -78,7 +78,7 @@ class Answers:
         self._embedders = embedders
         self._kb_status = kb_status
 
-    async def open_ticket(self, ticket_id: uuid.UUID, access_token: str) -> tuple[Principal, Ticket]:
+    async def open_ticket(self, ticket_id: uuid.UUID, credentials: Bearer) -> tuple[Principal, Ticket]:
         """The caller and their ticket, unless it is closed (409 ``ticket_closed``); another user's is a 404.
 
         Both are read on the request's session in autocommit, and its connection goes back to the pool at once: until
@@ -86,7 +86,7 @@ class Answers:
         theirs (no pool starvation under load). The objects are detached then: an answer only reads them.
         """
         async with request_session_in_autocommit(self._tickets.db):
-            principal = await self._accounts.authenticate(access_token)
+            principal = await self._accounts.authenticate_bearer(credentials)
             ticket = await self._tickets.get(ticket_id, principal.user, history=False)  # history: never read
         if ticket.status == "closed":
             raise Conflict("This ticket is closed.", code="ticket_closed")

@@ -29,8 +29,9 @@ from server.domain.accounts import (
     BEARER,
     AccountService,
     Principal,
+    accepts_api_key,
+    bearer,
     bearer_required,
-    bearer_token,
     require_role,
 )
 from server.domain.knowledge import Embedders
@@ -106,6 +107,7 @@ class TicketController(Controller):
             "at once (429 `too_many_uploads`)."
         ),
         request_max_body_size=CREATE_BODY_LIMIT,
+        opt=accepts_api_key("tickets:write"),
     )
     async def create(
         self,
@@ -127,14 +129,14 @@ class TicketController(Controller):
         writes after that connection went back to the pool. The in-flight slot is held until the create is done.
         """
         key = clean_idempotency_key(request.headers.get("idempotency-key"))
-        token = bearer_token(request)
+        credentials = bearer(request)
         content_type = request.headers.get("content-type", "")
         small_form = await request.body() if _declared_length(request) <= SMALL_FORM_BYTES else None
         spool_dir = settings.data_dir / UPLOADS_DIR
         with contextlib.ExitStack() as held:  # the in-flight slot and the form's temporary files
             draft = None
             async with request_session_in_autocommit(db_session) as db:
-                principal = await accounts.authenticate(token)
+                principal = await accounts.authenticate_bearer(credentials)
                 held.enter_context(upload_slot(uploads, principal.user.id))
                 await count_ticket(db, settings, principal.user.id)
                 if small_form is not None:
@@ -150,7 +152,7 @@ class TicketController(Controller):
         headers = {REPLAY_HEADER: "true"} if created.replayed else {}
         return Response(ticket_detail(created.ticket), status_code=201, headers=headers)
 
-    @get("/", summary="My tickets, newest first", request_max_body_size=0)
+    @get("/", summary="My tickets, newest first", request_max_body_size=0, opt=accepts_api_key("tickets:read"))
     async def list_tickets(
         self,
         principal: NamedDependency[SkipValidation[Principal]],
@@ -169,7 +171,12 @@ class TicketController(Controller):
             items=[ticket_summary(ticket, count) for ticket, count in rows], total=total, limit=limit, offset=offset
         )
 
-    @get("/{ticket_id:uuid}", summary="A ticket with its messages, screenshots and history", request_max_body_size=0)
+    @get(
+        "/{ticket_id:uuid}",
+        summary="A ticket with its messages, screenshots and history",
+        request_max_body_size=0,
+        opt=accepts_api_key("tickets:read"),
+    )
     async def get_ticket(
         self,
         ticket_id: FromPath[uuid.UUID],
@@ -184,6 +191,7 @@ class TicketController(Controller):
         summary="A screenshot's image (metadata stripped)",
         request_max_body_size=0,
         media_type="application/octet-stream",
+        opt=accepts_api_key("tickets:read"),
     )
     async def get_screenshot(
         self,
@@ -205,7 +213,12 @@ class TicketController(Controller):
             headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
         )
 
-    @post("/{ticket_id:uuid}/feedback", summary="Say whether the answer fixed the problem", status_code=200)
+    @post(
+        "/{ticket_id:uuid}/feedback",
+        summary="Say whether the answer fixed the problem",
+        status_code=200,
+        opt=accepts_api_key("tickets:write"),
+    )
     async def give_feedback(
         self,
         *,

@@ -260,7 +260,7 @@ async def _events(
                 event = _KEEPALIVE
             # On a clock, not only in quiet spells: a staff stream hears every ticket and may never fall silent.
             if time.monotonic() - checked >= hub.keepalive:
-                if not await _session_live(engine, principal.session_id, staff=stream.staff):
+                if not await _session_live(engine, principal.session, staff=stream.staff):
                     return
                 checked = time.monotonic()
             if event is _KEEPALIVE:

@@ -57,11 +57,12 @@ async def count_ticket(db: AsyncSession, settings: Settings, user_id: uuid.UUID)
 
     429 ``rate_limited`` with ``Retry-After`` over the hourly limit.
     """
-    rule = Rule("ticket_create", settings.tickets.per_hour, HOUR)
+    rule = Rule("ticket_create", settings.tickets.per_hour, HOUR, policy="tickets")
     connection = await db.connection()
     await RateLimiter(connection.engine).hit(rule, str(user_id), connection=connection)
 
 
 async def count_answer(engine: AsyncEngine, settings: Settings, user_id: uuid.UUID) -> None:
     """One answer (resolve or follow-up) asked for by ``user_id``; 429 over the hourly limit."""
-    await RateLimiter(engine).hit(Rule("ticket_answer", settings.tickets.answers_per_hour, HOUR), str(user_id))
+    rule = Rule("ticket_answer", settings.tickets.answers_per_hour, HOUR, policy="answers")
+    await RateLimiter(engine).hit(rule, str(user_id))

@@ -1,6 +1,7 @@
-"""Account use cases: register, verify, sign in (password, Google, a second factor), sessions, profile, passwords.
+"""Account use cases: register, verify, sign in (password, Google, two steps), sessions, API keys, profile.
 
-An admin's work on other accounts (finding them, roles, ending their sessions) is here too.
+Passwords and their reset are here, and an admin's work on other accounts (finding them, roles, ending their
+sessions).
 
 Transactions follow ADR 9: these flush, and the request commits. The side effects that must survive the error they
 end in — revoking a session whose refresh token was replayed, a sign-in challenge answered with 401, a wrong code
@@ -11,6 +12,7 @@ counted against its challenge — run in transactions of their own, as do the th
 from __future__ import annotations
 
 from server.domain.accounts.services._admin import AccountEntry, AdminFlows, RoleChange
+from server.domain.accounts.services._api_keys import ApiKeyFlows
 from server.domain.accounts.services._base import AccountDeleted, Principal, normalize_email, normalize_username
 from server.domain.accounts.services._flows import MailFlows
 from server.domain.accounts.services._profile import ProfileFlows
@@ -29,5 +31,5 @@ __all__ = [
 ]
 
 
-class AccountService(MailFlows, SignInFlows, ProfileFlows, AdminFlows):
+class AccountService(MailFlows, SignInFlows, ProfileFlows, AdminFlows, ApiKeyFlows):
     """The accounts use cases for one request (one database session)."""

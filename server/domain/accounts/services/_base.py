@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
 from server.db.models import (
+    ApiKey,
     EmailToken,
     LoginChallenge,
     TwoFactor,
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from server.domain.accounts.api_keys import ApiKeyHasher
     from server.domain.accounts.google import GoogleVerifier
     from server.domain.accounts.passwords import PasswordHasher
     from server.settings import Settings
@@ -118,6 +120,12 @@ def invalid_token() -> ClientError:
     return ClientError("This link is invalid, used or expired; ask for a new one.", code="invalid_token")
 
 
+def session_required() -> PermissionDenied:
+    return PermissionDenied(
+        "This route needs a signed-in session; API keys cannot manage an account.", code="session_required"
+    )
+
+
 class AccountDeleted(PermissionDenied):
     """403 ``account_deleted``: closed until ``purge_after``; ``POST /api/v1/auth/restore`` reopens it."""
 
@@ -128,10 +136,22 @@ class AccountDeleted(PermissionDenied):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: the user and the id of the session their access token belongs to."""
+    """Who is calling: the user, and the session their access token belongs to or the API key they sent.
+
+    Exactly one of ``session_id`` and ``api_key_id`` is set. Routes that manage the account accept sessions only
+    (see :func:`server.domain.accounts.api_keys.accepts_api_key`), so there ``session_id`` is always set.
+    """
 
     user: User
-    session_id: uuid.UUID
+    session_id: uuid.UUID | None
+    api_key_id: uuid.UUID | None = None
+
+    @property
+    def session(self) -> uuid.UUID:
+        """The calling session's id; 403 ``session_required`` when the caller came with an API key."""
+        if self.session_id is None:
+            raise session_required()
+        return self.session_id
 
 
 class AccountServiceBase:
@@ -147,6 +167,7 @@ class AccountServiceBase:
         limiter: RateLimiter,
         signer: AccessTokenSigner,
         sealer: SecretSealer,
+        key_hasher: ApiKeyHasher,
         google: GoogleVerifier | None = None,
         clock: Clock = utcnow,
     ) -> None:
@@ -159,6 +180,7 @@ class AccountServiceBase:
         self.limiter = limiter
         self.signer = signer
         self.sealer = sealer
+        self.key_hasher = key_hasher
         self.google = google
 
     # ------------------------------------------------------------------------------------------ lookups
@@ -288,16 +310,21 @@ class AccountServiceBase:
         )
 
     async def _end_sign_in_paths(self, user: User, *, unlink_google: bool = True) -> None:
-        """After a recovery or sign-out step: spend the account's open sign-in challenges and drop its Google link.
+        """After a recovery or sign-out step: spend open sign-in challenges, revoke API keys, drop the Google link.
 
         Someone who took the account over may have linked their own Google account (via an address they changed it
-        to) or hold a challenge their phished code still answers; both end here. The owner's own Google account links
-        again at its next Google sign-in, as long as its address is the account's.
+        to), made an API key, or hold a challenge their phished code still answers; all end here. The owner's own
+        Google account links again at its next Google sign-in, as long as its address is the account's; keys the
+        owner needs are made anew.
         """
+        now = self.clock()
+        await self.db.execute(
+            update(ApiKey).where(ApiKey.user_id == user.id, ApiKey.revoked_at.is_(None)).values(revoked_at=now)
+        )
         await self.db.execute(
             update(LoginChallenge)
             .where(LoginChallenge.user_id == user.id, LoginChallenge.used_at.is_(None))
-            .values(used_at=self.clock(), link_google_subject=None)
+            .values(used_at=now, link_google_subject=None)
         )
         if unlink_google and user.google_subject is not None:
             user.google_subject = None

@@ -142,7 +142,7 @@ class ProfileFlows(AccountServiceBase):
         if problem := password_problem(new, email=user.email, username=user.username):
             raise weak_password_error(problem, "new_password")
         user.password_hash = await self.passwords.hash(new)
-        await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session_id)
+        await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session)
         await self._spend_reset_tokens(user)
         await self._cancel_pending_email_change(user)
         await self._end_sign_in_paths(user)

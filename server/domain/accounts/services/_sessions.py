@@ -135,7 +135,7 @@ class SessionFlows(AccountServiceBase):
 
     async def logout(self, principal: Principal) -> None:
         """End the calling session."""
-        await self._revoke(UserSession.id == principal.session_id)
+        await self._revoke(UserSession.id == principal.session)
 
     async def end_all_sessions(self, user: User) -> None:
         """End every session of ``user`` (an admin's action, e.g. after a takeover)."""
@@ -171,7 +171,7 @@ class SessionFlows(AccountServiceBase):
 
     async def revoke_other_sessions(self, principal: Principal) -> None:
         """End every session of the caller's account but the calling one ("sign out all other devices")."""
-        await self._revoke(UserSession.user_id == principal.user.id, UserSession.id != principal.session_id)
+        await self._revoke(UserSession.user_id == principal.user.id, UserSession.id != principal.session)
         await self._end_sign_in_paths(principal.user)
 
     async def revoke_session(self, principal: Principal, session_id: uuid.UUID) -> None:

@@ -102,7 +102,7 @@ class TwoFactorFlows(SessionFlows):
         await self.db.execute(
             insert(recovery_codes), [{"user_id": user.id, "code_hash": totp.recovery_code_digest(c)} for c in codes]
         )
-        await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session_id)
+        await self._revoke(UserSession.user_id == user.id, UserSession.id != principal.session)
         await self.db.flush()
         logger.info("two_factor_enabled", user_id=str(user.id))
         return RecoveryCodes(recovery_codes=codes)

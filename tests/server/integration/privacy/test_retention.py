@@ -262,3 +262,51 @@ async def test_sign_in_challenges_and_spent_nonces_go_when_done(
     assert len(await query(settings, "SELECT id FROM login_challenges")) == 1
     [nonce] = await query(settings, "SELECT expires_at FROM oidc_nonces")
     assert nonce["expires_at"] > utcnow()
+
+
+async def test_api_usage_and_dead_api_keys_go_after_90_days(
+    client: AsyncTestClient[Litestar], settings: Settings, app: TechPalApp, signed_in_user: TestUser
+) -> None:
+    made = []
+    for name in ("live", "revoked long ago", "revoked lately", "expired long ago"):
+        body = {"name": name, "scopes": ["kb:read"]}
+        response = await client.post("/api/v1/me/api-keys", json=body, headers=signed_in_user.headers)
+        made.append(response.json()["id"])
+    live, revoked_old, revoked_new, expired_old = made
+    old, recent = "now() - interval '91 days'", "now() - interval '89 days'"
+    await query(settings, f"UPDATE api_keys SET revoked_at = {old} WHERE id = $1", revoked_old)
+    await query(settings, f"UPDATE api_keys SET revoked_at = {recent} WHERE id = $1", revoked_new)
+    await query(settings, f"UPDATE api_keys SET expires_at = {old} WHERE id = $1", expired_old)
+    for at in (old, recent, "now()"):
+        await query(
+            settings,
+            f"INSERT INTO api_key_usage (key_id, at, method, route, status, duration_ms) "
+            f"VALUES ($1, {at}, 'GET', '/api/v1/kb/search', 200, 3)",
+            live,
+        )
+
+    assert await removed_by(app, "API usage log") == 3  # one usage row, two keys
+
+    assert {str(r["id"]) for r in await query(settings, "SELECT id FROM api_keys")} == {live, revoked_new}
+    ages = await query(settings, "SELECT now() - at AS age FROM api_key_usage ORDER BY at")
+    assert [r["age"].days for r in ages] == [89, 0]
+
+
+async def test_analytics_older_than_13_months_go(settings: Settings, app: TechPalApp) -> None:
+    insert = (
+        "INSERT INTO analytics_sessions (id, day, app_version, os_family, seconds) "
+        "VALUES (gen_random_uuid(), (now() - $1::interval)::date, '1.0.0', 'linux', 60) RETURNING id"
+    )
+    old = (await query(settings, insert, datetime.timedelta(days=400)))[0]["id"]
+    kept = (await query(settings, insert, datetime.timedelta(days=300)))[0]["id"]
+    for session in (old, kept):
+        await query(
+            settings,
+            "INSERT INTO analytics_events (session_id, day, name) VALUES ($1, current_date, 'app_started')",
+            session,
+        )
+
+    assert await removed_by(app, "anonymized app sessions") == 1
+
+    assert [r["id"] for r in await query(settings, "SELECT id FROM analytics_sessions")] == [kept]
+    assert [r["session_id"] for r in await query(settings, "SELECT session_id FROM analytics_events")] == [kept]
