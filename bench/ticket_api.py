@@ -13,9 +13,11 @@ SQLAlchemy engine settings (``create_engine(DatabaseSettings(pool_size=20))`` in
   (``owner_id``, ``description``) and INSERTs the ticket row and its ``status → open`` history row, one Core INSERT
   each, in one transaction: no auth, no multipart, no idempotency, no NOTIFY, no ORM.
 
-Cases, each with a warm-up first: (1) ``bare``, (2) ``POST /api/v1/tickets`` with the description only, (3) unless
-``--no-orm-baseline``, the bare app writing the same two rows through the plugin's ORM session (prices the unit of
-work alone), all with ``--requests`` requests split into ``--rounds`` interleaved rounds in alternating order (ABBA):
+Cases, each with a warm-up first: (1) ``bare``, (2) ``POST /api/v1/tickets`` with the description only, with the
+user's session token, (2b) the same with the user's API key (``tickets:write``: the key lookup, the per-key limit
+and the usage log; target: within 5% of (2)), (3) unless ``--no-orm-baseline``, the bare app writing the same two
+rows through the plugin's ORM session (prices the unit of work alone), all with ``--requests`` requests split into
+``--rounds`` interleaved rounds in alternating order (ABBA):
 this shared machine's speed drifts by ±30% within minutes (the bare endpoint's rate alone ranged 380–810 req/s in
 one afternoon), so one block per case measures the drift as much as the servers. The headline ratio is the median
 of the rounds' ours/bare ratios; run with ``ours`` replaced by ``bare`` it gives 1.00 (rounds 0.80–1.22). And (4)
@@ -96,6 +98,8 @@ SECRET_KEY = "bench-secret-key-" + "k" * 32
 CHEAP_ARGON2 = Argon2Params(time_cost=1, memory_cost_kib=64, parallelism=1)
 POOL_SIZE = 20
 TARGET_RATIO = 0.6
+API_KEY_CASE = "ours: description only, API key"
+KEY_TOLERANCE = 0.05  # a create with an API key (lookup, per-key limit, usage log) vs with a session token
 BUSY_RETRY_S = 0.5
 WARM_SCREENS = 2
 ORM_PATH = "/bare/tickets-orm"
@@ -109,14 +113,15 @@ def pct(values: list[float], q: float) -> float:
 def bench_settings(url: str, data_dir: Path) -> Settings:
     """Test-like settings: cheap argon2, limits out of the way, a pool for 50 clients, quiet logs.
 
-    The registration and hourly ticket limits are out of the way but still counted on every create, as in production.
+    The registration, hourly ticket and per-key limits are out of the way but still counted on every create, as in
+    production.
     """
     return Settings(
         data_dir=data_dir,
         secret_key=Secret(SECRET_KEY),
         db=DatabaseSettings(url=Secret(url), pool_size=POOL_SIZE),
         log=LogSettings(level="warning", format="json"),
-        auth=AuthSettings(argon2=CHEAP_ARGON2, register_limit=10_000),
+        auth=AuthSettings(argon2=CHEAP_ARGON2, register_limit=10_000, api_key_requests_per_minute=1_000_000),
         tickets=TicketSettings(per_hour=1_000_000),
     )
 
@@ -308,10 +313,11 @@ def start_server(kind: str, url: str, data_dir: Path, profile: Path | None = Non
 class BenchUser:
     id: str
     token: str
+    api_key: str  # tickets:write
 
 
 def sign_up(base_url: str, outbox: Path, n: int) -> list[BenchUser]:
-    """``n`` verified, signed-in users through the real API (register, the verification mail, login)."""
+    """``n`` verified, signed-in users through the real API (register, the verification mail, login, an API key)."""
     from tests.fixtures.mail import OutboxReader, link_token  # noqa: PLC0415
 
     reader = OutboxReader(outbox)
@@ -336,7 +342,14 @@ def sign_up(base_url: str, outbox: Path, n: int) -> list[BenchUser]:
                 "/api/v1/auth/login", json={"login": email, "password": PASSWORD, "device_name": "bench"}
             )
             response.raise_for_status()
-            users.append(BenchUser(user_id, response.json()["access_token"]))
+            token = response.json()["access_token"]
+            response = client.post(
+                "/api/v1/me/api-keys",
+                json={"name": "bench", "scopes": ["tickets:write"]},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            response.raise_for_status()
+            users.append(BenchUser(user_id, token, response.json()["key"]))
     return users
 
 
@@ -370,8 +383,9 @@ def multipart(description: str, screenshot: bytes | None) -> bytes:
     return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
-def ours_request(port: int, user: BenchUser, screenshot: bytes | None = None) -> bytes:
-    headers = {"Authorization": f"Bearer {user.token}", "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
+def ours_request(port: int, user: BenchUser, screenshot: bytes | None = None, *, api_key: bool = False) -> bytes:
+    bearer = user.api_key if api_key else user.token
+    headers = {"Authorization": f"Bearer {bearer}", "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
     return http_request("POST", "/api/v1/tickets", port, headers, multipart(DESCRIPTION, screenshot))
 
 
@@ -628,6 +642,7 @@ async def run_cases(
     cases = [
         ("bare Litestar INSERT (baseline)", bare, [[bare_request(bare.port, u)] for u in users]),
         ("ours: description only", ours, [[ours_request(ours.port, u)] for u in users]),
+        (API_KEY_CASE, ours, [[ours_request(ours.port, u, api_key=True)] for u in users]),
     ]
     if args.orm_baseline:
         cases.append(("bare + ORM session (same rows)", bare, [[bare_request(bare.port, u, ORM_PATH)] for u in users]))
@@ -740,6 +755,18 @@ def orchestrate(url: str, args: argparse.Namespace, tmp: Path) -> None:
     bare_cost = (baseline.server_cpu_s + baseline.postgres_cpu_s) / baseline.ok
     cpu_ratio = bare_cost / ((created.server_cpu_s + created.postgres_cpu_s) / created.ok)
     print(f"CPU-cost ratio bare/ours (server + PostgreSQL CPU per create; load-independent): {cpu_ratio:.2f}×")
+    by_key = next(r for r in results if r.label == API_KEY_CASE)
+    key_rounds = [k / o for k, o in zip(by_key.round_rates, created.round_rates, strict=True)]
+    key_ratio = statistics.median(key_rounds)
+    key_cpu = ((by_key.server_cpu_s + by_key.postgres_cpu_s) / by_key.ok) / (
+        (created.server_cpu_s + created.postgres_cpu_s) / created.ok
+    )
+    verdict = "meets" if key_ratio >= 1 - KEY_TOLERANCE else "MISSES"
+    print(
+        f"ratio API key/session (description only), median of the rounds: {key_ratio:.3f}× — {verdict} the "
+        f"within-{KEY_TOLERANCE:.0%} target (rounds: {', '.join(f'{r:.3f}' for r in key_rounds)}); CPU per create "
+        f"with a key / with a session: {key_cpu:.3f}×"
+    )
     if profile:
         print_profile(profile, created)
 

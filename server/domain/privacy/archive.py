@@ -17,6 +17,7 @@ import structlog
 from sqlalchemy import func, select
 
 from server.db.models import (
+    ApiKey,
     EmailToken,
     RefreshToken,
     Ticket,
@@ -27,6 +28,7 @@ from server.db.models import (
     TwoFactor,
     User,
     UserSession,
+    api_key_usage,
     billing_customers,
     billing_subscriptions,
     billing_usage,
@@ -60,6 +62,9 @@ profile.json      Your name, e-mail address (and a new one awaiting confirmation
 sessions.json     Every sign-in (device name, when it started, last used, when it ended).
 settings.json     Your privacy choices (knowledge-base sharing, usage analytics, AI processing), your age
                   confirmation, and the privacy-policy versions you acknowledged.
+api_keys.json     Your API keys (never the keys themselves: their name, first characters, scopes, when made,
+                  used, expiring or revoked) and the log of the requests made with each in the last 90 days
+                  (time, method, route, status, duration).
 billing.json      Your plan now, your subscriptions (status and period), AI answers used per period, and our
                   Stripe references (customer and subscription ids). We never receive or store card data.
 tickets/<id>/ticket.json
@@ -159,6 +164,35 @@ async def _sessions(conn: AsyncConnection, user_id: uuid.UUID) -> list[dict[str,
         }
         for r in rows
     ]
+
+
+async def _api_keys(conn: AsyncConnection, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    keys = await conn.execute(select(ApiKey.__table__).where(ApiKey.user_id == user_id).order_by(ApiKey.created_at))
+    documents = []
+    for key in keys.all():
+        usage = api_key_usage.c
+        calls = await conn.execute(
+            select(usage.at, usage.method, usage.route, usage.status, usage.duration_ms)
+            .where(usage.key_id == key.id)
+            .order_by(usage.at)
+        )
+        documents.append(
+            {
+                "id": str(key.id),
+                "name": key.name,
+                "prefix": key.prefix,
+                "scopes": key.scopes,
+                "created_at": _iso(key.created_at),
+                "expires_at": _iso(key.expires_at),
+                "revoked_at": _iso(key.revoked_at),
+                "last_used_at": _iso(key.last_used_at),
+                "usage": [
+                    {"at": _iso(at), "method": method, "route": route, "status": status, "duration_ms": ms}
+                    for at, method, route, status, ms in calls
+                ],
+            }
+        )
+    return documents
 
 
 async def _billing(conn: AsyncConnection, user_id: uuid.UUID, plan: str) -> dict[str, Any]:
@@ -320,6 +354,7 @@ async def _write_entries(engine: AsyncEngine, storage: BlobStorage, user_id: uui
         await add("profile.json", _json(profile))
         await add("sessions.json", _json(await _sessions(conn, user_id)))
         await add("settings.json", _json(settings))
+        await add("api_keys.json", _json(await _api_keys(conn, user_id)))
         await add("billing.json", _json(await _billing(conn, user_id, plan)))
         tickets = await conn.execute(select(Ticket).where(Ticket.owner_id == user_id).order_by(Ticket.created_at))
         for ticket in tickets.all():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import io
 import json
@@ -180,3 +181,32 @@ async def test_an_export_that_keeps_failing_does_not_lock_its_owner_out(
     again = await client.post("/api/v1/me/export", headers=signed_in_user.headers)
 
     assert again.status_code == 202
+
+
+async def test_the_archive_holds_the_api_keys_and_their_usage_but_never_a_key(
+    client: AsyncTestClient[Litestar], settings: Settings, signed_in_user: TestUser
+) -> None:
+    user = signed_in_user
+    body = {"name": "Reporting", "scopes": ["tickets:read"]}
+    created = (await client.post("/api/v1/me/api-keys", json=body, headers=user.headers)).json()
+    key_headers = {"Authorization": f"Bearer {created['key']}"}
+    assert (await client.get("/api/v1/tickets", headers=key_headers)).status_code == 200
+    for _ in range(50):  # the usage log is written within a second
+        if await query(settings, "SELECT id FROM api_key_usage"):
+            break
+        await asyncio.sleep(0.1)
+
+    _status, archive = await _export(client, user)
+
+    [key] = json.loads(archive.read("api_keys.json"))
+    assert (key["id"], key["name"], key["prefix"], key["scopes"]) == (
+        created["id"],
+        "Reporting",
+        created["prefix"],
+        ["tickets:read"],
+    )
+    assert [(call["method"], call["route"], call["status"]) for call in key["usage"]] == [
+        ("GET", "/api/v1/tickets", 200)
+    ]
+    everything = b"".join(archive.read(name) for name in archive.namelist())
+    assert created["key"].encode() not in everything
