@@ -87,6 +87,7 @@ class AccountWindows(QObject):
             for presenter in (account, devices, export):
                 presenter.session_expired.connect(session.handle_session_expired)
             account.deleted.connect(self._on_deleted)
+            account.switch_changed.connect(app.analytics.on_switch)  # off drops pending usage events at once
             export.notify.connect(self._on_export_ready)
             self._account, self._export = account, export
             self._window = AccountWindow(account, devices, export, choose_path=self._choose_path or ask_save_path)

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer, SignalInstance, Slot
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from desktop.core.analytics import EventName
 from desktop.core.health import normalize_server_url
 from desktop.core.settings import SettingsStore
+from desktop.presenters.analytics_presenter import AnalyticsPresenter
 from desktop.presenters.connection_presenter import AskUser, ConnectionPresenter
 from desktop.presenters.session_presenter import SessionPresenter
 from desktop.presenters.tray_presenter import DEFAULT_REFRESH_INTERVAL_MS, TrayAction, TrayPresenter
@@ -166,6 +168,8 @@ class TechPal(QObject):
         self.session = SessionPresenter(
             self.settings, token_store_factory=token_store_factory, queue_root=queue_root, parent=self
         )
+        # Before the windows: their presenters record into this run's recorder.
+        self.analytics = AnalyticsPresenter(self.session, parent=self)
         self.hotkey = GlobalHotkey(parent=self)
         self.autostart = autostart or make_autostart()
         self.connection = ConnectionPresenter(
@@ -209,6 +213,7 @@ class TechPal(QObject):
         self.presenter.start()
         if not with_session:
             return
+        self.analytics.record(EventName.APP_STARTED)
         self.session.start()
         if self.settings.settings.capture_hotkey:
             self.runner.run(self.probe_hotkey, self._on_hotkey_support)
@@ -241,6 +246,7 @@ class TechPal(QObject):
                 hook()
             except Exception:
                 logger.exception("shutdown hook failed")
+        self.analytics.shutdown()  # while the session's client still holds its token; waits 1.5 s at most
         self.runner.shutdown()
         self.session.shutdown()
         self.checker.shutdown()

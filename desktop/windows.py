@@ -108,12 +108,14 @@ def default_capture_factory(techpal: TechPal) -> CaptureFlow:
     finder = SuggestionFinder(parent=techpal)
     techpal.add_shutdown_hook(encoder.shutdown)
     techpal.add_shutdown_hook(finder.shutdown)
+    recorder = techpal.analytics.recorder
     return CapturePresenter(
         ScreenCapturer(),
         overlay_factory=lambda shot: RegionOverlay(
             to_qimage(shot.image), shot.device_pixel_ratio, monitor=shot.monitor
         ),
-        redaction_factory=lambda image: RedactionView(RedactionPresenter(image, encoder, finder)),
+        redaction_factory=lambda image: RedactionView(RedactionPresenter(image, encoder, finder, analytics=recorder)),
+        analytics=recorder,
         parent=techpal,
     )
 
@@ -123,7 +125,12 @@ def default_chat_factory(techpal: TechPal) -> ChatWindowLike:
     from desktop.presenters.chat_presenter import ChatPresenter  # noqa: PLC0415 - Markdown etc. on first use
     from desktop.ui.chat_window import ChatWindow  # noqa: PLC0415
 
-    presenter = ChatPresenter(None, device_details=techpal.connection.device_payload, parent=techpal)
+    presenter = ChatPresenter(
+        None,
+        device_details=techpal.connection.device_payload,
+        analytics=techpal.analytics.recorder,
+        parent=techpal,
+    )
     window = ChatWindow(presenter)
     techpal.connect_chat(presenter, window.capture_requested)
     return window

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal, SignalInstance, Slot
 
+from desktop.core.analytics import EventName
 from desktop.core.capture import CaptureError, CaptureMode, Screenshot
 from desktop.services.capture.main import crop
 from desktop.services.capture.windows import hide_own_windows, restore_windows
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from PIL import Image
     from PySide6.QtGui import QWindow
 
+    from desktop.core.analytics import AnalyticsRecorder
     from desktop.core.geometry import Rect
 
 __all__ = [
@@ -111,6 +113,7 @@ class CapturePresenter(QObject):
         hide_windows: Callable[[], list[QWindow]] = hide_own_windows,
         show_windows: Callable[[list[QWindow]], None] = restore_windows,
         settle_ms: int = DEFAULT_SETTLE_MS,
+        analytics: AnalyticsRecorder | None = None,
         parent: QObject | None = None,
     ) -> None:
         """Create the presenter.
@@ -122,6 +125,7 @@ class CapturePresenter(QObject):
             hide_windows: Hides our visible windows before the grab; returns them.
             show_windows: Shows them again afterwards.
             settle_ms: Wait between hiding and grabbing.
+            analytics: Records a capture that reached the chat (screen or region; nothing about the image).
             parent: Owning QObject.
         """
         super().__init__(parent)
@@ -130,6 +134,7 @@ class CapturePresenter(QObject):
         self._redaction_factory = redaction_factory
         self._hide_windows = hide_windows
         self._show_windows = show_windows
+        self._analytics = analytics
         self._mode = CaptureMode.SCREEN
         self._busy = False
         self._hidden: list[QWindow] = []
@@ -208,6 +213,9 @@ class CapturePresenter(QObject):
     def _on_redacted(self, data: bytes, media_type: str) -> None:
         self._drop_editor()
         self._busy = False
+        if self._analytics is not None:  # a capture counts once it is attached; a cancelled one does not
+            region = self._mode is CaptureMode.REGION
+            self._analytics.record(EventName.REGION_CAPTURED if region else EventName.SCREEN_CAPTURED)
         self.captured.emit(data, media_type)
 
     @Slot()

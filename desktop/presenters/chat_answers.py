@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Slot
 
+from desktop.core.analytics import EventName
 from desktop.core.api import (
     ApiError,
     Citation,
@@ -98,6 +99,9 @@ class ChatAnswers(ChatBase):
         if not self._current_stream():
             return
         self._session.apply(event)
+        latency_ms = self._stop_clock()
+        if latency_ms is not None:
+            self._record(EventName.ANSWER_RECEIVED, latency_ms)
         self._pending = Pending.NONE
         self._attempt = None
         self._attempt_key = None
@@ -159,6 +163,7 @@ class ChatAnswers(ChatBase):
 
     @Slot(object)
     def _on_feedback_sent(self, _result: object) -> None:
+        self._record(EventName.FIXED if self._feedback_resolved else EventName.STILL_BROKEN)
         self._set_feedback(FeedbackState.RESOLVED if self._feedback_resolved else FeedbackState.ESCALATED)
 
     @Slot(object)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Slot
 
+from desktop.core.analytics import EventName
 from desktop.core.api import (
     ApiError,
     ServerUnreachable,
@@ -50,6 +51,7 @@ class ChatAsking(ChatAnswers):
         self._set_error("")
         self.ticket_changed.emit(str(ticket.id))
         self._changed()
+        self._start_clock()  # the wait for this answer starts when the question finally got through
         self._resolve()
 
     @Slot(object)
@@ -75,7 +77,8 @@ class ChatAsking(ChatAnswers):
         elif attempt == self._attempt and self._attempt_key is not None:
             key = self._attempt_key  # a retry after a lost answer must not make a second ticket
         else:
-            key = str(uuid.uuid4())
+            key = str(uuid.uuid4())  # a new question, not a retry: counted once, whatever happens to it
+            self._record(EventName.QUESTION_ASKED)
             if queued is not None:  # the user changed the queued question: the new one replaces it
                 self._discard_queued(queued)
         self._attempt, self._attempt_key = attempt, key
@@ -124,6 +127,7 @@ class ChatAsking(ChatAnswers):
             return
         self._create_worker = None
         self._queued_entry = entry
+        self._record(EventName.OFFLINE_QUEUED)
         self._fail(ServerUnreachable(), OFFLINE_QUEUED_TEXT)
         self.queued.emit(entry)
 

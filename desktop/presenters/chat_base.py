@@ -8,6 +8,7 @@ the user does). Network calls run in workers (ADR 3) whose signals arrive in bou
 
 from __future__ import annotations
 
+import time
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -35,6 +36,7 @@ from desktop.services.workers import CallWorker, StreamWorker, WorkerPool
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from desktop.core.analytics import AnalyticsRecorder, EventName
     from desktop.core.offline_queue import OfflineQueue, QueuedQuestion
     from desktop.core.question import Attachment, Question
 
@@ -110,12 +112,15 @@ class ChatBase(QObject):
         *,
         queue: OfflineQueue | None = None,
         device_details: Callable[[], dict[str, Any] | None] | None = None,
+        analytics: AnalyticsRecorder | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self._api = api
         self._queue = queue
         self._device_details = device_details
+        self._analytics = analytics
+        self._asked_at: float | None = None  # monotonic time of the Send whose answer is awaited (its latency)
         self._pool = WorkerPool(parent=self)
         self._session = ChatSession()
         self._attachments: list[Attachment] = []
@@ -198,6 +203,20 @@ class ChatBase(QObject):
     # ------------------------------------------------------------------------------------------ attachments
 
     # ------------------------------------------------------------------------------------------ plumbing
+    def _record(self, name: EventName, value: int | None = None) -> None:
+        """Note a usage event (its name and number only: never the text, the ticket or a file name)."""
+        if self._analytics is not None:
+            self._analytics.record(name, value)
+
+    def _start_clock(self) -> None:
+        """The answer awaited from now on: its latency runs from here to its last word."""
+        self._asked_at = time.monotonic()
+
+    def _stop_clock(self) -> int | None:
+        """Milliseconds since :meth:`_start_clock` (``None`` if it was not started); the clock stops."""
+        started, self._asked_at = self._asked_at, None
+        return None if started is None else round((time.monotonic() - started) * 1000)
+
     def _call(
         self,
         work: Callable[[], Any],

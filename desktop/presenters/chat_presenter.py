@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Final
 
 from PySide6.QtCore import Slot
 
+from desktop.core.analytics import EventName
 from desktop.core.chat import ChatSession
 from desktop.core.question import ALLOWED_MEDIA_TYPES, MAX_SCREENSHOTS, Attachment
 from desktop.presenters.chat_asking import ChatAsking
@@ -56,6 +57,7 @@ class ChatPresenter(ChatAsking):
         queue: The signed-in account's offline queue; ``None`` disables queuing.
         device_details: Returns the ``device`` payload when the user shares device details, else ``None``;
             called in a worker thread (it reads system files).
+        analytics: Records usage events (a question, a follow-up, an answer's latency, feedback, queuing).
         parent: Owning QObject.
 
     Signals:
@@ -135,9 +137,11 @@ class ChatPresenter(ChatAsking):
         self.quota_changed.emit(None)
         self._set_feedback(FeedbackState.HIDDEN)
         self._changed()
+        self._start_clock()
         if session.ticket_id is None:
             self._create(text)
         elif follow_up:
+            self._record(EventName.FOLLOW_UP)
             self._pending = Pending.FOLLOW_UP
             api, ticket_id = self._api, session.ticket_id
             self._start_stream(lambda: api.send_message(ticket_id, text))
@@ -162,6 +166,7 @@ class ChatPresenter(ChatAsking):
             self._stream = None
         self._create_worker = None
         self._history_worker = None
+        self._asked_at = None
         self._session = ChatSession()
         self._pending = Pending.NONE
         self._attempt = None

@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Final
 from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+from desktop.core.analytics import EventName
 from desktop.core.redaction import Redaction, RedactionOrigin, RedactionSet, SecretKind
 
 if TYPE_CHECKING:
+    from desktop.core.analytics import AnalyticsRecorder
     from desktop.core.geometry import Rect
     from desktop.services.capture.encode import EncodedImage
     from desktop.services.capture.workers import ImageEncoder, SuggestionFinder
@@ -60,6 +62,7 @@ class RedactionPresenter(QObject):
         encoder: Redacts and encodes off the GUI thread; shared, not owned.
         finder: Local OCR suggestions; ``None`` when OCR is switched off. Shared, not owned.
         parent: Owning QObject.
+        analytics: Records how many boxes an attached screenshot went out with (the count only).
 
     Signals:
         box_added(object): A new :class:`Redaction` (drawn or suggested).
@@ -91,11 +94,14 @@ class RedactionPresenter(QObject):
         encoder: ImageEncoder,
         finder: SuggestionFinder | None = None,
         parent: QObject | None = None,
+        *,
+        analytics: AnalyticsRecorder | None = None,
     ) -> None:
         super().__init__(parent)
         self._image = image.convert("RGB") if image.mode != "RGB" else image
         self._encoder = encoder
         self._finder = finder
+        self._analytics = analytics
         self._boxes = RedactionSet(self._image.width, self._image.height)
         self._latest_request = 0
         self._latest_ocr_request = 0
@@ -214,6 +220,9 @@ class RedactionPresenter(QObject):
             return
         assert self._result is not None
         self._finish()
+        boxes = len(self._boxes.applied_boxes())  # the boxes filled in the bytes sent: drawn and ticked suggestions
+        if boxes and self._analytics is not None:
+            self._analytics.record(EventName.BOXES_REDACTED, boxes)
         self.accepted.emit(self._result.data, self._result.media_type)
 
     @Slot()

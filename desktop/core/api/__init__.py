@@ -22,6 +22,7 @@ from desktop.core.api.errors import (
 if TYPE_CHECKING:
     from desktop.core.api.client import ApiClient, EventStream, StreamEvent, app_version, user_agent
     from desktop.core.api.models import (
+        AnalyticsAccepted,
         AuthProviders,
         Citation,
         DeletionScheduled,
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
 
 _CLIENT_NAMES = ("ApiClient", "EventStream", "StreamEvent", "app_version", "user_agent")
 _MODEL_NAMES = (
+    "AnalyticsAccepted",
     "AuthProviders",
     "Citation",
     "DeletionScheduled",
@@ -76,6 +78,7 @@ _LAZY: dict[str, str] = {
 
 __all__ = [
     "AccountDeleted",
+    "AnalyticsAccepted",
     "ApiClient",
     "ApiError",
     "AuthProviders",

@@ -16,12 +16,12 @@ import platform
 import threading
 import uuid
 from contextlib import AbstractContextManager
-from importlib import metadata
 from typing import TYPE_CHECKING, Any, Final
 
 import httpx
 
 from desktop.core.api.account import AccountRequests
+from desktop.core.api.analytics import AnalyticsRequests
 from desktop.core.api.errors import (
     ApiError,
     ServerUnreachable,
@@ -43,6 +43,7 @@ from desktop.core.api.routes import API, segment
 from desktop.core.api.sign_up import SignUpRequests
 from desktop.core.api.streams import EventStream, StreamEvent, iter_answer, iter_events
 from desktop.core.auth import StoredTokens, TokenStore
+from desktop.core.version import app_version
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,14 +60,6 @@ DEFAULT_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=30.0, write=60.0, pool=
 STREAM_TIMEOUT: Final = httpx.Timeout(connect=5.0, read=120.0, write=60.0, pool=10.0)
 
 
-def app_version() -> str:
-    """The installed package version, or ``"0.0.0"`` when running from a bare checkout."""
-    try:
-        return metadata.version("techpal")
-    except metadata.PackageNotFoundError:
-        return "0.0.0"
-
-
 def user_agent() -> str:
     """``TechPal-Desktop/<version>``, so the server's logs tell app versions apart."""
     return f"TechPal-Desktop/{app_version()}"
@@ -77,12 +70,12 @@ def default_device_name() -> str:
     return f"Tech Pal on {platform.system() or 'this computer'}"[:200]
 
 
-class ApiClient(SignUpRequests, AccountRequests, AbstractContextManager["ApiClient"]):
+class ApiClient(SignUpRequests, AccountRequests, AnalyticsRequests, AbstractContextManager["ApiClient"]):
     """The server's API as blocking methods. Close it (or use ``with``) to release connections.
 
     Registering, confirming the address, a forgotten password and the sign-in providers come from
     :class:`SignUpRequests`; the account's password, two-step sign-in, devices and data-rights requests from
-    :class:`AccountRequests`.
+    :class:`AccountRequests`; the anonymous usage events from :class:`AnalyticsRequests`.
 
     Args:
         server_url: Normalized base URL, e.g. ``"https://help.example.com"`` (a path prefix is kept).

@@ -14,6 +14,7 @@ from typing import Any
 import msgspec
 
 __all__ = [
+    "AnalyticsAccepted",
     "AuthProviders",
     "Citation",
     "DeletionScheduled",
@@ -374,3 +375,10 @@ class UrlResponse(WireStruct, frozen=True):
     """``{url}`` of a Checkout or Portal session, to open in the browser."""
 
     url: str
+
+
+# ------------------------------------------------------------------------------------------------ analytics
+class AnalyticsAccepted(WireStruct, frozen=True):
+    """``POST /api/v1/analytics/events`` (202): how many of the batch's events the server stored."""
+
+    accepted: int

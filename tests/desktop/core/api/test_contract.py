@@ -287,3 +287,36 @@ def test_a_deleted_account_at_sign_in_becomes_account_deleted_with_its_purge_dat
 
     assert caught.value.purge_after == later
     assert caught.value.status == 403
+
+
+def test_the_usage_batch_is_what_the_server_reads_and_its_answer_what_the_desktop_reads() -> None:
+    from typing import get_args
+
+    from desktop.core import analytics as desktop
+    from server.domain.analytics import schemas
+
+    recorder = desktop.AnalyticsRecorder(app_version="0.1.0+local", platform_name="darwin")
+    recorder.set_allowed(True)
+    for name in desktop.EventName:
+        recorder.record(name, 10**8 if name is desktop.EventName.ANSWER_RECEIVED else 3)
+    batch = recorder.take_batch()
+    assert batch is not None
+    body = batch.as_json()
+
+    # the server's schema forbids unknown fields: decoding proves every field is one it reads, within its bounds
+    decoded = msgspec.json.decode(msgspec.json.encode(body), type=schemas.AnalyticsBatch)
+    accepted = _roundtrip(schemas.Accepted(accepted=10), wire.AnalyticsAccepted)
+
+    assert {e.value for e in desktop.EventName} == set(schemas.EVENT_NAMES)
+    assert {f.value for f in desktop.OsFamily} == set(get_args(schemas.OsFamily))
+    assert (desktop.MAX_BATCH, desktop.MAX_VALUE) == (schemas.MAX_EVENTS, schemas.MAX_VALUE)
+    assert (decoded.session_id, decoded.app_version, decoded.os_family) == (batch.session_id, "0.1.0", "macos")
+    assert [event.name for event in decoded.events] == [e.value for e in desktop.EventName]
+    assert accepted.accepted == 10
+
+
+def test_the_recorder_leaves_out_days_the_server_would_refuse() -> None:
+    from desktop.core.analytics import MAX_AGE_DAYS
+    from server.domain.analytics.services import DAYS_BACK
+
+    assert MAX_AGE_DAYS < DAYS_BACK  # one day of margin for the local date's offset from the server's UTC day
