@@ -15,7 +15,8 @@ SQLAlchemy engine settings (``create_engine(DatabaseSettings(pool_size=20))`` in
 
 Cases, each with a warm-up first: (1) ``bare``, (2) ``POST /api/v1/tickets`` with the description only, with the
 user's session token, (2b) the same with the user's API key (``tickets:write``: the key lookup, the per-key limit
-and the usage log; target: within 5% of (2)), (3) unless ``--no-orm-baseline``, the bare app writing the same two
+and the usage log; target: CPU per create within 5% of (2) — the throughput ratio is printed too, but on this shared
+machine its rounds swing ±15%), (3) unless ``--no-orm-baseline``, the bare app writing the same two
 rows through the plugin's ORM session (prices the unit of work alone), all with ``--requests`` requests split into
 ``--rounds`` interleaved rounds in alternating order (ABBA):
 this shared machine's speed drifts by ±30% within minutes (the bare endpoint's rate alone ranged 380–810 req/s in
@@ -761,11 +762,11 @@ def orchestrate(url: str, args: argparse.Namespace, tmp: Path) -> None:
     key_cpu = ((by_key.server_cpu_s + by_key.postgres_cpu_s) / by_key.ok) / (
         (created.server_cpu_s + created.postgres_cpu_s) / created.ok
     )
-    verdict = "meets" if key_ratio >= 1 - KEY_TOLERANCE else "MISSES"
+    verdict = "meets" if key_cpu <= 1 + KEY_TOLERANCE else "MISSES"
     print(
-        f"ratio API key/session (description only), median of the rounds: {key_ratio:.3f}× — {verdict} the "
-        f"within-{KEY_TOLERANCE:.0%} target (rounds: {', '.join(f'{r:.3f}' for r in key_rounds)}); CPU per create "
-        f"with a key / with a session: {key_cpu:.3f}×"
+        f"CPU per create with an API key / with a session (server + PostgreSQL; load-independent): {key_cpu:.3f}× — "
+        f"{verdict} the within-{KEY_TOLERANCE:.0%} target; throughput ratio, median of the rounds: {key_ratio:.3f}× "
+        f"(rounds: {', '.join(f'{r:.3f}' for r in key_rounds)})"
     )
     if profile:
         print_profile(profile, created)

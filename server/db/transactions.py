@@ -22,7 +22,8 @@ in no request at all — goes through one of these, and their names say so at th
   caller in and counts the hourly limit there before a large upload arrives (no pooled connection waits on a slow
   client); a description-only ticket, one atomic statement, is inserted there too, without a transaction. The answer
   routes read the caller and the ticket there, so the request holds no connection while the limit, the quota and
-  the search take theirs.
+  the search take theirs. :func:`held_in_autocommit` tells code that may run inside such a block (authentication)
+  whether it can count a limit there, on the connection the request holds, rather than take a second one.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "autocommit_connection",
+    "held_in_autocommit",
     "request_session_in_autocommit",
     "request_sessions",
     "session_of_its_own",
@@ -77,6 +79,18 @@ async def autocommit_connection(engine: AsyncEngine) -> AsyncIterator[AsyncConne
     async with engine.connect() as connection:
         await connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
+
+
+async def held_in_autocommit(session: AsyncSession) -> AsyncConnection | None:
+    """The connection of a request session inside :func:`request_session_in_autocommit`, else ``None``.
+
+    Takes no connection: a session that holds none, or holds one in a transaction, gives ``None``.
+    """
+    if not session.in_transaction():
+        return None
+    connection = await session.connection()
+    options = connection.sync_connection.get_execution_options() if connection.sync_connection else {}
+    return connection if options.get("isolation_level") == "AUTOCOMMIT" else None
 
 
 @asynccontextmanager

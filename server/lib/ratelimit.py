@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Delete
     from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-__all__ = ["LONGEST_WINDOW", "RateLimiter", "Rule", "forget_statement", "over_statement"]
+__all__ = ["COUNTED", "LONGEST_WINDOW", "RateLimiter", "Rule", "forget_statement", "over_statement"]
 
 MAX_BLOCK = datetime.timedelta(hours=24)
 # No rule counts over a longer window, so a counter whose window began this long ago (and is not blocked) is over.
@@ -58,6 +58,10 @@ _COUNT = (
     )
     .returning(_counter.window_start, _counter.count)
 )
+# The same hit as a CTE, for one statement that counts a request and reads what it needs (API-key authentication):
+# select ``COUNTED.c.window_start`` and ``COUNTED.c.count`` with the rest, pass :meth:`RateLimiter.counting`'s
+# parameters, and give the two values to :meth:`RateLimiter.settle`.
+COUNTED = _COUNT.cte("counted")
 # Backoff: block for window × 2^strikes (capped), unless a concurrent hit just did.
 _BLOCK_FOR = func.least(
     func.power(2, func.least(_counter.strikes, _MAX_DOUBLINGS)) * _WINDOW, literal(MAX_BLOCK, Interval())
@@ -127,21 +131,33 @@ class RateLimiter:
         async with autocommit_connection(self.engine) as own:
             await self._hit(own, rule, _key(key))
 
-    async def _hit(self, conn: AsyncConnection, rule: Rule, key: str) -> None:
-        now = self.clock()
-        params = {"rule_kind": rule.kind, "digest": key, "now": now, "window": rule.window}
-        counted = (await conn.execute(_COUNT, params)).one_or_none()
-        if counted is None:  # blocked: the update's condition refused it
-            self._refuse_until(await conn.scalar(_BLOCKED_UNTIL, params), now)
-        window_start, count = counted
+    def counting(self, rule: Rule, key: str) -> dict[str, object]:
+        """The parameters of :data:`COUNTED` for one hit of ``key`` (a rule without ``backoff``), now."""
+        if rule.backoff:
+            raise ValueError("a backoff rule counts in a transaction of its own")
+        return {"rule_kind": rule.kind, "digest": _key(key), "now": self.clock(), "window": rule.window}
+
+    def settle(self, rule: Rule, params: dict[str, object], window_start: datetime.datetime, count: int) -> None:
+        """Publish the quota and raise :class:`TooManyRequests` over the limit, for a hit counted with ``params``."""
+        now = params["now"]
+        assert isinstance(now, datetime.datetime)
         if rule.policy is not None:
             reset = max(math.ceil((window_start + rule.window - now).total_seconds()), 0)
             window = int(rule.window.total_seconds())
             report_quota(Quota(rule.policy, rule.limit, window, max(rule.limit - count, 0), reset))
+        if count > rule.limit and not rule.backoff:
+            self._refuse(window_start + rule.window - now)
+
+    async def _hit(self, conn: AsyncConnection, rule: Rule, key: str) -> None:
+        now = self.clock()
+        params: dict[str, object] = {"rule_kind": rule.kind, "digest": key, "now": now, "window": rule.window}
+        counted = (await conn.execute(_COUNT, params)).one_or_none()
+        if counted is None:  # blocked: the update's condition refused it
+            self._refuse_until(await conn.scalar(_BLOCKED_UNTIL, params), now)
+        window_start, count = counted
+        self.settle(rule, params, window_start, count)
         if count <= rule.limit:
             return
-        if not rule.backoff:
-            self._refuse(window_start + rule.window - now)
         blocked_until = await conn.scalar(_BLOCK, params)
         if blocked_until is None:
             blocked_until = await conn.scalar(_BLOCKED_UNTIL, params)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Uuid,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
@@ -41,12 +42,15 @@ class ApiKey(UUIDv7AuditBase):
     last_used_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
 
-# A plain table: written in batches, read by aggregate queries, purged after 90 days.
+# A plain table: written in batches, read by aggregate queries, deleted after 90 days. ``key_id`` names an api_keys
+# row without a foreign key: checking one locks the key's row for every logged request, which the requests' own
+# lookups of that key then wait on. A key is deleted only after its last logged request is 90 days old (retention)
+# or together with its account, whose purge deletes the key's rows first.
 api_key_usage = Table(
     "api_key_usage",
     orm_registry.metadata,
     Column("id", BigInteger, Identity(), primary_key=True),
-    Column("key_id", ForeignKey("api_keys.id", ondelete="CASCADE"), nullable=False),
+    Column("key_id", Uuid, nullable=False),
     Column("at", DateTimeUTC(timezone=True), nullable=False),
     Column("method", String(8), nullable=False),
     Column("route", String(200), nullable=False),  # the route's template, never the path, query or body

@@ -1,12 +1,13 @@
 """The usage log of API keys: one row per request made with a key, written in batches off the request path.
 
 A finished request is appended to an in-memory buffer (no I/O on the request); a background task writes the buffer
-every second, or as soon as it holds :data:`BATCH` rows, in one multi-row ``INSERT`` and moves each key's
-``last_used_at`` in the same transaction. At shutdown the buffer is written once more. What a process that is killed
-outright still held — at most a second of calls — is lost: the log serves the owner's overview and security review,
-not billing. A failed write leaves the rows in the buffer for the next round; the buffer is bounded, and past
-:data:`MAX_BUFFERED` rows (the database away for a long time) the oldest are dropped and counted in a warning. Rows
-of a key deleted meanwhile (its account purged) are dropped, so they cannot block the others.
+every second, or as soon as it holds :data:`BATCH` rows, in one ``INSERT … SELECT FROM unnest(…)`` (one statement
+per batch, not one per row) and moves each key's ``last_used_at`` in the same transaction, also in one statement.
+At shutdown the buffer is written once more. What a process that is killed outright still held — at most a second
+of calls — is lost: the log serves the owner's overview and security review, not billing. A failed write leaves the
+rows in the buffer for the next round; the buffer is bounded, and past :data:`MAX_BUFFERED` rows (the database away
+for a long time) the oldest are dropped and counted in a warning. ``last_used_at`` moves by a minute or more at a
+time: a key in constant use is not rewritten every second.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
 
-from server.db.models import ApiKey, api_key_usage
 from server.db.transactions import transaction_of_its_own
 from server.lib.clock import Clock, utcnow
 
@@ -40,13 +39,19 @@ BATCH = 500
 MAX_BUFFERED = 100_000
 FLUSH_INTERVAL_S = 1.0
 
-_INSERT = insert(api_key_usage)
-_TOUCH = (
-    update(ApiKey)
-    .where(ApiKey.id == bindparam("key_id"), (ApiKey.last_used_at.is_(None)) | (ApiKey.last_used_at < bindparam("at")))
-    .values(last_used_at=bindparam("at"))
-    .execution_options(synchronize_session=False)
+# One statement per batch, whatever its size: the rows travel as one array per column.
+_INSERT = text(
+    "INSERT INTO api_key_usage (key_id, at, method, route, status, duration_ms) "
+    "SELECT * FROM unnest(CAST(:key_id AS uuid[]), CAST(:at AS timestamptz[]), CAST(:method AS text[]), "
+    "CAST(:route AS text[]), CAST(:status AS smallint[]), CAST(:duration_ms AS integer[]))"
 )
+_TOUCH = text(
+    "UPDATE api_keys SET last_used_at = used.at "
+    "FROM unnest(CAST(:key_id AS uuid[]), CAST(:at AS timestamptz[])) AS used(key_id, at) "
+    "WHERE api_keys.id = used.key_id "
+    "AND (api_keys.last_used_at IS NULL OR api_keys.last_used_at < used.at - interval '1 minute')"
+)
+_COLUMNS = ("key_id", "at", "method", "route", "status", "duration_ms")
 
 
 class UsageLog:
@@ -90,12 +95,7 @@ class UsageLog:
             if not rows:
                 return 0
             try:
-                try:
-                    await self._write(rows)
-                except IntegrityError:  # a key purged meanwhile (with its account): its rows have nowhere to go
-                    rows = await self._of_existing_keys(rows)
-                    if rows:
-                        await self._write(rows)
+                await self._write(rows)
             except Exception:
                 self._rows.extendleft(reversed(rows))
                 raise
@@ -109,17 +109,8 @@ class UsageLog:
         for row in rows:
             latest[row["key_id"]] = max(latest.get(row["key_id"], row["at"]), row["at"])
         async with transaction_of_its_own(self.engine) as conn:
-            await conn.execute(_INSERT, rows)
-            await conn.execute(_TOUCH, [{"key_id": key, "at": at} for key, at in latest.items()])
-
-    async def _of_existing_keys(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        async with transaction_of_its_own(self.engine) as conn:
-            existing = set(
-                (await conn.execute(select(ApiKey.id).where(ApiKey.id.in_({r["key_id"] for r in rows})))).scalars()
-            )
-        kept = [row for row in rows if row["key_id"] in existing]
-        logger.warning("api_key_usage_discarded", rows=len(rows) - len(kept))
-        return kept
+            await conn.execute(_INSERT, {column: [row[column] for row in rows] for column in _COLUMNS})
+            await conn.execute(_TOUCH, {"key_id": list(latest), "at": list(latest.values())})
 
     async def stop(self, writer: asyncio.Task[None]) -> None:
         """Cancel ``writer`` (the :meth:`keep_writing` task), then write what is left."""

@@ -49,6 +49,7 @@ _BLOB_KEYS = text(
     "WHERE t.owner_id = :id"
 )
 _EXPORT_IDS = text("SELECT id FROM data_exports WHERE user_id = :id")
+_API_KEY_USAGE = text("DELETE FROM api_key_usage WHERE key_id IN (SELECT id FROM api_keys WHERE user_id = :id)")
 
 
 async def purge_account(life: DataLifecycle, user_id: uuid.UUID, *, due_by: datetime.datetime | None) -> bool:
@@ -71,6 +72,7 @@ async def purge_account(life: DataLifecycle, user_id: uuid.UUID, *, due_by: date
             logger.warning("purge_postponed", user_id=str(user_id), reason="stripe unavailable")
             return False
         await conn.execute(forget_statement([str(user_id), *addresses]))
+        await conn.execute(_API_KEY_USAGE, {"id": user_id})  # no foreign key cascades there
         await conn.execute(text("DELETE FROM users WHERE id = :id"), {"id": user_id})
     await asyncio.to_thread(remove_export_files, life, export_ids)
     await delete_unreferenced_blobs(life.engine, life.storage, blob_keys)

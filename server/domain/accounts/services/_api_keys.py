@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, func, select, update
 
 from server.db.models import ApiKey, User, api_key_usage
+from server.db.transactions import held_in_autocommit
 from server.domain.accounts.api_key_schemas import ApiKeyInfo, ApiKeyUsage, CreatedApiKey, DailyUsage, UsageCall
 from server.domain.accounts.api_keys import (
     SCOPES,
@@ -21,10 +22,11 @@ from server.domain.accounts.services._base import Principal, clean_name, logger,
 from server.domain.accounts.services._sessions import SessionFlows
 from server.lib.exceptions import Conflict, FieldError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
 from server.lib.metering import meter_api_key
-from server.lib.ratelimit import Rule
+from server.lib.ratelimit import COUNTED, Rule
 
 if TYPE_CHECKING:
     import uuid
+    from collections.abc import Sequence
 
     from sqlalchemy import ColumnElement
 
@@ -37,11 +39,21 @@ MINUTE = datetime.timedelta(minutes=1)
 DAY = datetime.timedelta(days=1)
 RECENT_CALLS = 100
 
-# Every request with a key runs this: built once.
+# Every request with a key runs one of these: built once. The scopes come as one string: an array column makes the
+# driver look its type up on every new pooled connection, a query planned anew each time (~7 ms of database CPU).
+_SCOPES = func.array_to_string(ApiKey.scopes, " ")
 _KEY_AND_OWNER = (
-    select(ApiKey.id, ApiKey.scopes, ApiKey.expires_at, User)
+    select(ApiKey.id, _SCOPES, ApiKey.expires_at, User)
     .join(User, User.id == ApiKey.user_id)
     .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
+# The request counted against the key's limit and the key read in one statement (one round trip, no extra
+# statement on the connection the request holds): the count's row always, the key's columns when it is live.
+_COUNTED_KEY_AND_OWNER = (
+    select(COUNTED.c.window_start, COUNTED.c.count, ApiKey.id, _SCOPES, ApiKey.expires_at, User)
+    .select_from(COUNTED)
+    .outerjoin(ApiKey, (ApiKey.key_hash == bindparam("key_hash")) & ApiKey.revoked_at.is_(None))
+    .outerjoin(User, User.id == ApiKey.user_id)
 )
 
 
@@ -176,16 +188,26 @@ class ApiKeyFlows(SessionFlows):
             raise _invalid_key()
         if scope is None:
             raise session_required()
-        found = (await self.db.execute(_KEY_AND_OWNER, {"key_hash": self.key_hasher.digest(key)})).one_or_none()
-        if found is None:
-            raise _invalid_key()
+        key_hash = self.key_hasher.digest(key)
+        rule = Rule("api_key", self.settings.auth.api_key_requests_per_minute, MINUTE, policy="api_key")
+        found: Sequence[Any]
+        if await held_in_autocommit(self.db) is not None:
+            # Counted on the connection the request holds in autocommit: the count stands whatever follows.
+            counting = self.limiter.counting(rule, key_hash.hex())
+            row = (await self.db.execute(_COUNTED_KEY_AND_OWNER, {**counting, "key_hash": key_hash})).one()
+            self.limiter.settle(rule, counting, row[0], row[1])
+            found = row[2:]
+        else:
+            # Counted on a connection of its own, back in the pool before the request's session takes one.
+            await self.limiter.hit(rule, key_hash.hex())
+            found = tuple((await self.db.execute(_KEY_AND_OWNER, {"key_hash": key_hash})).one_or_none() or (None,) * 4)
         key_id, scopes, expires_at, user = found
+        if key_id is None:
+            raise _invalid_key()
         if expires_at is not None and expires_at <= self.clock():
             raise NotAuthenticated("This API key has expired; make a new one.", code="api_key_expired")
         meter_api_key(key_id)
-        per_minute = self.settings.auth.api_key_requests_per_minute
-        await self.limiter.hit(Rule("api_key", per_minute, MINUTE, policy="api_key"), str(key_id))
-        if scope not in scopes:
+        if scope not in scopes.split():
             raise PermissionDenied(f"This API key lacks the scope {scope}.", code="insufficient_scope")
         return Principal(user=user, session_id=None, api_key_id=key_id)
 

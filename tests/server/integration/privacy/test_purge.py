@@ -11,6 +11,7 @@ import hashlib
 import os
 from typing import TYPE_CHECKING
 
+from tests.fixtures.db import rows_eventually
 from tests.fixtures.images import png_bytes
 from tests.fixtures.server import run_server_command
 from tests.fixtures.stripe_api import WEBHOOK_SECRET, subscribe
@@ -79,7 +80,13 @@ async def test_the_purge_removes_every_row_file_and_mail_of_the_account_and_noth
     assert leaving_files - staying_files
     assert leaving_files & staying_files
     assert leaving_files | staying_files <= files_under(settings.data_dir / "blobs")
-    leaving_ids = {leaving.id, ticket["id"]}
+    body = {"name": "Reporting", "scopes": ["tickets:read"]}
+    key = (await client.post("/api/v1/me/api-keys", json=body, headers=leaving.headers)).json()
+    assert (await client.get("/api/v1/tickets", headers={"Authorization": f"Bearer {key['key']}"})).status_code == 200
+    assert settings.db.url is not None
+    usage = "SELECT 1 FROM api_key_usage WHERE key_id = $1::uuid"
+    assert await rows_eventually(settings.db.url.get_secret_value(), usage, key["id"])  # written within a second
+    leaving_ids = {leaving.id, ticket["id"], key["id"]}  # the key's usage has no foreign key to cascade along
     assert await client.request("DELETE", "/api/v1/me", json={"password": leaving.password}, headers=leaving.headers)
 
     not_yet = await purge_command(settings, stripe_api)
