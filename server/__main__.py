@@ -117,6 +117,15 @@ def _add_privacy_commands() -> None:
 _add_privacy_commands()
 
 
+def _add_report_commands() -> None:
+    from server.domain.reports.cli import report  # noqa: PLC0415 - the group is light; commands import lazily
+
+    cli.add_command(report)
+
+
+_add_report_commands()
+
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="techpal-server")

@@ -21,6 +21,7 @@ from server.domain.console import console_routers, template_config
 from server.domain.knowledge.controllers import KnowledgeController
 from server.domain.privacy.controllers import AdminUsersController, DataRightsController, RestoreController
 from server.domain.privacy.deps import ACCOUNT_DELETION_DEPENDENCIES
+from server.domain.reports.controllers import AdminKpisController
 from server.domain.resolution.controllers import ResolutionController
 from server.domain.system.controllers import SystemController
 from server.domain.tickets.controllers import AgentTicketController, EventsController, TicketController
@@ -82,6 +83,7 @@ def create_app(
             DataRightsController,
             RestoreController,
             AdminUsersController,
+            AdminKpisController,
             AnalyticsController,
             PagesController,
             BillingController,
