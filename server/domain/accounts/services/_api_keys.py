@@ -20,7 +20,15 @@ from server.domain.accounts.api_keys import (
 )
 from server.domain.accounts.services._base import Principal, clean_name, logger, session_required
 from server.domain.accounts.services._sessions import SessionFlows
-from server.lib.exceptions import Conflict, FieldError, NotAuthenticated, NotFound, PermissionDenied, ValidationFailed
+from server.lib.exceptions import (
+    Conflict,
+    FieldError,
+    NotAuthenticated,
+    NotFound,
+    PermissionDenied,
+    TooManyRequests,
+    ValidationFailed,
+)
 from server.lib.metering import meter_api_key
 from server.lib.ratelimit import COUNTED, Rule
 
@@ -195,18 +203,27 @@ class ApiKeyFlows(SessionFlows):
             # Counted on the connection the request holds in autocommit: the count stands whatever follows.
             counting = self.limiter.counting(rule, key_hash.hex())
             row = (await self.db.execute(_COUNTED_KEY_AND_OWNER, {**counting, "key_hash": key_hash})).one()
-            self.limiter.settle(rule, counting, row[0], row[1])
             found = row[2:]
+            if found[0] is not None:
+                meter_api_key(found[0])  # logged whatever the answer, a 429 included
+            self.limiter.settle(rule, counting, row[0], row[1])
         else:
             # Counted on a connection of its own, back in the pool before the request's session takes one.
-            await self.limiter.hit(rule, key_hash.hex())
+            try:
+                await self.limiter.hit(rule, key_hash.hex())
+            except TooManyRequests:
+                refused = await self.db.scalar(select(ApiKey.id).where(ApiKey.key_hash == key_hash))
+                if refused is not None:
+                    meter_api_key(refused)
+                raise
             found = tuple((await self.db.execute(_KEY_AND_OWNER, {"key_hash": key_hash})).one_or_none() or (None,) * 4)
+            if found[0] is not None:
+                meter_api_key(found[0])
         key_id, scopes, expires_at, user = found
         if key_id is None:
             raise _invalid_key()
         if expires_at is not None and expires_at <= self.clock():
             raise NotAuthenticated("This API key has expired; make a new one.", code="api_key_expired")
-        meter_api_key(key_id)
         if scope not in scopes.split():
             raise PermissionDenied(f"This API key lacks the scope {scope}.", code="insufficient_scope")
         return Principal(user=user, session_id=None, api_key_id=key_id)

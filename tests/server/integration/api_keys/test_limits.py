@@ -112,3 +112,23 @@ async def test_a_key_without_the_scope_still_counts(
         response = await client.get("/api/v1/tickets", headers=headers)
         assert response.status_code == 403
     assert (await client.get("/api/v1/tickets", headers=headers)).status_code == 429
+
+
+async def test_refused_requests_are_in_the_usage_log_too(
+    client: Client, signed_in_user: TestUser, make_key: KeyFactory
+) -> None:
+    created = await make_key(signed_in_user, scopes=["tickets:read", "tickets:write"])
+    headers = key_header(created)
+    for _ in range(PER_MINUTE):
+        assert (await client.get("/api/v1/tickets", headers=headers)).status_code == 200
+    assert (await client.get("/api/v1/tickets", headers=headers)).status_code == 429
+    refused = await client.post("/api/v1/tickets", files={"description": (None, "Wi-Fi drops")}, headers=headers)
+    assert refused.status_code == 429
+
+    usage = (await client.get(f"/api/v1/me/api-keys/{created['id']}/usage", headers=signed_in_user.headers)).json()
+    daily = {(d["method"], d["route"], d["status"]): d["count"] for d in usage["daily"]}
+    assert daily == {
+        ("GET", "/api/v1/tickets", 200): PER_MINUTE,
+        ("GET", "/api/v1/tickets", 429): 1,
+        ("POST", "/api/v1/tickets", 429): 1,
+    }
