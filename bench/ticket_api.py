@@ -766,7 +766,7 @@ def orchestrate(url: str, args: argparse.Namespace, tmp: Path) -> None:
     print(
         f"CPU per create with an API key / with a session (server + PostgreSQL; load-independent): {key_cpu:.3f}× — "
         f"{verdict} the within-{KEY_TOLERANCE:.0%} target; throughput ratio, median of the rounds: {key_ratio:.3f}× "
-        f"(rounds: {', '.join(f'{r:.3f}' for r in key_rounds)})"
+        f"(rounds: {', '.join(f'{r:.3f}' for r in key_rounds)}; all requests pooled: {by_key.rate / created.rate:.3f}×)"
     )
     if profile:
         print_profile(profile, created)
