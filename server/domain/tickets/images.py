@@ -41,10 +41,12 @@ import numpy as np
 import structlog
 from PIL import Image, ImageCms, ImageOps
 
+from server.domain.tickets.client_ocr import client_ocr_text
 from server.lib.exceptions import FieldError, ValidationFailed
 from server.lib.workers import BoundedExecutor
 
 if TYPE_CHECKING:
+    from server.domain.tickets.client_ocr import ClientOcr
     from server.domain.tickets.ocr import Ocr
 
 __all__ = [
@@ -298,8 +300,13 @@ def _read_text(img: Image.Image, ocr: Ocr, index: int) -> list[str]:
         return []
 
 
-def process_screenshot(raw: bytes, *, index: int = 0, ocr: Ocr | None = None) -> ProcessedImage:
+def process_screenshot(
+    raw: bytes, *, index: int = 0, ocr: Ocr | None = None, client_ocr: ClientOcr | None = None
+) -> ProcessedImage:
     """Checks, sanitises, shrinks and (with ``ocr``) reads one upload. Blocking and CPU-bound: run it in a worker.
+
+    With ``client_ocr`` (what the desktop read on it) the image is not read again: its lines are the text, once their
+    boxes are checked against the image (422 ``invalid_ocr`` otherwise).
 
     Raises:
         ImageRejected: the upload is not a screenshot we accept; ``code`` says why.
@@ -308,7 +315,11 @@ def process_screenshot(raw: bytes, *, index: int = 0, ocr: Ocr | None = None) ->
     img = _decode(_open(raw, fmt, index), index)
     data = _encode(img, fmt, raw)
     model_copy, model_media_type = _model_copy(img, fmt, data)
-    lines = _read_text(img, ocr, index) if ocr is not None else []
+    if client_ocr is not None:
+        text = client_ocr_text(client_ocr, img.width, img.height, index)
+    else:
+        lines = _read_text(img, ocr, index) if ocr is not None else []
+        text = "\n".join(line for line in lines if line.strip())
     return ProcessedImage(
         sha256=hashlib.sha256(data).hexdigest(),
         source_sha256=hashlib.sha256(raw).hexdigest(),
@@ -318,7 +329,7 @@ def process_screenshot(raw: bytes, *, index: int = 0, ocr: Ocr | None = None) ->
         height=img.height,
         model_copy=model_copy,
         model_media_type=model_media_type,
-        ocr_text="\n".join(line for line in lines if line.strip()),
+        ocr_text=text,
     )
 
 
@@ -346,10 +357,10 @@ class ScreenshotProcessor:
         )
         self._ocr = ocr
 
-    async def process(self, raw: bytes, *, index: int = 0) -> ProcessedImage:
+    async def process(self, raw: bytes, *, index: int = 0, client_ocr: ClientOcr | None = None) -> ProcessedImage:
         """Processes one upload in the pool; raises :class:`ImageRejected` or ``ServiceUnavailable(code="busy")``."""
         check_screenshot(raw, index=index)
-        return await self._pool.run(process_screenshot, raw, index=index, ocr=self._ocr)
+        return await self._pool.run(process_screenshot, raw, index=index, ocr=self._ocr, client_ocr=client_ocr)
 
     async def close(self) -> None:
         """Waits for running jobs, refuses new ones."""

@@ -13,7 +13,7 @@ import hashlib
 import json
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, overload
 
@@ -29,6 +29,13 @@ from multipart import (  # type: ignore[import-untyped]
 )
 
 from server.db.models import CATEGORIES, PRIORITIES
+from server.domain.tickets.client_ocr import (
+    MAX_CLIENT_OCR_BYTES,
+    ClientOcr,
+    client_ocr_index,
+    invalid_ocr,
+    parse_client_ocr,
+)
 from server.domain.tickets.images import MAX_SCREENSHOT_BYTES, ScreenshotTooLarge
 from server.domain.tickets.schemas import MAX_DESCRIPTION_CHARS, Device
 from server.lib.exceptions import ClientError, FieldError, ServiceUnavailable, ValidationFailed
@@ -147,6 +154,8 @@ class TicketDraft:
     category: str | None = None
     device: dict[str, Any] | None = None
     screenshots: Sequence[bytes] = field(default_factory=list)
+    # What the desktop's OCR read on each screenshot (``ocr_<n>``), by index; a screenshot without is read here.
+    client_ocr: Mapping[int, ClientOcr] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         """SHA-256 over the canonical request: the fields as parsed and each file's digest (boundaries do not count)."""
@@ -160,6 +169,7 @@ class TicketDraft:
             "category": self.category,
             "device": self.device,
             "screenshots": digests,
+            "ocr": {str(index): msgspec.to_builtins(ocr) for index, ocr in sorted(self.client_ocr.items())},
         }
         encoded = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
         return hashlib.sha256(encoded.encode()).hexdigest()
@@ -234,6 +244,11 @@ async def _read_parts(stream: AsyncIterator[bytes], boundary: str, parts: _Parts
 
 def _start_part(parts: _Parts, name: str) -> int:
     """Check a part's name as soon as its headers arrive; return how many bytes it may hold."""
+    ocr_index = client_ocr_index(name)
+    if ocr_index is not None and ocr_index < MAX_SCREENSHOTS:
+        if name in parts.text:
+            raise _form_error(name, "given more than once")
+        return MAX_CLIENT_OCR_BYTES
     if name == _FILE_PART:
         if len(parts.files) >= MAX_SCREENSHOTS:
             raise ValidationFailed(
@@ -256,7 +271,8 @@ def _part_too_large(segment: MultipartSegment | None, index: int) -> ClientError
         return ScreenshotTooLarge(
             f"is over the limit of {MAX_SCREENSHOT_BYTES // (1024 * 1024)} MB.", code="image_too_large", index=index
         )
-    return _form_error(name, f"longer than this field allows ({_TEXT_PART_LIMITS.get(name, 0)} bytes)")
+    limit = MAX_CLIENT_OCR_BYTES if client_ocr_index(name) is not None else _TEXT_PART_LIMITS.get(name, 0)
+    return _form_error(name, f"longer than this field allows ({limit} bytes)")
 
 
 def _text(raw: bytes | None, name: str, errors: list[FieldError]) -> str | None:
@@ -312,7 +328,19 @@ def _validate(parts: _Parts) -> TicketDraft:
     device = _device(parts.text.get("device"), errors)
     if errors or description is None:
         raise ValidationFailed("; ".join(f"{e.field}: {e.message}" for e in errors), errors=errors)
-    return TicketDraft(description, priority, category, device, parts.files)
+    return TicketDraft(description, priority, category, device, parts.files, _client_ocr(parts))
+
+
+def _client_ocr(parts: _Parts) -> dict[int, ClientOcr]:
+    found = {}
+    for name, raw in parts.text.items():
+        index = client_ocr_index(name)
+        if index is None:
+            continue
+        if index >= len(parts.files):
+            raise invalid_ocr(index, f"there is no screenshot {index} (screenshots are numbered from 0)")
+        found[index] = parse_client_ocr(raw, index)
+    return found
 
 
 async def read_ticket_form(

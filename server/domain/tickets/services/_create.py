@@ -77,7 +77,7 @@ class TicketCreation(TicketServiceBase):
                 live = await find_live_key(db, owner.id, idempotency_key)
             if live is not None:
                 return await self._replay(owner, live.fingerprint, live.ticket_id, fingerprint)
-        images = await self._process(draft.screenshots)
+        images = await self._process(draft)
         ticket_id = uuid7()
         written: list[str] = []
         try:
@@ -115,13 +115,17 @@ class TicketCreation(TicketServiceBase):
             raise key_reused()
         return CreatedTicket(await self.get(ticket_id, owner), replayed=True)
 
-    async def _process(self, screenshots: Sequence[bytes]) -> list[ProcessedImage]:
-        if not screenshots:
+    async def _process(self, draft: TicketDraft) -> list[ProcessedImage]:
+        if not draft.screenshots:
             return []
-        if self.processor is None:
+        processor = self.processor
+        if processor is None:
             raise RuntimeError("TicketService needs a ScreenshotProcessor to create tickets with screenshots")
         # One at a time: the processor's worker pool is shared by every request; a rejection stops the rest.
-        return [await self.processor.process(raw, index=index) for index, raw in enumerate(screenshots)]
+        return [
+            await processor.process(raw, index=index, client_ocr=draft.client_ocr.get(index))
+            for index, raw in enumerate(draft.screenshots)
+        ]
 
     async def _store_blobs(
         self, db: AsyncSession, images: Sequence[ProcessedImage], written: list[str]
