@@ -45,6 +45,7 @@ import argparse
 import asyncio
 import contextlib
 import itertools
+import json
 import os
 import pickle
 import signal
@@ -368,7 +369,7 @@ def http_request(method: str, path: str, port: int, headers: dict[str, str], bod
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-def multipart(description: str, screenshot: bytes | None) -> bytes:
+def multipart(description: str, screenshot: bytes | None, ocr: bytes | None = None) -> bytes:
     parts = [
         f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="description"\r\n\r\n'.encode()
         + description.encode()
@@ -381,13 +382,34 @@ def multipart(description: str, screenshot: bytes | None) -> bytes:
             + screenshot
             + b"\r\n"
         )
+    if ocr is not None:
+        parts.append(
+            f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="ocr_0"\r\n'
+            "Content-Type: application/json\r\n\r\n".encode()
+            + ocr
+            + b"\r\n"
+        )
     return b"".join(parts) + f"--{BOUNDARY}--\r\n".encode()
 
 
-def ours_request(port: int, user: BenchUser, screenshot: bytes | None = None, *, api_key: bool = False) -> bytes:
+# What a desktop's OCR sends with a 1920×1080 desktop: icon labels, a window title, the dialog's lines, the clock.
+CLIENT_OCR = json.dumps(
+    {
+        "engine": "rapidocr",
+        "version": "3.4.2",
+        "lines": [
+            {"text": f"Line {n} of what the screen says", "box": [40 + n * 7, 30 + n * 34, 420, 22]} for n in range(30)
+        ],
+    }
+).encode()
+
+
+def ours_request(
+    port: int, user: BenchUser, screenshot: bytes | None = None, *, api_key: bool = False, ocr: bytes | None = None
+) -> bytes:
     bearer = user.api_key if api_key else user.token
     headers = {"Authorization": f"Bearer {bearer}", "Content-Type": f"multipart/form-data; boundary={BOUNDARY}"}
-    return http_request("POST", "/api/v1/tickets", port, headers, multipart(DESCRIPTION, screenshot))
+    return http_request("POST", "/api/v1/tickets", port, headers, multipart(DESCRIPTION, screenshot, ocr))
 
 
 def bare_request(port: int, user: BenchUser, path: str = "/bare/tickets") -> bytes:
@@ -673,20 +695,28 @@ async def run_cases(
         warm, measured = screens[:WARM_SCREENS], screens[WARM_SCREENS:]
         warm_payloads = [[ours_request(ours.port, users[i], png)] for i, png in enumerate(warm)]
         await load("warm-up", ours.port, warm_payloads, WARM_SCREENS, clients=WARM_SCREENS, meters=meters)
-        # Each client gets its own screenshots, so no two requests upload the same image.
-        chunks = [measured[i :: args.clients] for i in range(args.clients)]
-        payloads = [[ours_request(ours.port, users[i], png) for png in c] for i, c in enumerate(chunks) if c]
-        result = await load(
-            "ours: + one 1920×1080 PNG",
-            ours.port,
-            payloads,
-            args.screenshot_requests,
-            clients=min(args.clients, len(payloads)),
-            meters=meters,
-            retry_busy=True,
+        # Each client gets its own screenshots, so no two requests upload the same image; the second case (the
+        # desktop's OCR lines sent along, so the server reads no image) gets screenshots the first did not store.
+        halves = (
+            ("ours: + one 1920×1080 PNG", measured[::2], None),
+            ("ours: + PNG and its OCR lines", measured[1::2], CLIENT_OCR),
         )
-        results.append(result)
-        print(f"  {result.label}: {result.rate:.2f} req/s", flush=True)
+        for label, shots, ocr in halves:
+            chunks = [shots[i :: args.clients] for i in range(args.clients)]
+            payloads = [
+                [ours_request(ours.port, users[i], png, ocr=ocr) for png in c] for i, c in enumerate(chunks) if c
+            ]
+            result = await load(
+                label,
+                ours.port,
+                payloads,
+                args.screenshot_requests,
+                clients=min(args.clients, len(payloads)),
+                meters=meters,
+                retry_busy=True,
+            )
+            results.append(result)
+            print(f"  {result.label}: {result.rate:.2f} req/s", flush=True)
     return results
 
 
@@ -720,7 +750,7 @@ def orchestrate(url: str, args: argparse.Namespace, tmp: Path) -> None:
         screens: list[bytes] = []
         if args.screenshot_requests:
             started = time.perf_counter()
-            screens = render_screens(WARM_SCREENS + args.screenshot_requests)
+            screens = render_screens(WARM_SCREENS + 2 * args.screenshot_requests)
             size = sum(map(len, screens)) / len(screens) / 1024
             print(
                 f"rendered {len(screens)} 1920×1080 desktops ({size:.0f} KiB each) in "

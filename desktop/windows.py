@@ -18,6 +18,7 @@ from desktop.account_windows import AccountWindows
 
 if TYPE_CHECKING:
     from desktop.app import TechPal
+    from desktop.core.ocr_text import OcrUpload
     from desktop.presenters.chat_presenter import ChatPresenter
     from desktop.presenters.settings_presenter import SettingsPresenter
     from desktop.presenters.subscription_presenter import SubscriptionPresenter
@@ -50,17 +51,17 @@ class WindowLike(Protocol):
 class ChatWindowLike(WindowLike, Protocol):
     """The chat window: the tray opens it and hands it captured screenshots."""
 
-    def attach(self, data: bytes, media_type: str) -> None:
-        """Attach one redacted, encoded screenshot to the draft question (and show the window)."""
+    def attach(self, data: bytes, media_type: str, ocr: OcrUpload | None = None) -> None:
+        """Attach one redacted, encoded screenshot and its text to the draft question (and show the window)."""
         ...
 
 
 class CaptureFlow(Protocol):
-    """The capture presenter: ``captured(bytes, str)`` with the redacted image, ``failed(str)`` in words."""
+    """The capture presenter: ``captured(bytes, str, object)`` with the redacted image, ``failed(str)`` in words."""
 
     @property
     def captured(self) -> SignalInstance:
-        """Emits the encoded redacted image and its media type."""
+        """Emits the encoded redacted image, its media type and its text (``OcrUpload`` or ``None``)."""
         ...
 
     @property
@@ -262,9 +263,9 @@ class WindowRegistry(QObject):
         """Capture region & ask."""
         self._capture_flow().capture_region()
 
-    @Slot(bytes, str)
-    def _on_captured(self, data: bytes, media_type: str) -> None:
-        self.chat().attach(data, media_type)
+    @Slot(bytes, str, object)
+    def _on_captured(self, data: bytes, media_type: str, ocr: OcrUpload | None) -> None:
+        self.chat().attach(data, media_type, ocr)
 
     @Slot(str)
     def _on_capture_failed(self, message: str) -> None:

@@ -46,6 +46,12 @@ class Rect:
         """Whether ``other`` lies entirely inside this rectangle."""
         return self.x <= other.x and self.y <= other.y and other.right <= self.right and other.bottom <= self.bottom
 
+    def overlaps(self, other: Rect) -> bool:
+        """Whether the two share at least one pixel (touching edges do not count; an empty rectangle overlaps none)."""
+        if self.empty or other.empty:
+            return False
+        return self.x < other.right and other.x < self.right and self.y < other.bottom and other.y < self.bottom
+
 
 def from_drag(start: tuple[float, float], end: tuple[float, float]) -> Rect:
     """The rectangle spanned by a drag in any direction, rounded outward to whole units."""

@@ -6,7 +6,9 @@ the ticket the server already made instead of a second one.
 
 Only *redacted, encoded* screenshots are ever passed in (:class:`~desktop.core.question.Attachment`): the
 capture layer applies the solid redaction boxes and encodes before anything reaches this module, so unredacted
-pixels never touch the disk.
+pixels never touch the disk. The text read on a screenshot is kept with it, and only the lines no redaction box
+touches ever get here (:func:`~desktop.core.ocr_text.shareable_text`), so a question sent later carries the same
+``ocr_<n>`` parts it would have carried at once.
 
 Layout: ``<root>/<sha256(server URL, account)[:32]>/<enqueue time ns>-<uuid>.question`` — one msgpack file per
 entry, written to a temp file and renamed into place (an entry is either complete or absent). Directories are
@@ -32,7 +34,10 @@ import msgspec
 import platformdirs
 
 from desktop.core.api.errors import ApiError, SessionExpired
+from desktop.core.geometry import Rect
+from desktop.core.ocr_text import OcrUpload
 from desktop.core.question import Attachment, Question
+from desktop.core.redaction import OcrLine
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -51,10 +56,17 @@ def default_queue_root() -> Path:
     return Path(platformdirs.user_data_dir("techpal", appauthor=False)) / "outbox"
 
 
+class _StoredOcr(msgspec.Struct, frozen=True):
+    engine: str
+    version: str
+    lines: list[tuple[str, int, int, int, int]]  # text, x, y, width, height
+
+
 class _StoredAttachment(msgspec.Struct, frozen=True):
     filename: str
     media_type: str
     data: bytes
+    ocr: _StoredOcr | None = None  # absent in entries queued before the text went with screenshots
 
 
 class _StoredEntry(msgspec.Struct, frozen=True):
@@ -161,7 +173,7 @@ class OfflineQueue:
             idempotency_key=str(uuid.uuid4()),
             created_at=datetime.datetime.now(datetime.UTC),
             description=question.description,
-            attachments=[_StoredAttachment(a.filename, a.media_type, a.data) for a in question.attachments],
+            attachments=[_stored_attachment(a) for a in question.attachments],
             priority=question.priority,
             category=question.category,
             device=question.device,
@@ -277,10 +289,27 @@ def _checked_id(entry_id: str) -> str:
     return entry_id
 
 
+def _stored_attachment(attachment: Attachment) -> _StoredAttachment:
+    ocr = attachment.ocr
+    stored_ocr = None
+    if ocr is not None:
+        lines = [(ln.text, ln.box.x, ln.box.y, ln.box.width, ln.box.height) for ln in ocr.lines]
+        stored_ocr = _StoredOcr(ocr.engine, ocr.version, lines)
+    return _StoredAttachment(attachment.filename, attachment.media_type, attachment.data, stored_ocr)
+
+
+def _attachment(stored: _StoredAttachment) -> Attachment:
+    ocr = None
+    if stored.ocr is not None:
+        lines = tuple(OcrLine(text, Rect(x, y, w, h)) for text, x, y, w, h in stored.ocr.lines)
+        ocr = OcrUpload(stored.ocr.engine, stored.ocr.version, lines)
+    return Attachment(stored.filename, stored.data, stored.media_type, ocr)
+
+
 def _to_queued(entry_id: str, stored: _StoredEntry) -> QueuedQuestion:
     question = Question(
         description=stored.description,
-        attachments=tuple(Attachment(a.filename, a.data, a.media_type) for a in stored.attachments),
+        attachments=tuple(_attachment(a) for a in stored.attachments),
         priority=stored.priority,
         category=stored.category,
         device=stored.device,

@@ -2,13 +2,17 @@
 
 The same value goes to the API client when online and to the offline queue when not, so both send exactly what
 the user saw in the preview. Screenshots here are always the *redacted, encoded* bytes: the unredacted pixels
-stay in the capture layer's memory and never reach this module, the network or the disk.
+stay in the capture layer's memory and never reach this module, the network or the disk. Likewise the text read on
+a screenshot arrives here only as :class:`~desktop.core.ocr_text.OcrUpload`, the lines no redaction box touches.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from desktop.core.ocr_text import OcrUpload
 
 __all__ = ["ALLOWED_MEDIA_TYPES", "MAX_SCREENSHOTS", "Attachment", "Question"]
 
@@ -18,11 +22,16 @@ MAX_SCREENSHOTS = 5
 
 @dataclass(frozen=True, slots=True)
 class Attachment:
-    """One redacted, encoded screenshot: ``Attachment("screen-1.webp", b"RIFF…", "image/webp")``."""
+    """One redacted, encoded screenshot: ``Attachment("screen-1.webp", b"RIFF…", "image/webp")``.
+
+    ``ocr`` is the text read on it outside every redaction box (sent as its ``ocr_<n>`` part), or ``None`` when
+    nothing was read here (the server then reads the image itself).
+    """
 
     filename: str
     data: bytes = field(repr=False)
     media_type: str
+    ocr: OcrUpload | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.media_type not in ALLOWED_MEDIA_TYPES:

@@ -1,4 +1,4 @@
-"""The capture flow: hide our windows → grab the monitor → (select a region) → redact → encoded bytes.
+"""The capture flow: hide our windows → grab the monitor → (select a region) → redact → encoded bytes and text.
 
 Views come from injected factories, so the flow is tested with fake views and a fake capturer.
 """
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from desktop.core.analytics import AnalyticsRecorder
     from desktop.core.geometry import Rect
+    from desktop.core.ocr_text import OcrUpload
 
 __all__ = [
     "DEFAULT_SETTLE_MS",
@@ -70,11 +71,11 @@ class RegionSelectionView(Protocol):
 
 
 class RedactionEditor(Protocol):
-    """The redaction window (``RedactionView``): ``accepted(bytes, str)`` or ``cancelled()``."""
+    """The redaction window (``RedactionView``): ``accepted(bytes, str, object)`` or ``cancelled()``."""
 
     @property
     def accepted(self) -> SignalInstance:
-        """Emits the encoded redacted image and its media type."""
+        """Emits the encoded redacted image, its media type and its text (``OcrUpload`` or ``None``)."""
         ...
 
     @property
@@ -95,12 +96,13 @@ class CapturePresenter(QObject):
     """Runs one capture at a time, from the tray menu or a hotkey, to encoded bytes.
 
     Signals:
-        captured(bytes, str): The redacted, encoded screenshot and its media type.
+        captured(bytes, str, object): The redacted, encoded screenshot, its media type and the text read on it
+            outside every redaction box (:class:`~desktop.core.ocr_text.OcrUpload`, or ``None`` when none was read).
         cancelled(): The user cancelled the region selection or the redaction.
         failed(str): The capture failed; the message is for the user.
     """
 
-    captured = Signal(bytes, str)
+    captured = Signal(bytes, str, object)
     cancelled = Signal()
     failed = Signal(str)
 
@@ -209,14 +211,14 @@ class CapturePresenter(QObject):
             return
         self._open_editor(image)
 
-    @Slot(bytes, str)
-    def _on_redacted(self, data: bytes, media_type: str) -> None:
+    @Slot(bytes, str, object)
+    def _on_redacted(self, data: bytes, media_type: str, ocr: OcrUpload | None) -> None:
         self._drop_editor()
         self._busy = False
         if self._analytics is not None:  # a capture counts once it is attached; a cancelled one does not
             region = self._mode is CaptureMode.REGION
             self._analytics.record(EventName.REGION_CAPTURED if region else EventName.SCREEN_CAPTURED)
-        self.captured.emit(data, media_type)
+        self.captured.emit(data, media_type, ocr)
 
     @Slot()
     def _on_cancelled(self) -> None:

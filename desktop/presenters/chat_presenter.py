@@ -33,6 +33,7 @@ from desktop.presenters.chat_text import (
 )
 
 if TYPE_CHECKING:
+    from desktop.core.ocr_text import OcrUpload
     from desktop.core.offline_queue import OfflineQueue
 
 __all__ = [
@@ -83,12 +84,13 @@ class ChatPresenter(ChatAsking):
         self._queue = queue
 
     # ------------------------------------------------------------------------------------------ attachments
-    @Slot(bytes, str)
-    def attach(self, data: bytes, media_type: str) -> None:
+    @Slot(bytes, str, object)
+    def attach(self, data: bytes, media_type: str, ocr: OcrUpload | None = None) -> None:
         """Add a redacted screenshot (connect ``CapturePresenter.captured`` here).
 
-        A screenshot starts a new question when the open conversation already has a ticket (follow-ups carry
-        text only); the text the user typed stays in the box.
+        ``ocr`` is the text read on it outside every redaction box; it goes with the screenshot as its ``ocr_<n>``
+        part, also from the offline queue. A screenshot starts a new question when the open conversation already has
+        a ticket (follow-ups carry text only); the text the user typed stays in the box.
         """
         if self.busy:
             self._set_field_errors({"screenshots": "Wait for the answer before adding a screenshot."})
@@ -102,7 +104,7 @@ class ChatPresenter(ChatAsking):
             self._set_field_errors({"screenshots": f"At most {MAX_SCREENSHOTS} screenshots fit in one question."})
             return
         name = f"screenshot-{uuid.uuid4().hex[:8]}.{_EXTENSIONS[media_type]}"
-        self._attachments.append(Attachment(name, bytes(data), media_type))
+        self._attachments.append(Attachment(name, bytes(data), media_type, ocr))
         self._set_field_errors({})
         self.attachments_changed.emit(self.attachments)
 

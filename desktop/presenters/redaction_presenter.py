@@ -3,7 +3,9 @@
 The boxes live in the Qt-free :class:`~desktop.core.redaction.RedactionSet`. Encoding ("fill the applied boxes
 black, then encode") and OCR run on the shared :class:`~desktop.services.capture.workers.ImageEncoder` and
 :class:`~desktop.services.capture.workers.SuggestionFinder`; only the answer to the newest request counts. While OCR
-runs, Attach waits, so a quick click cannot skip the suggestions. Pixels stay in memory throughout.
+runs, Attach waits, so a quick click cannot skip the suggestions. Pixels stay in memory throughout. Attach hands over
+the text OCR read too, less every line an applied box touches (:func:`~desktop.core.ocr_text.shareable_text`), so
+the server need not read the image again; without an OCR answer (off, failed, or not waited for) there is none.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 from desktop.core.analytics import EventName
+from desktop.core.ocr_text import shareable_text
 from desktop.core.redaction import Redaction, RedactionOrigin, RedactionSet, SecretKind
 
 if TYPE_CHECKING:
     from desktop.core.analytics import AnalyticsRecorder
     from desktop.core.geometry import Rect
+    from desktop.core.ocr_text import OcrReading
     from desktop.services.capture.encode import EncodedImage
     from desktop.services.capture.workers import ImageEncoder, SuggestionFinder
 
@@ -73,7 +77,8 @@ class RedactionPresenter(QObject):
         size_text_changed(str): What will be sent ("Preparing…" while encoding).
         result_changed(): The encoding of the current boxes arrived, or went stale.
         can_attach_changed(bool): Whether Attach is possible now.
-        accepted(bytes, str): The encoded redacted image and its media type.
+        accepted(bytes, str, object): The encoded redacted image, its media type, and the text to send with it
+            (:class:`~desktop.core.ocr_text.OcrUpload`, or ``None`` without an OCR answer).
         cancelled(): The user gave up.
     """
 
@@ -85,7 +90,7 @@ class RedactionPresenter(QObject):
     size_text_changed = Signal(str)
     result_changed = Signal()
     can_attach_changed = Signal(bool)
-    accepted = Signal(bytes, str)
+    accepted = Signal(bytes, str, object)
     cancelled = Signal()
 
     def __init__(
@@ -106,6 +111,7 @@ class RedactionPresenter(QObject):
         self._latest_request = 0
         self._latest_ocr_request = 0
         self._looking = False
+        self._reading: OcrReading | None = None  # all the text OCR read, redacted parts included: never emitted
         self._result: EncodedImage | None = None
         self._finished = False
         self._connected = True  # to the shared workers; dropped when finished
@@ -223,7 +229,11 @@ class RedactionPresenter(QObject):
         boxes = len(self._boxes.applied_boxes())  # the boxes filled in the bytes sent: drawn and ticked suggestions
         if boxes and self._analytics is not None:
             self._analytics.record(EventName.BOXES_REDACTED, boxes)
-        self.accepted.emit(self._result.data, self._result.media_type)
+        result, reading = self._result, self._reading
+        ocr = None
+        if reading is not None:  # the boxes filled in these bytes; the image is uploaded at its own size
+            ocr = shareable_text(reading, self._boxes.applied_boxes(), result.width, result.height)
+        self.accepted.emit(result.data, result.media_type, ocr)
 
     @Slot()
     def cancel(self) -> None:
@@ -254,10 +264,13 @@ class RedactionPresenter(QObject):
         if request_id == self._latest_request and not self._finished:
             self.size_text_changed.emit(message)
 
-    @Slot(int, list)
-    def _on_suggestions(self, request_id: int, suggestions: list[tuple[Rect, SecretKind, str]]) -> None:
+    @Slot(int, list, object)
+    def _on_suggestions(
+        self, request_id: int, suggestions: list[tuple[Rect, SecretKind, str]], reading: OcrReading
+    ) -> None:
         if request_id != self._latest_ocr_request or self._finished:
             return
+        self._reading = reading
         self._set_looking(False)
         added = self._boxes.add_suggestions(suggestions)
         for item in added:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from desktop.core.api import QuotaExceeded
+    from desktop.core.ocr_text import OcrUpload
     from desktop.core.question import Attachment
 
 __all__ = ["ChatWindow", "ThumbnailTile"]
@@ -220,10 +221,10 @@ class ChatWindow(QWidget):
         presenter.ticket_changed.connect(self._on_ticket)
 
     # ------------------------------------------------------------------------------------------ actions
-    @Slot(bytes, str)
-    def attach(self, data: bytes, media_type: str) -> None:
-        """Add a redacted screenshot (connect ``CapturePresenter.captured`` here) and bring the window up."""
-        self.presenter.attach(data, media_type)
+    @Slot(bytes, str, object)
+    def attach(self, data: bytes, media_type: str, ocr: OcrUpload | None = None) -> None:
+        """Add a redacted screenshot and its text (connect ``CapturePresenter.captured`` here); bring the window up."""
+        self.presenter.attach(data, media_type, ocr)
         self.present()
 
     @Slot()

@@ -8,6 +8,8 @@ runs the encoding and OCR.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QColor, QImage, QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QPen
 from PySide6.QtWidgets import (
@@ -26,6 +28,9 @@ from desktop.core.geometry import Rect, from_drag
 from desktop.core.redaction import Redaction, RedactionOrigin, RedactionSet
 from desktop.presenters.redaction_presenter import PREPARING_TEXT, RedactionPresenter, masked_label
 from desktop.ui.qimage import to_qimage
+
+if TYPE_CHECKING:
+    from desktop.core.ocr_text import OcrUpload
 
 __all__ = ["RedactionCanvas", "RedactionView"]
 
@@ -168,11 +173,12 @@ class RedactionView(QWidget):
     """Window to black out private parts of a screenshot before it is attached; binds to its presenter.
 
     Signals:
-        accepted(bytes, str): The encoded redacted image and its media type; the window closes.
+        accepted(bytes, str, object): The encoded redacted image, its media type and the text to send with it
+            (``OcrUpload`` or ``None``); the window closes.
         cancelled(): The user cancelled or closed the window.
     """
 
-    accepted = Signal(bytes, str)
+    accepted = Signal(bytes, str, object)
     cancelled = Signal()
 
     def __init__(self, presenter: RedactionPresenter, parent: QWidget | None = None) -> None:
@@ -312,9 +318,9 @@ class RedactionView(QWidget):
         if preview is not None:
             self.canvas.set_preview(to_qimage(preview))
 
-    @Slot(bytes, str)
-    def _on_accepted(self, data: bytes, media_type: str) -> None:
-        self.accepted.emit(data, media_type)
+    @Slot(bytes, str, object)
+    def _on_accepted(self, data: bytes, media_type: str, ocr: OcrUpload | None) -> None:
+        self.accepted.emit(data, media_type, ocr)
         self.close()
 
     # ---------------------------------------------------------------------------------------------- events

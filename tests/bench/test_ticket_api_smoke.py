@@ -1,6 +1,7 @@
 """``bench/ticket_api.py`` still runs end to end.
 
-A tiny run (no screenshots) on this test's database prints both cases, each round's ratio and their median.
+A tiny run (no screenshots) on this test's database prints every case, each round's ratio and their median, and the
+API key's cost beside the session token's.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ async def test_tiny_bench_run_creates_every_ticket_and_prints_the_ratio(db_url: 
     out = result.stdout.decode()
 
     assert result.returncode == 0, out + result.stderr.decode()
-    for case in ("bare Litestar INSERT (baseline)", "ours: description only"):
+    for case in ("bare Litestar INSERT (baseline)", "ours: description only", "ours: description only, API key"):
         row = re.search(rf"^{re.escape(case)}\s+(\d+)\s+(\d+)\s+(\S+)", out, re.MULTILINE)
         assert row, out
         assert row.groups() == (str(REQUESTS), str(REQUESTS), "-"), row.group(0)  # every request a 201
@@ -36,3 +37,4 @@ async def test_tiny_bench_run_creates_every_ticket_and_prints_the_ratio(db_url: 
     rounds = re.search(r"\(rounds: ([\d., ]+);", out)
     assert rounds, out
     assert len(rounds.group(1).split(", ")) == 4, out  # the default --rounds
+    assert re.search(r"CPU per create with an API key / with a session .*: \d+\.\d{3}×", out), out

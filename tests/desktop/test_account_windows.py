@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
     from pytestqt.qtbot import QtBot
 
+    from desktop.core.ocr_text import OcrUpload
     from desktop.ui.account_window import AccountWindow
 
 pytestmark = pytest.mark.qt_log_ignore(
@@ -42,7 +43,7 @@ SUMMARY = "We now keep API logs for 90 days, then delete them."
 class _Chat(QObject):
     def present(self) -> None: ...
 
-    def attach(self, data: bytes, media_type: str) -> None: ...
+    def attach(self, data: bytes, media_type: str, ocr: OcrUpload | None = None) -> None: ...
 
 
 class App:

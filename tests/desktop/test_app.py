@@ -11,8 +11,11 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QPalette
 
 from desktop.app import APP_NAME, TechPal, ensure_application, run
+from desktop.core.geometry import Rect
+from desktop.core.ocr_text import OcrUpload
 from desktop.core.offline_queue import OfflineQueue
 from desktop.core.question import Question
+from desktop.core.redaction import OcrLine
 from desktop.core.settings import DesktopSettings, SettingsStore
 from desktop.presenters.tray_presenter import TrayAction
 from desktop.services.hotkey import HotkeySupport
@@ -58,18 +61,21 @@ class FakeChat(QObject):
     def present(self) -> None:
         self.calls.append("present")
 
-    def attach(self, data: bytes, media_type: str) -> None:
-        self.calls.append((data, media_type))
+    def attach(self, data: bytes, media_type: str, ocr: OcrUpload | None = None) -> None:
+        self.calls.append((data, media_type, ocr))
+
+
+CAPTURED_TEXT = OcrUpload("fake-ocr", "1.0", (OcrLine("Access is denied.", Rect(4, 4, 120, 16)),))
 
 
 class FakeCapture(QObject):
     """A capture flow that "captures" at once."""
 
-    captured = Signal(bytes, str)
+    captured = Signal(bytes, str, object)
     failed = Signal(str)
 
     def capture_screen(self) -> None:
-        self.captured.emit(b"webp-bytes", "image/webp")
+        self.captured.emit(b"webp-bytes", "image/webp", CAPTURED_TEXT)
 
     def capture_region(self) -> None:
         self.failed.emit("The screen could not be captured.")
@@ -194,7 +200,7 @@ def test_a_capture_lands_in_the_chat(qtbot: QtBot, harness: Harness) -> None:
 
     techpal.tray.actions_by_kind[TrayAction.CAPTURE_SCREEN].trigger()
 
-    assert harness.chat.calls == [(b"webp-bytes", "image/webp")]
+    assert harness.chat.calls == [(b"webp-bytes", "image/webp", CAPTURED_TEXT)]  # the text read on it goes along
 
 
 def test_a_failed_capture_is_said_in_a_notification(qtbot: QtBot, harness: Harness) -> None:

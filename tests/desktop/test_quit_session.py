@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication
     from pytestqt.qtbot import QtBot
 
+    from desktop.core.ocr_text import OcrUpload
+
 pytestmark = pytest.mark.qt_log_ignore(
     r"No such signal QPlatformNativeInterface::systemTrayWindowChanged",
     r"This plugin does not support (propagateSizeHints|raise)\(\)",
@@ -39,7 +41,7 @@ PASSWORD = "correct horse battery"
 class _Chat:
     def present(self) -> None: ...
 
-    def attach(self, data: bytes, media_type: str) -> None: ...
+    def attach(self, data: bytes, media_type: str, ocr: OcrUpload | None = None) -> None: ...
 
 
 class Runs:

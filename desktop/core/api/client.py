@@ -43,6 +43,8 @@ from desktop.core.api.routes import API, segment
 from desktop.core.api.sign_up import SignUpRequests
 from desktop.core.api.streams import EventStream, StreamEvent, iter_answer, iter_events
 from desktop.core.auth import StoredTokens, TokenStore
+from desktop.core.ocr_text import MEDIA_TYPE as OCR_MEDIA_TYPE
+from desktop.core.ocr_text import part_name
 from desktop.core.version import app_version
 
 if TYPE_CHECKING:
@@ -217,7 +219,7 @@ class ApiClient(SignUpRequests, AccountRequests, AnalyticsRequests, AbstractCont
 
     # ------------------------------------------------------------------------------------------ tickets
     def create_ticket(self, question: Question, *, idempotency_key: str | None = None) -> Ticket:
-        """Send a question with its redacted screenshots; the same key makes a resend return the same ticket."""
+        """Send a question, its redacted screenshots and their text; a resend with the same key gets the same ticket."""
         # Every field is a part of its own, so the body is multipart even without screenshots.
         parts: list[tuple[str, tuple[str | None, bytes] | tuple[str | None, bytes, str]]] = [
             ("description", (None, question.description.encode()))
@@ -229,6 +231,12 @@ class ApiClient(SignUpRequests, AccountRequests, AnalyticsRequests, AbstractCont
         if question.device is not None:
             parts.append(("device", (None, json.dumps(question.device).encode(), "application/json")))
         parts.extend(("screenshots", (a.filename, a.data, a.media_type)) for a in question.attachments)
+        # The text read here on screenshot n (only lines no redaction box touches); without it the server reads it.
+        parts.extend(
+            (part_name(n), (None, a.ocr.to_json(), OCR_MEDIA_TYPE))
+            for n, a in enumerate(question.attachments)
+            if a.ocr is not None
+        )
         headers = {"Idempotency-Key": idempotency_key or str(uuid.uuid4())}
         response = self._send("POST", f"{API}/tickets", files=parts, headers=headers)
         return decode(response, Ticket)

@@ -53,6 +53,10 @@ _MESSAGES: dict[str, str] = {
     "malformed_body": "The app sent a request the server didn't understand. Please update Tech Pal.",
     "body_too_large": "The screenshots are too large to send. Remove one or capture a smaller region.",
     "unsupported_media_type": "The server refused the file type. Please attach a PNG, JPEG or WebP image.",
+    "invalid_ocr": (
+        "The server refused the text Tech Pal read on a screenshot. Remove that screenshot and capture it again, "
+        "or update Tech Pal."
+    ),
     "idempotency_key_reused": "This question was already sent with different content. Please send it again.",
     "rate_limited": "Too many attempts. Please wait a moment and try again.",
     "too_many_uploads": "Two of your questions are still being sent. Wait until one is through, then try again.",

@@ -1,23 +1,43 @@
 """Optional local OCR (``rapidocr``), imported only when first used, from a worker thread.
 
-The import pulls in onnxruntime and OpenCV (tens of MB); the idle tray must not pay for it.
+The import pulls in onnxruntime and OpenCV (tens of MB); the idle tray must not pay for it. The engine's name and
+version go with the text it read when that text is uploaded with the screenshot.
 """
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PIL import Image
 
 from desktop.core.geometry import Rect, from_drag
 from desktop.core.redaction import OcrLine
 
-__all__ = ["RAPIDOCR_PARAMS", "OcrEngine", "OcrUnavailableError", "load_rapidocr"]
+__all__ = ["RAPIDOCR_PARAMS", "OcrEngine", "OcrUnavailableError", "Reader", "as_engine", "load_rapidocr"]
 
 logger = logging.getLogger(__name__)
 
-OcrEngine = Callable[[Image.Image], list[OcrLine]]
+
+Reader = Callable[[Image.Image], list[OcrLine]]
+_UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True, slots=True)
+class OcrEngine:
+    """A loaded engine: its name and version, and ``read`` (image → lines in reading order, in its pixels)."""
+
+    name: str
+    version: str
+    read: Reader
+
+
+def as_engine(loaded: OcrEngine | Reader) -> OcrEngine:
+    """``loaded`` as an engine; a bare reader (a stand-in in tests and scripts) has no name or version to tell."""
+    return loaded if isinstance(loaded, OcrEngine) else OcrEngine(_UNKNOWN, _UNKNOWN, loaded)
+
 
 # Screenshots are upright and their text is crisp: skip the angle classifier, and never upscale for detection
 # (rapidocr's default scales the short side up to 736 px: a 520x70 dialog strip took 17 s instead of 0.14 s).
@@ -64,4 +84,11 @@ def load_rapidocr() -> OcrEngine:
             lines.append(OcrLine(str(text), box))
         return lines
 
-    return recognise
+    return OcrEngine("rapidocr", _version("rapidocr"), recognise)
+
+
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:  # imported from a bundle without its metadata
+        return _UNKNOWN

@@ -12,9 +12,10 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
+from desktop.core.ocr_text import OcrReading
 from desktop.core.redaction import apply_redactions, suggest_redactions
 from desktop.services.capture.encode import encode_screenshot
-from desktop.services.capture.ocr import OcrEngine, OcrUnavailableError, load_rapidocr
+from desktop.services.capture.ocr import OcrEngine, OcrUnavailableError, Reader, as_engine, load_rapidocr
 from desktop.services.workers import WorkerPool
 
 if TYPE_CHECKING:
@@ -78,14 +79,17 @@ class SuggestionFinder(QObject):
     Keep one for the app's lifetime: the engine (about 2 s to load) is then loaded once, on first use.
 
     Signals:
-        found(int, list): The request id and ``(Rect, SecretKind, str)`` suggestions for its image.
+        found(int, list, object): The request id, ``(Rect, SecretKind, str)`` suggestions for its image, and the
+            :class:`~desktop.core.ocr_text.OcrReading` they came from (all the text, for the upload to filter).
         unavailable(int, str): The request id; OCR cannot run here, and the message says so in words.
     """
 
-    found = Signal(int, list)
+    found = Signal(int, list, object)
     unavailable = Signal(int, str)
 
-    def __init__(self, load_engine: Callable[[], OcrEngine] = load_rapidocr, parent: QObject | None = None) -> None:
+    def __init__(
+        self, load_engine: Callable[[], OcrEngine | Reader] = load_rapidocr, parent: QObject | None = None
+    ) -> None:
         """Create a finder; ``load_engine`` is called once, in the worker thread, on the first :meth:`find`."""
         super().__init__(parent)
         self._load_engine = load_engine
@@ -101,8 +105,9 @@ class SuggestionFinder(QObject):
         def work() -> None:
             try:
                 if self._engine is None:
-                    self._engine = self._load_engine()
-                lines = self._engine(image)
+                    self._engine = as_engine(self._load_engine())
+                engine = self._engine
+                reading = OcrReading(engine.name, engine.version, tuple(engine.read(image)))
             except OcrUnavailableError as exc:
                 self.unavailable.emit(request_id, str(exc))
                 return
@@ -110,7 +115,7 @@ class SuggestionFinder(QObject):
                 logger.exception("text recognition failed")
                 self.unavailable.emit(request_id, f"Text recognition failed: {exc}")
                 return
-            self.found.emit(request_id, suggest_redactions(lines))
+            self.found.emit(request_id, suggest_redactions(reading.lines), reading)
 
         self._pool.start(work)
         return request_id

@@ -102,3 +102,20 @@ def test_a_nonsense_ratio_is_refused(ratio: float) -> None:
 def test_negative_sizes_are_refused() -> None:
     with pytest.raises(ValueError, match="negative"):
         Rect(0, 0, -1, 5)
+
+
+@pytest.mark.parametrize(
+    ("other", "overlaps"),
+    [
+        (Rect(19, 29, 1, 1), True),  # the last pixel
+        (Rect(0, 0, 100, 100), True),  # around it
+        (Rect(20, 10, 5, 5), False),  # right of it, edges touching
+        (Rect(10, 30, 5, 5), False),  # below it, edges touching
+        (Rect(12, 12, 0, 5), False),  # empty, inside it
+    ],
+)
+def test_overlap_needs_a_shared_pixel(other: Rect, overlaps: bool) -> None:
+    box = Rect(10, 10, 10, 20)
+
+    assert box.overlaps(other) is overlaps
+    assert other.overlaps(box) is overlaps

@@ -6,11 +6,15 @@ import os
 import stat
 from typing import TYPE_CHECKING
 
+import msgspec
 import pytest
 
 from desktop.core.api.errors import ApiError, QuotaExceeded, ServerUnreachable, SessionExpired
+from desktop.core.geometry import Rect
+from desktop.core.ocr_text import OcrUpload
 from desktop.core.offline_queue import OfflineQueue, default_queue_root
 from desktop.core.question import Attachment, Question
+from desktop.core.redaction import OcrLine
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -54,6 +58,30 @@ def test_a_queued_question_survives_a_restart_with_its_bytes_and_key(queue: Offl
     assert reopened[0].idempotency_key == entry.idempotency_key
     assert reopened[0].entry_id == entry.entry_id
     assert not reopened[0].failed
+
+
+def test_the_text_read_on_a_screenshot_is_queued_with_it(queue: OfflineQueue, tmp_path: Path) -> None:
+    text = OcrUpload("rapidocr", "3.4.0", (OcrLine("Access is denied.", Rect(4, 4, 120, 16)),))
+    shots = (Attachment("a.webp", SHOT.data, "image/webp", text), SHOT)
+    queue.enqueue(question(shots=shots))
+
+    (entry,) = OfflineQueue(tmp_path / "outbox", SERVER, "user-1").entries()
+
+    assert entry.question == question(shots=shots)  # equal, so a resend is the same request under the same key
+    assert [a.ocr for a in entry.question.attachments] == [text, None]
+
+
+def test_an_entry_written_without_screenshot_text_still_reads(queue: OfflineQueue) -> None:
+    queue.enqueue(question())
+    (path,) = queue.directory.glob("*.question")
+    stored = msgspec.msgpack.decode(path.read_bytes())
+    for attachment in stored["attachments"]:
+        del attachment["ocr"]  # as entries were stored before the text went with screenshots
+    path.write_bytes(msgspec.msgpack.encode(stored))
+
+    (entry,) = queue.entries()
+
+    assert entry.question == question()
 
 
 def test_drain_sends_oldest_first_with_the_enqueue_time_key_and_deletes_after_success(queue: OfflineQueue) -> None:

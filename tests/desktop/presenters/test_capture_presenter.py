@@ -60,7 +60,7 @@ class FakeOverlay(QObject):
 
 
 class FakeEditor(QObject):
-    accepted = Signal(bytes, str)
+    accepted = Signal(bytes, str, object)
     cancelled = Signal()
 
     def __init__(self, image: Image.Image) -> None:
@@ -121,8 +121,8 @@ def test_screen_capture_goes_to_redaction_and_the_redacted_bytes_come_out(
     assert editor.image.size == (200, 100)
     assert views.overlays == []
     with qtbot.wait_signal(presenter.captured, timeout=WAIT_MS) as blocker:
-        editor.accepted.emit(b"RIFF....WEBP", "image/webp")
-    assert blocker.args == [b"RIFF....WEBP", "image/webp"]
+        editor.accepted.emit(b"RIFF....WEBP", "image/webp", None)
+    assert blocker.args == [b"RIFF....WEBP", "image/webp", None]
     assert not presenter.busy
 
 

@@ -1,4 +1,4 @@
-"""The redaction presenter without a window: boxes, suggestions and the bytes that will be sent, on real workers."""
+"""The redaction presenter without a window: boxes, suggestions, and the bytes and text sent, on real workers."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from desktop.core.geometry import Rect
+from desktop.core.ocr_text import OcrUpload
 from desktop.core.redaction import OcrLine, RedactionOrigin
 from desktop.presenters.redaction_presenter import (
     NOTHING_FOUND_TEXT,
@@ -18,18 +19,20 @@ from desktop.presenters.redaction_presenter import (
     RedactionPresenter,
     masked_label,
 )
+from desktop.services.capture.ocr import OcrEngine
 from desktop.services.capture.workers import ImageEncoder, SuggestionFinder
 
 if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
-    from desktop.services.capture.ocr import OcrEngine
-
 WAIT_MS = 5000
 GREY = (90, 90, 90)
 EMAIL_LINE = OcrLine("mail bob@corp.com", Rect(20, 100, 170, 20))
+TITLE_LINE = OcrLine("Access is denied.", Rect(20, 10, 150, 20))
+PRINTER_LINE = OcrLine("Printer HP-2 offline", Rect(20, 50, 140, 20))
 
 MakePresenter = Callable[..., RedactionPresenter]
+Read = Callable[[Image.Image], list[OcrLine]]
 
 
 def grey_band_image() -> Image.Image:
@@ -48,9 +51,9 @@ def make_presenter(qtbot: QtBot) -> Iterator[MakePresenter]:
     workers: list[ImageEncoder | SuggestionFinder] = []
     presenters: list[RedactionPresenter] = []
 
-    def make(*, engine: OcrEngine | None = None, wait_ready: bool = True) -> RedactionPresenter:
+    def make(*, engine: Read | None = None, wait_ready: bool = True) -> RedactionPresenter:
         encoder = ImageEncoder()
-        finder = SuggestionFinder(lambda: engine) if engine is not None else None
+        finder = SuggestionFinder(lambda: OcrEngine("fake-ocr", "1.0", engine)) if engine is not None else None
         workers.extend([encoder, *([finder] if finder else [])])
         presenter = RedactionPresenter(grey_band_image(), encoder, finder)
         presenters.append(presenter)
@@ -66,13 +69,17 @@ def make_presenter(qtbot: QtBot) -> Iterator[MakePresenter]:
         worker.shutdown()
 
 
-def accept(qtbot: QtBot, presenter: RedactionPresenter) -> bytes:
+def accept_with_text(qtbot: QtBot, presenter: RedactionPresenter) -> tuple[bytes, OcrUpload | None]:
     qtbot.waitUntil(lambda: presenter.can_attach, timeout=WAIT_MS)
     with qtbot.wait_signal(presenter.accepted, timeout=WAIT_MS) as blocker:
         presenter.accept()
-    data, media_type = blocker.args
+    data, media_type, ocr = blocker.args
     assert media_type == "image/webp"
-    return bytes(data)
+    return bytes(data), ocr
+
+
+def accept(qtbot: QtBot, presenter: RedactionPresenter) -> bytes:
+    return accept_with_text(qtbot, presenter)[0]
 
 
 def test_a_drawn_box_is_black_in_the_bytes_accepted(qtbot: QtBot, make_presenter: MakePresenter) -> None:
@@ -141,3 +148,54 @@ def test_cancel_emits_once_and_nothing_is_accepted_afterwards(qtbot: QtBot, make
         presenter.cancel()
         presenter.accept()
     assert not presenter.can_attach
+
+
+def test_attach_sends_the_text_of_the_lines_no_applied_box_touches(qtbot: QtBot, make_presenter: MakePresenter) -> None:
+    # GIVEN OCR that read a title, a printer line and an email (suggested, so hidden)
+    presenter = make_presenter(engine=lambda _image: [TITLE_LINE, PRINTER_LINE, EMAIL_LINE])
+    qtbot.waitUntil(lambda: len(presenter.boxes) == 1, timeout=WAIT_MS)
+
+    # WHEN the user also blacks out the printer's name, a few pixels of its line, and attaches
+    presenter.add_box(Rect(100, 55, 40, 10))
+    data, ocr = accept_with_text(qtbot, presenter)
+
+    # THEN only the untouched title goes along, with the engine that read it, in the uploaded image's pixels
+    assert ocr == OcrUpload("fake-ocr", "1.0", (TITLE_LINE,))
+    assert decode(data).size == (200, 150)
+    assert b"bob@corp.com" not in ocr.to_json()
+    assert b"HP-2" not in ocr.to_json()
+
+
+def test_an_unticked_suggestion_sends_its_line_with_its_pixels(qtbot: QtBot, make_presenter: MakePresenter) -> None:
+    presenter = make_presenter(engine=lambda _image: [EMAIL_LINE])
+    qtbot.waitUntil(lambda: len(presenter.boxes) == 1, timeout=WAIT_MS)
+    [suggestion] = list(presenter.boxes)
+
+    presenter.set_enabled(suggestion.id, False)  # the user chose to show the address: it is in the image too
+    _data, ocr = accept_with_text(qtbot, presenter)
+
+    assert ocr is not None
+    assert ocr.lines == (EMAIL_LINE,)
+
+
+@pytest.mark.parametrize("how", ["ocr off", "not waited for"])
+def test_without_an_ocr_answer_no_text_goes_along(qtbot: QtBot, make_presenter: MakePresenter, how: str) -> None:
+    release = threading.Event()
+
+    def slow_engine(_image: Image.Image) -> list[OcrLine]:
+        release.wait(WAIT_MS / 1000)
+        return [TITLE_LINE]
+
+    try:
+        if how == "ocr off":
+            presenter = make_presenter()
+        else:
+            presenter = make_presenter(engine=slow_engine, wait_ready=False)
+            qtbot.waitUntil(lambda: presenter.result is not None, timeout=WAIT_MS)
+            presenter.stop_looking()
+
+        _data, ocr = accept_with_text(qtbot, presenter)
+    finally:
+        release.set()
+
+    assert ocr is None  # the server reads the image itself

@@ -180,7 +180,7 @@ class FakeView(QObject):
     """The overlay (``selected``/``cancelled``) and the redaction window (``accepted``/``cancelled``) in one."""
 
     selected = Signal(object)
-    accepted = Signal(bytes, str)
+    accepted = Signal(bytes, str, object)
     cancelled = Signal()
 
     def present(self) -> None:
@@ -217,7 +217,7 @@ def test_a_screen_capture_is_recorded_once_it_reaches_the_chat(
     assert recorder.pending == []  # grabbed, not yet attached
 
     with qtbot.wait_signal(presenter.captured, timeout=WAIT_MS):
-        views[0].accepted.emit(b"webp", "image/webp")
+        views[0].accepted.emit(b"webp", "image/webp", None)
 
     assert recorded(recorder) == [("screen_captured", None)]
 
@@ -235,7 +235,7 @@ def test_a_region_capture_is_recorded_and_a_cancelled_one_is_not(
     qtbot.waitUntil(lambda: len(views) == 3, timeout=WAIT_MS)
 
     with qtbot.wait_signal(presenter.captured, timeout=WAIT_MS):
-        views[2].accepted.emit(b"webp", "image/webp")
+        views[2].accepted.emit(b"webp", "image/webp", None)
 
     assert recorded(recorder) == [("region_captured", None)]
 

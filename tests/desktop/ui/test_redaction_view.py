@@ -49,7 +49,7 @@ def decode(data: bytes) -> Image.Image:
 
 def engine_returning(lines: list[OcrLine]) -> Callable[[], OcrEngine]:
     def load() -> OcrEngine:
-        return lambda _image: lines
+        return OcrEngine("fake-ocr", "1.0", lambda _image: lines)
 
     return load
 
@@ -93,7 +93,7 @@ def attach(qtbot: QtBot, view: RedactionView) -> tuple[bytes, str]:
     qtbot.waitUntil(view.send_button.isEnabled, timeout=WAIT_MS)
     with qtbot.wait_signal(view.accepted, timeout=WAIT_MS) as blocker:
         QTest.mouseClick(view.send_button, Qt.MouseButton.LeftButton)
-    data, media_type = blocker.args
+    data, media_type, _ocr = blocker.args
     return data, media_type
 
 
@@ -237,7 +237,7 @@ def test_attach_waits_for_the_suggestions_unless_the_user_stops_waiting(qtbot: Q
         release.wait(WAIT_MS / 1000)
         return [EMAIL_LINE]
 
-    view = make_view(ocr=lambda: slow_engine, wait_ready=False)
+    view = make_view(ocr=lambda: OcrEngine("fake-ocr", "1.0", slow_engine), wait_ready=False)
     try:
         qtbot.waitUntil(lambda: view.presenter.result is not None, timeout=WAIT_MS)  # encoded, but...
         assert not view.send_button.isEnabled()  # ...a quick click cannot skip the suggestions

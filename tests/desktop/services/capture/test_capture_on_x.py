@@ -73,7 +73,7 @@ def same_pixels(a: Image.Image, b: Image.Image) -> bool:
 class FakeEditor(QObject):
     """Stands in for the redaction window: keeps the image it was given."""
 
-    accepted = Signal(bytes, str)
+    accepted = Signal(bytes, str, object)
     cancelled = Signal()
 
     def __init__(self, image: Image.Image) -> None:
@@ -211,7 +211,7 @@ def test_region_then_redaction_sends_the_pattern_with_a_solid_box(
             QTest.mouseClick(editor.send_button, Qt.MouseButton.LeftButton)
 
         # THEN the bytes are the pattern with exactly that box solid black
-        data, media_type = blocker.args
+        data, media_type, _ocr = blocker.args
         assert media_type == "image/webp"
         with Image.open(io.BytesIO(data)) as decoded:
             sent = decoded.convert("RGB")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFont
 
 from desktop.core.geometry import Rect
+from desktop.core.ocr_text import OcrReading
 from desktop.core.redaction import OcrLine, SecretKind, suggest_redactions
 from desktop.services.capture.encode import EncodedImage
 from desktop.services.capture.ocr import OcrEngine, OcrUnavailableError, load_rapidocr
@@ -58,15 +60,16 @@ def test_each_request_is_answered_under_its_own_id(qtbot: QtBot, encoder: ImageE
 
 
 def fake_engine(lines: list[OcrLine]) -> OcrEngine:
-    return lambda _image: lines
+    return OcrEngine("fake-ocr", "1.0", lambda _image: lines)
 
 
 def test_suggestions_come_from_the_engine_text(qtbot: QtBot, qapp: object) -> None:
     loads: list[int] = []
+    line = OcrLine("ssh admin@10.1.2.3", Rect(0, 0, 180, 20))
 
     def load() -> OcrEngine:
         loads.append(1)
-        return fake_engine([OcrLine("ssh admin@10.1.2.3", Rect(0, 0, 180, 20))])
+        return fake_engine([line])
 
     finder = SuggestionFinder(load)
     try:
@@ -74,9 +77,21 @@ def test_suggestions_come_from_the_engine_text(qtbot: QtBot, qapp: object) -> No
             request_id = finder.find(Image.new("RGB", (200, 40)))
         assert blocker.args[0] == request_id
         assert [(kind, text) for _box, kind, text in blocker.args[1]] == [(SecretKind.IP_ADDRESS, "10.1.2.3")]
+        assert blocker.args[2] == OcrReading("fake-ocr", "1.0", (line,))  # all of it, for the upload to filter
         with qtbot.wait_signal(finder.found, timeout=WAIT_MS):
             finder.find(Image.new("RGB", (200, 40)))
         assert loads == [1]  # the engine is loaded once
+    finally:
+        finder.shutdown()
+
+
+def test_a_bare_reader_works_as_an_engine_of_unknown_name(qtbot: QtBot, qapp: object) -> None:
+    line = OcrLine("Access is denied.", Rect(0, 0, 180, 20))
+    finder = SuggestionFinder(lambda: lambda _image: [line])
+    try:
+        with qtbot.wait_signal(finder.found, timeout=WAIT_MS) as blocker:
+            finder.find(Image.new("RGB", (200, 40)))
+        assert blocker.args[2] == OcrReading("unknown", "unknown", (line,))
     finally:
         finder.shutdown()
 
@@ -112,8 +127,10 @@ def test_real_ocr_finds_an_email_on_a_rendered_dialog() -> None:
     font = ImageFont.truetype(DEJAVU, 22)
     ImageDraw.Draw(image).text((10, 20), "Signed in as john.doe@example.com", fill=(0, 0, 0), font=font)
 
-    lines = load_rapidocr()(image)
+    engine = load_rapidocr()
+    lines = engine.read(image)
 
+    assert (engine.name, engine.version) == ("rapidocr", importlib.metadata.version("rapidocr"))
     [(box, kind, text)] = suggest_redactions(lines)
     assert (kind, text) == (SecretKind.EMAIL, "john.doe@example.com")
     assert box.x < 180  # "Signed in as " is about 150 px wide at this size
