@@ -38,7 +38,7 @@ from server.domain.tickets import uploads_in_flight
 from server.domain.tickets.events import TicketEventHub
 from server.domain.tickets.images import ScreenshotProcessor
 from server.domain.tickets.ocr import Ocr, RapidOcr
-from server.domain.tickets.storage import BlobStorage, LocalBlobStorage
+from server.domain.tickets.storage import BlobStorage, build_blob_storage
 from server.integrations.openai import ChatModel, OpenAIChatModel
 from server.integrations.stripe import StripeGateway
 from server.lib.clock import Clock, utcnow
@@ -139,7 +139,9 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
     engine = create_engine(settings.db)
     assert settings.db.url is not None  # create_engine refuses an unknown URL
     mailer = build_mailer(settings)
-    storage = LocalBlobStorage(settings.data_dir / "blobs")
+    storage = build_blob_storage(
+        settings.blob_url, settings.data_dir / "blobs", s3_endpoint_url=settings.s3_endpoint_url
+    )
     billing = BillingContext(settings.billing, _stripe_gateway(settings), mailer, settings.server.base_url)
     secret_key = _signing_key(settings)
     return AppContext(

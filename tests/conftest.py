@@ -36,6 +36,7 @@ pytest_plugins = [  # a module imported by another must be listed before it (ass
     "tests.fixtures.stripe_api",
     "tests.fixtures.oidc_issuer",
     "tests.fixtures.browser",
+    "tests.fixtures.s3",
 ]
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.settings._parsers import (
     Parser,
+    _blob_url,
     _bool,
     _choice,
     _database_url,
@@ -66,6 +67,22 @@ ENV_VARS: tuple[EnvVar, ...] = (
         _path,
         "Where the embedded database, secret key and uploads live. Default: the platform's user data dir.",
         "/srv/techpal",
+    ),
+    EnvVar(
+        "TECHPAL_BLOB_URL",
+        "blob_url",
+        _blob_url,
+        "Where screenshots and their model copies are stored: a directory (default `TECHPAL_DATA_DIR/blobs`) or "
+        "`s3://bucket/prefix` (credentials and region from the standard `AWS_*` variables or the instance's role; "
+        "every server process shares it).",
+        "s3://acme-techpal/screenshots",
+    ),
+    EnvVar(
+        "TECHPAL_S3_ENDPOINT_URL",
+        "s3_endpoint_url",
+        _http_url,
+        "The endpoint of an S3-compatible service other than AWS (MinIO, Ceph, R2). Default: AWS for the region.",
+        "https://minio.internal:9000",
     ),
     EnvVar("TECHPAL_HOST", "server.host", _text, "Address to listen on. Default `127.0.0.1`.", "0.0.0.0"),  # noqa: S104
     EnvVar(

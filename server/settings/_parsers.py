@@ -74,6 +74,18 @@ def _http_url(raw: str) -> str:
     return value
 
 
+def _blob_url(raw: str) -> str:
+    value = _text(raw).rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme == "s3":
+        if not parts.hostname or parts.query or parts.fragment or parts.username or parts.password:
+            raise ValueError("expected s3://bucket or s3://bucket/prefix")
+        return value
+    if parts.scheme or not value.startswith("/"):
+        raise ValueError("expected an absolute directory path or s3://bucket/prefix")
+    return value
+
+
 _LOCAL_HOSTS = frozenset({"", "localhost", "127.0.0.1", "::1"})
 
 

@@ -239,6 +239,9 @@ class Settings:
     kb_seed: bool = False
     # Apply the retention rules hourly in this process (docs/privacy.md); N processes run one round between them.
     retention_rounds: bool = True
+    # Where screenshots and the model's copies are stored: None for data_dir/blobs, a directory, or s3://bucket/prefix.
+    blob_url: str | None = None
+    s3_endpoint_url: str | None = None  # another S3-compatible service than AWS (MinIO, R2, moto in the tests)
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with top-level fields replaced."""

@@ -46,11 +46,6 @@ class DataLifecycle:
         """Where the outbox mailer writes mails (when SMTP is not configured)."""
         return self.settings.data_dir / "outbox"
 
-    @property
-    def blobs_dir(self) -> Path:
-        """Where the local blob store keeps screenshot files."""
-        return self.settings.data_dir / "blobs"
-
     def export_path(self, export_id: uuid.UUID) -> Path:
         """The ZIP file of one export."""
         return self.exports_dir / f"{export_id}.zip"

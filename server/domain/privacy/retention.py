@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -168,20 +167,8 @@ async def _outbox_mails(life: DataLifecycle, as_of: datetime.datetime) -> int:
     return await asyncio.to_thread(_old_outbox_mails, life.outbox_dir, as_of - OUTBOX_MAIL)
 
 
-def _old_blob_keys(blobs: Path, cutoff: datetime.datetime) -> set[str]:
-    if not blobs.is_dir():
-        return set()
-    limit = cutoff.timestamp()
-    keys: set[str] = set()
-    for _root, _dirs, files in os.walk(blobs):
-        for name in files:
-            if len(name) == 64 and os.stat(os.path.join(_root, name)).st_mtime <= limit:
-                keys.add(name)
-    return keys
-
-
 async def _orphan_screenshots(life: DataLifecycle, as_of: datetime.datetime) -> int:
-    candidates = await asyncio.to_thread(_old_blob_keys, life.blobs_dir, as_of - ORPHAN_GRACE)
+    candidates = await life.storage.stored_before(as_of - ORPHAN_GRACE)
     return await delete_unreferenced_blobs(life.engine, life.storage, candidates)
 
 

@@ -19,7 +19,7 @@ from server.domain.tickets.services import (
     TicketService,
     TicketViewEntry,
 )
-from server.domain.tickets.storage import BlobStorage
+from server.domain.tickets.storage import BlobStorage, build_blob_storage
 
 __all__ = [
     "STAFF_ROLES",
@@ -33,6 +33,7 @@ __all__ = [
     "TicketEventHub",
     "TicketService",
     "TicketViewEntry",
+    "build_blob_storage",
     "count_answer",
     "delete_unreferenced_blobs",
     "staff_events",
