@@ -11,6 +11,7 @@ from server.db.models._kb_chunk import KbChunk, KbMeta, KbPosting, KbTerm
 from server.db.models._kb_contribution import KbContribution
 from server.db.models._privacy import DataExport, policy_acceptances, policy_versions
 from server.db.models._rate_counter import rate_counters
+from server.db.models._resolution import resolution_leases
 from server.db.models._session import RefreshToken, UserSession
 from server.db.models._sign_in import LoginChallenge, TwoFactor, oidc_nonces, recovery_codes
 from server.db.models._ticket import (
@@ -76,6 +77,7 @@ __all__ = [
     "policy_versions",
     "rate_counters",
     "recovery_codes",
+    "resolution_leases",
     "stripe_events",
 ]
 

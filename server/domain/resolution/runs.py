@@ -3,20 +3,28 @@
 A run is a task of its own: it feeds the SSE response through a queue and stores the assistant message once,
 complete, when the answer is done. A client that disconnects mid-answer only stops reading; the run finishes, the
 answer is on the ticket, and the quota is settled (counted only when a model answered).
+
+One answer per ticket at a time, across every server process: a run holds the ticket's row in ``resolution_leases``
+from before anything is stored or reserved until it ends. A lease whose process died ends by itself after
+:data:`LEASE` (longer than any answer: the model call times out well before).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 import structlog
 from litestar.response import ServerSentEventMessage
+from sqlalchemy import delete, func
+from sqlalchemy.dialects.postgresql import insert
 
-from server.db.transactions import session_of_its_own
+from server.db.models import resolution_leases
+from server.db.transactions import autocommit_connection, session_of_its_own
 from server.domain.resolution.schemas import EVENT_NAMES, Outcome
 from server.domain.tickets import BlobStorage, MessageUsage, TicketService
 from server.lib.exceptions import Conflict
@@ -36,6 +44,7 @@ __all__ = ["ResolutionRuns", "RunTarget"]
 logger = structlog.get_logger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 30.0
+LEASE = datetime.timedelta(minutes=10)
 RETRIEVAL_ONLY = "retrieval-only"  # the model recorded on answers made without a chat model
 _END = object()
 
@@ -56,10 +65,31 @@ class ResolutionRuns:
         self._storage = storage
         self._running: dict[uuid.UUID, asyncio.Task[None]] = {}
 
-    def ensure_idle(self, ticket_id: uuid.UUID) -> None:
-        """Raise 409 ``resolution_in_progress`` while an answer to ``ticket_id`` is being written."""
-        if ticket_id in self._running:
-            raise Conflict("An answer to this ticket is still being written.", code="resolution_in_progress")
+    async def claim(self, ticket_id: uuid.UUID) -> None:
+        """Take the ticket's lease, or raise 409 ``resolution_in_progress`` while an answer to it is being written.
+
+        Call :meth:`start` next, or :meth:`release` if the run does not start.
+        """
+        leases = resolution_leases.c
+        expires_at = func.now() + LEASE
+        statement = (
+            insert(resolution_leases)
+            .values(ticket_id=ticket_id, expires_at=expires_at)
+            .on_conflict_do_update(
+                index_elements=[leases.ticket_id],
+                set_={"expires_at": expires_at},
+                where=leases.expires_at <= func.now(),
+            )
+            .returning(leases.ticket_id)
+        )
+        async with autocommit_connection(self._engine) as conn:
+            if (await conn.execute(statement)).first() is None:
+                raise Conflict("An answer to this ticket is still being written.", code="resolution_in_progress")
+
+    async def release(self, ticket_id: uuid.UUID) -> None:
+        """Give the ticket's lease back (the run ended, or never started)."""
+        async with autocommit_connection(self._engine) as conn:
+            await conn.execute(delete(resolution_leases).where(resolution_leases.c.ticket_id == ticket_id))
 
     def start(
         self,
@@ -72,9 +102,8 @@ class ResolutionRuns:
     ) -> AsyncIterator[ServerSentEventMessage]:
         """Start the run (on the search ``found`` if one is under way) and return its event stream.
 
-        409 ``resolution_in_progress`` if one is running.
+        The ticket's lease must be :meth:`claim`-ed; the run gives it back when it ends.
         """
-        self.ensure_idle(target.ticket_id)
         queue: asyncio.Queue[Any] = asyncio.Queue()
         task = asyncio.create_task(self._run(resolver, request, target, reservation, queue, found=found))
         self._running[target.ticket_id] = task
@@ -91,7 +120,7 @@ class ResolutionRuns:
         *,
         found: asyncio.Task[list[Passage]] | None,
     ) -> None:
-        counted = False
+        counted = released = False
         try:
             async for item in resolver.run(request, found):
                 if isinstance(item, Outcome):
@@ -99,6 +128,8 @@ class ResolutionRuns:
                     if reservation is not None and item.model_answered:
                         await reservation.keep()
                         counted = True
+                    await self.release(target.ticket_id)  # before "done": a follow-up may come the moment it arrives
+                    released = True
                     queue.put_nowait(_message("done", {"message_id": str(message_id)}))
                 else:
                     queue.put_nowait(_message(EVENT_NAMES[type(item)], msgspec.to_builtins(item)))
@@ -110,6 +141,8 @@ class ResolutionRuns:
         finally:
             if reservation is not None and not counted:
                 await asyncio.shield(reservation.release())
+            if not released:
+                await asyncio.shield(self.release(target.ticket_id))
             queue.put_nowait(_END)
 
     async def _store(self, target: RunTarget, outcome: Outcome) -> uuid.UUID:

@@ -118,8 +118,12 @@ class Answers:
     async def stream(self, ticket: Ticket, principal: Principal, question: str | None) -> ServerSentEvent:
         """Check limits and quota, store the question, start the run; its events as the response."""
         settings, engine = self._settings, self._engine
-        self._runs.ensure_idle(ticket.id)  # before anything is stored or reserved
-        await count_answer(engine, settings, principal.user.id)
+        await self._runs.claim(ticket.id)  # before anything is stored or reserved; 409 while another runs
+        try:
+            await count_answer(engine, settings, principal.user.id)
+        except BaseException:
+            await self._runs.release(ticket.id)
+            raise
         request = _text_input(ticket, question)
         chat, embedder = await self._ai_for(principal)
         request = dataclasses.replace(request, notes=self._notes(principal))
@@ -146,5 +150,6 @@ class Answers:
             found.cancel()
             if reservation is not None:
                 await reservation.release()
+            await self._runs.release(ticket.id)
             raise
         return ServerSentEvent(stream, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
