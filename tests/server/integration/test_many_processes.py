@@ -8,8 +8,7 @@ exists.)
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -19,9 +18,10 @@ from tests.fixtures.auth import create_user
 from tests.fixtures.images import png_bytes
 from tests.fixtures.mail import OutboxReader
 from tests.fixtures.server import TEST_SECRET_KEY, start_server_process
+from tests.fixtures.tickets import events_of
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Iterator
+    from collections.abc import Iterator
     from pathlib import Path
 
     from tests.fixtures.s3 import S3Bucket
@@ -50,18 +50,6 @@ def two_servers(db_url: str, tmp_path: Path, s3_bucket: S3Bucket) -> Iterator[tu
             second.stop()
     finally:
         first.stop()
-
-
-async def events_of(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
-    """``(event, data)`` as they arrive; ``("ready", None)`` once the server listens."""
-    name = "message"
-    async for line in response.aiter_lines():
-        if line.startswith(":") and "listening" in line:
-            yield "ready", None
-        elif line.startswith("event:"):
-            name = line.partition(":")[2].strip()
-        elif line.startswith("data:"):
-            yield name, json.loads(line.partition(":")[2])
 
 
 @pytest.mark.slow

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from server.domain.accounts.cli import change_role
 from tests.fixtures.auth import create_user
+from tests.fixtures.tickets import events_of
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator
-
     from tests.fixtures.mail import Mailbox
     from tests.fixtures.server import LiveServer
-
-
-async def events_of(response: httpx.Response) -> AsyncIterator[tuple[str, Any]]:
-    """``(event, data)`` as they arrive; ``("ready", None)`` once the server listens."""
-    name = "message"
-    async for line in response.aiter_lines():
-        if line.startswith(":") and "listening" in line:
-            yield "ready", None
-        elif line.startswith("event:"):
-            name = line.partition(":")[2].strip()
-        elif line.startswith("data:"):
-            yield name, json.loads(line.partition(":")[2])
 
 
 async def test_the_owner_hears_an_agent_reply_and_nobody_else_does(
