@@ -5,7 +5,7 @@ Every variable is declared once in :data:`ENV_VARS` (name, where it lands, how i
 mapping and returns frozen sections, so tests build settings without touching ``os.environ``.
 """
 
-from server.settings._env import ENV_VARS, EnvVar, get_settings
+from server.settings._env import get_settings
 from server.settings._sections import (
     AISettings,
     Argon2Params,
@@ -22,6 +22,7 @@ from server.settings._sections import (
     SettingsError,
     TicketSettings,
 )
+from server.settings._variables import ENV_VARS, EnvVar
 
 __all__ = [
     "ENV_VARS",
