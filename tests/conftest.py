@@ -25,6 +25,7 @@ pytest_plugins = [  # a module imported by another must be listed before it (ass
     "tests.fixtures.server",
     "tests.fixtures.fake_server",
     "tests.fixtures.qt",
+    "tests.fixtures.desktop_app",
     "tests.fixtures.mail",
     "tests.fixtures.auth",
     "tests.fixtures.kb",
