@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import text
 
+from server.domain.tickets import RETRIEVAL_ONLY_MODEL
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -37,7 +39,6 @@ __all__ = [
     "PENDING",
     "REOPENED",
     "REOPEN_WINDOW",
-    "RETRIEVAL_ONLY_MODEL",
     "UNCATEGORIZED",
     "UNCONFIRMED",
     "VERDICT_WINDOW",
@@ -83,9 +84,8 @@ REOPEN_WINDOW = datetime.timedelta(days=7)
 # and "VPN still drops every hour!" match (0.68), "My printer says it is offline." and "The printer on floor 2 is
 # offline." do not (0.44); more measured pairs in docs/kpis.md.
 NEAR_DUPLICATE_SIMILARITY = 0.6
-# The model the resolution slice records on an answer made without a chat model (server/domain/resolution/runs.py).
-# A first answer with that model, or none recorded, is a retrieval-only answer; any other model's is a model answer.
-RETRIEVAL_ONLY_MODEL = "retrieval-only"
+# A first answer with the retrieval-only model (RETRIEVAL_ONLY_MODEL), or none recorded, is a retrieval-only answer;
+# any other model's is a model answer.
 UNCATEGORIZED = "uncategorized"  # the category of a ticket nobody has categorised
 
 # One statement, so the whole report reads one snapshot. The outcome CASE is the precedence of OUTCOMES.

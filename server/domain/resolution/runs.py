@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert
 from server.db.models import resolution_leases
 from server.db.transactions import autocommit_connection, session_of_its_own
 from server.domain.resolution.schemas import EVENT_NAMES, Outcome
-from server.domain.tickets import BlobStorage, MessageUsage, TicketService
+from server.domain.tickets import RETRIEVAL_ONLY_MODEL, BlobStorage, MessageUsage, TicketService
 from server.lib.exceptions import Conflict
 
 if TYPE_CHECKING:
@@ -45,7 +45,6 @@ logger = structlog.get_logger(__name__)
 
 SHUTDOWN_GRACE_SECONDS = 30.0
 LEASE = datetime.timedelta(minutes=10)
-RETRIEVAL_ONLY = "retrieval-only"  # the model recorded on answers made without a chat model
 _END = object()
 
 
@@ -156,7 +155,9 @@ class ResolutionRuns:
                 role="assistant",
                 content=outcome.content,
                 citations=[msgspec.to_builtins(c) for c in outcome.citations],
-                usage=MessageUsage(usage.model or RETRIEVAL_ONLY, usage.tokens_in, usage.tokens_out, usage.latency_ms),
+                usage=MessageUsage(
+                    usage.model or RETRIEVAL_ONLY_MODEL, usage.tokens_in, usage.tokens_out, usage.latency_ms
+                ),
             )
             if target.first_answer and outcome.triage is not None:
                 await tickets.triage(

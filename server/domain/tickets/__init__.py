@@ -11,6 +11,7 @@ from server.domain.tickets.limits import count_answer, uploads_in_flight
 from server.domain.tickets.queries import delete_unreferenced_blobs
 from server.domain.tickets.schemas import FollowUp
 from server.domain.tickets.services import (
+    RETRIEVAL_ONLY_MODEL,
     STAFF_ROLES,
     WORK_STATUSES,
     MessageUsage,
@@ -22,6 +23,7 @@ from server.domain.tickets.services import (
 from server.domain.tickets.storage import BlobStorage, build_blob_storage
 
 __all__ = [
+    "RETRIEVAL_ONLY_MODEL",
     "STAFF_ROLES",
     "TICKET_DEPENDENCIES",
     "WORK_STATUSES",

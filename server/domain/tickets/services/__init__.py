@@ -18,12 +18,13 @@ concurrent request is about to reference.
 from __future__ import annotations
 
 from server.domain.tickets.queries import EVENTS_CHANNEL, STAFF_ROLES
-from server.domain.tickets.services._base import CreatedTicket, MessageUsage, ModelScreenshot
+from server.domain.tickets.services._base import RETRIEVAL_ONLY_MODEL, CreatedTicket, MessageUsage, ModelScreenshot
 from server.domain.tickets.services._create import TicketCreation
 from server.domain.tickets.services._staff import WORK_STATUSES, QueueFilters, QueueRow, StaffWork, TicketViewEntry
 
 __all__ = [
     "EVENTS_CHANNEL",
+    "RETRIEVAL_ONLY_MODEL",
     "STAFF_ROLES",
     "WORK_STATUSES",
     "CreatedTicket",

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from server.domain.tickets.images import ScreenshotProcessor
     from server.domain.tickets.storage import BlobStorage
 
-__all__ = ["CreatedTicket", "MessageUsage", "ModelScreenshot", "TicketServiceBase"]
+__all__ = ["RETRIEVAL_ONLY_MODEL", "CreatedTicket", "MessageUsage", "ModelScreenshot", "TicketServiceBase"]
 
 logger = structlog.get_logger(__name__)
 
@@ -48,9 +48,15 @@ class CreatedTicket:
     replayed: bool
 
 
+RETRIEVAL_ONLY_MODEL = "retrieval-only"  # the model recorded on answers made without a chat model
+
+
 @dataclass(frozen=True, slots=True)
 class MessageUsage:
-    """What an assistant message cost: recorded per message for cost reports and quotas."""
+    """What an assistant message cost: recorded per message for cost reports and quotas.
+
+    ``model`` is :data:`RETRIEVAL_ONLY_MODEL` for an answer made without a chat model.
+    """
 
     model: str
     tokens_in: int | None = None
