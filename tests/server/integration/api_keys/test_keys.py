@@ -14,7 +14,7 @@ from litestar.testing import AsyncTestClient
 
 from server.domain.accounts.api_keys import well_formed
 from tests.fixtures.auth import auth_header
-from tests.fixtures.db import connect, fetch_rows
+from tests.fixtures.db import connect, query
 from tests.server.integration.api_keys.conftest import KEYS, key_header
 
 if TYPE_CHECKING:
@@ -28,11 +28,6 @@ Client = AsyncTestClient[Litestar]
 KEY_SHAPE = re.compile(r"tp_[0-9A-Za-z]{49}")
 
 
-async def rows(settings: Settings, query: str, *args: Any) -> list[Any]:
-    assert settings.db.url is not None
-    return await fetch_rows(settings.db.url.get_secret_value(), query, *args)
-
-
 async def test_a_key_is_shown_once_and_stored_only_as_a_keyed_hash(
     client: Client, app: TechPalApp, settings: Settings, signed_in_user: TestUser, make_key: KeyFactory
 ) -> None:
@@ -44,7 +39,7 @@ async def test_a_key_is_shown_once_and_stored_only_as_a_keyed_hash(
     assert created["scopes"] == ["tickets:read", "kb:read"]
     assert created["name"] == "Nightly report"
     assert created["expires_at"] is None
-    [row] = await rows(settings, "SELECT * FROM api_keys WHERE id = $1", created["id"])
+    [row] = await query(settings, "SELECT * FROM api_keys WHERE id = $1", created["id"])
     stored = " ".join(str(value) for value in row.values())
     assert key not in stored
     assert key[3:-6] not in stored  # not even the random part
@@ -134,7 +129,7 @@ async def test_an_expired_key_is_refused_with_its_own_code(
     assert datetime.datetime.fromisoformat(created["expires_at"]) == soon
     assert (await client.get("/api/v1/tickets", headers=key_header(created))).status_code == 200
 
-    await rows(settings, "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1", created["id"])
+    await query(settings, "UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = $1", created["id"])
     expired = await client.get("/api/v1/tickets", headers=key_header(created))
     assert (expired.status_code, expired.json()["code"]) == (401, "api_key_expired")
 
@@ -156,7 +151,7 @@ async def test_bad_key_requests_are_refused_and_make_nothing(
     response = await client.post(KEYS, json=body, headers=signed_in_user.headers)
     assert response.status_code in {400, 422}, response.text
     assert field in response.text
-    assert await rows(settings, "SELECT id FROM api_keys") == []
+    assert await query(settings, "SELECT id FROM api_keys") == []
 
 
 async def test_a_revoked_key_stops_at_once_and_only_its_owner_can_revoke_it(
@@ -185,11 +180,11 @@ async def test_an_account_holds_at_most_twenty_live_keys(
     over = await client.post(KEYS, json={"name": "one more", "scopes": ["kb:read"]}, headers=signed_in_user.headers)
     assert (over.status_code, over.json()["code"]) == (409, "too_many_api_keys")
     # An expired key is no longer live; neither is a revoked one.
-    await rows(settings, "UPDATE api_keys SET expires_at = now() WHERE id = $1", made[0]["id"])
+    await query(settings, "UPDATE api_keys SET expires_at = now() WHERE id = $1", made[0]["id"])
     await make_key(signed_in_user, scopes=["kb:read"], name="instead of the expired one")
     assert (await client.delete(f"{KEYS}/{made[1]['id']}", headers=signed_in_user.headers)).status_code == 204
     await make_key(signed_in_user, scopes=["kb:read"], name="instead of the revoked one")
-    assert len(await rows(settings, "SELECT id FROM api_keys")) == 22
+    assert len(await query(settings, "SELECT id FROM api_keys")) == 22
 
 
 async def test_deleting_the_account_or_changing_its_password_revokes_its_keys(

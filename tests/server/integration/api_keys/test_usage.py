@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from litestar import Litestar
 from litestar.testing import AsyncTestClient
@@ -12,7 +12,7 @@ from litestar.testing import AsyncTestClient
 from server.db.engine import create_engine
 from server.domain.accounts.usage_log import UsageLog
 from server.lib.metering import FinishedRequest, RequestMeter
-from tests.fixtures.db import fetch_rows, rows_eventually
+from tests.fixtures.db import query, rows_eventually
 from tests.server.integration.api_keys.conftest import KEYS, key_header
 
 if TYPE_CHECKING:
@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from tests.server.integration.api_keys.conftest import KeyFactory
 
 Client = AsyncTestClient[Litestar]
-
-
-async def rows(settings: Settings, query: str, *args: Any) -> list[Any]:
-    assert settings.db.url is not None
-    return await fetch_rows(settings.db.url.get_secret_value(), query, *args)
 
 
 async def test_each_call_is_logged_by_its_route_and_shown_to_the_owner(
@@ -64,7 +59,7 @@ async def test_each_call_is_logged_by_its_route_and_shown_to_the_owner(
     ]
     assert all(c["method"] == "GET" and c["duration_ms"] >= 0 for c in recent)
     # What is stored is the template: no query string, no id from the path, nothing the caller typed.
-    stored = " ".join(str(dict(row)) for row in await rows(settings, "SELECT * FROM api_key_usage"))
+    stored = " ".join(str(dict(row)) for row in await query(settings, "SELECT * FROM api_key_usage"))
     for secret in ("limit", "offset", ticket["id"], "secret words", "my+secret"):
         assert secret not in stored
 
@@ -110,18 +105,18 @@ async def test_a_batch_is_one_transaction_and_survives_a_failed_write(
         log.record(RequestMeter(api_key_id=key_id), FinishedRequest("GET", "/api/v1/kb/search", 200, n))
     log.record(RequestMeter(), FinishedRequest("GET", "/api/v1/me", 200, 1))  # no key: not logged
 
-    await rows(settings, "ALTER TABLE api_key_usage ADD CONSTRAINT fail_for_now CHECK (duration_ms < 0) NOT VALID")
+    await query(settings, "ALTER TABLE api_key_usage ADD CONSTRAINT fail_for_now CHECK (duration_ms < 0) NOT VALID")
     try:
         await log.flush()
     except Exception:
         pass
     else:
         raise AssertionError("the write should have failed")
-    assert await rows(settings, "SELECT id FROM api_key_usage") == []
-    await rows(settings, "ALTER TABLE api_key_usage DROP CONSTRAINT fail_for_now")
+    assert await query(settings, "SELECT id FROM api_key_usage") == []
+    await query(settings, "ALTER TABLE api_key_usage DROP CONSTRAINT fail_for_now")
 
     assert await log.flush() == 1200
-    stored = await rows(settings, "SELECT duration_ms FROM api_key_usage ORDER BY id")
+    stored = await query(settings, "SELECT duration_ms FROM api_key_usage ORDER BY id")
     assert [r["duration_ms"] for r in stored] == list(range(1200))
     assert await log.flush() == 0
     await engine.dispose()

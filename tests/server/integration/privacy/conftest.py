@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.settings import BillingSettings, Secret, Settings
-from tests.fixtures.db import fetch_rows
 from tests.fixtures.stripe_api import WEBHOOK_SECRET, FakeStripe
 
 if TYPE_CHECKING:
@@ -28,12 +27,6 @@ def settings(settings: Settings, stripe_api: FakeStripe) -> Settings:
         secret_key=Secret("sk_test_" + "s" * 24), webhook_secret=Secret(WEBHOOK_SECRET), api_base=stripe_api.url
     )
     return settings.replace(billing=billing, auth=dataclasses.replace(settings.auth, register_limit=1_000))
-
-
-async def query(settings: Settings, sql: str, *args: Any) -> list[Any]:
-    """Rows of ``sql`` on the test's database (asserting what the API does not show)."""
-    assert settings.db.url is not None
-    return await fetch_rows(settings.db.url.get_secret_value(), sql, *args)
 
 
 async def login(client: Any, user: TestUser) -> Any:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.domain.privacy.archive import write_archive
+from tests.fixtures.db import query
 from tests.fixtures.tickets import create_ticket
-from tests.server.integration.privacy.conftest import query
 
 if TYPE_CHECKING:
     from litestar import Litestar

@@ -6,10 +6,11 @@ import datetime
 import json
 from typing import TYPE_CHECKING
 
+from tests.fixtures.db import query
 from tests.fixtures.images import png_bytes
 from tests.fixtures.stripe_api import deliver, subscribe
 from tests.fixtures.tickets import create_ticket
-from tests.server.integration.privacy.conftest import login, query
+from tests.server.integration.privacy.conftest import login
 
 if TYPE_CHECKING:
     from litestar import Litestar

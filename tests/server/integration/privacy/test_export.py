@@ -10,10 +10,10 @@ import zipfile
 from typing import TYPE_CHECKING
 
 from server.domain.privacy.exports import build_stale_exports
-from tests.fixtures.db import rows_eventually
+from tests.fixtures.db import query, rows_eventually
 from tests.fixtures.images import jpeg_bytes, png_bytes
 from tests.fixtures.tickets import create_ticket, parse_sse
-from tests.server.integration.privacy.conftest import lifecycle_on_this_loop, query
+from tests.server.integration.privacy.conftest import lifecycle_on_this_loop
 
 if TYPE_CHECKING:
     from litestar import Litestar

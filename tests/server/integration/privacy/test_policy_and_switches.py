@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from tests.fixtures.db import query
 from tests.fixtures.server import run_server_command
-from tests.server.integration.privacy.conftest import login, query
+from tests.server.integration.privacy.conftest import login
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -11,12 +11,12 @@ import hashlib
 import os
 from typing import TYPE_CHECKING
 
-from tests.fixtures.db import rows_eventually
+from tests.fixtures.db import query, rows_eventually
 from tests.fixtures.images import png_bytes
 from tests.fixtures.server import run_server_command
 from tests.fixtures.stripe_api import WEBHOOK_SECRET, subscribe
 from tests.fixtures.tickets import create_ticket
-from tests.server.integration.privacy.conftest import login, query
+from tests.server.integration.privacy.conftest import login
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from server.domain.privacy import run_retention
 from server.domain.privacy.retention import ADVISORY_LOCK_ID, RULES, retention_round
-from tests.fixtures.db import connect
+from tests.fixtures.db import connect, query
 from tests.fixtures.images import png_bytes
 from tests.fixtures.tickets import create_ticket
-from tests.server.integration.privacy.conftest import lifecycle_on_this_loop, login, query
+from tests.server.integration.privacy.conftest import lifecycle_on_this_loop, login
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tests.fixtures.db import fetch_rows
+from tests.fixtures.db import query
 from tests.fixtures.images import DIALOG_ERROR, desktop_screenshot, png_bytes
 from tests.fixtures.tickets import create_ticket
 
@@ -30,20 +30,13 @@ def line(text: str, x: int, y: int, w: int = 40, h: int = 10) -> dict[str, Any]:
 
 
 async def stored_texts(settings: Settings, ticket_id: str) -> list[str]:
-    assert settings.db.url is not None
-    rows = await fetch_rows(
-        settings.db.url.get_secret_value(),
-        "SELECT ocr_text FROM ticket_screenshots WHERE ticket_id = $1::uuid ORDER BY position",
-        ticket_id,
-    )
-    return [row["ocr_text"] for row in rows]
+    sql = "SELECT ocr_text FROM ticket_screenshots WHERE ticket_id = $1::uuid ORDER BY position"
+    return [row["ocr_text"] for row in await query(settings, sql, ticket_id)]
 
 
 async def counts(settings: Settings) -> tuple[int, int]:
-    assert settings.db.url is not None
-    url = settings.db.url.get_secret_value()
-    tickets = await fetch_rows(url, "SELECT count(*) AS n FROM tickets")
-    shots = await fetch_rows(url, "SELECT count(*) AS n FROM ticket_screenshots")
+    tickets = await query(settings, "SELECT count(*) AS n FROM tickets")
+    shots = await query(settings, "SELECT count(*) AS n FROM ticket_screenshots")
     return tickets[0]["n"], shots[0]["n"]
 
 
