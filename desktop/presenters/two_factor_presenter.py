@@ -33,6 +33,7 @@ __all__ = [
     "CONFIRM_WRONG_TEXT",
     "OFF_INCOMPLETE_TEXT",
     "OFF_WRONG_CREDENTIALS_TEXT",
+    "SIGN_IN_AGAIN_TEXT",
     "TURNED_OFF_TEXT",
     "TotpSetupView",
     "TwoFactorPresenter",
@@ -44,6 +45,11 @@ CONFIRM_WRONG_CREDENTIALS_TEXT: Final = "That password is wrong. Two-step sign-i
 CONFIRM_WRONG_TEXT: Final = (
     "That code isn't right. Type the code the app shows now (it changes every 30 seconds), and check that your "
     "phone's clock is right."
+)
+# An account without a password (made by Google sign-in) proves it is the owner by a sign-in of the last 5 minutes.
+SIGN_IN_AGAIN_TEXT: Final = (
+    "For your safety, turning this on needs a fresh sign-in. Sign out, sign in with Google again, then turn it on "
+    "within 5 minutes."
 )
 OFF_INCOMPLETE_TEXT: Final = "Enter your password and a code from your authenticator app (or a recovery code)."
 OFF_WRONG_CREDENTIALS_TEXT: Final = "That password is wrong. Two-step sign-in stays on."
@@ -214,8 +220,8 @@ class TwoFactorPresenter(RemotePresenter):
         code = exc.code if isinstance(exc, ApiError) else ""
         if part == "confirm" and code == "invalid_otp":
             return CONFIRM_WRONG_TEXT
-        if part == "confirm" and code == "reauthentication_required":
-            return CONFIRM_NEEDS_IT_TEXT
+        if part in {"start", "confirm"} and code == "reauthentication_required":
+            return CONFIRM_NEEDS_IT_TEXT if part == "confirm" and self.needs_password else SIGN_IN_AGAIN_TEXT
         if part == "confirm" and code == "invalid_credentials":
             return CONFIRM_WRONG_CREDENTIALS_TEXT
         if part == "off" and code == "invalid_credentials":

@@ -85,8 +85,9 @@ _MESSAGES: dict[str, str] = {
     "invalid_id_token": "Google sign-in couldn't be confirmed. Please try again.",
     "email_unverified": "Google hasn't confirmed this account's e-mail address yet. Confirm it with Google first.",
     "link_requires_password": (
-        "A Tech Pal account with this e-mail address exists but isn't confirmed yet. Confirm it with the link we "
-        "mailed you and sign in with your password once; then Google sign-in works too."
+        "Google sign-in can't open the Tech Pal account with this e-mail address. If you haven't confirmed the "
+        'address yet, open the link in the mail we sent you (or use "Forgot password?"), then sign in with Google '
+        "again. Otherwise sign in with your password."
     ),
     "google_disabled": "Google sign-in is not available on this server.",
     "google_unavailable": "Google sign-in is unavailable right now. Try again in a moment, or use your password.",

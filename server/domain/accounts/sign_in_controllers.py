@@ -91,8 +91,11 @@ class TwoFactorController(Controller):
         principal: NamedDependency[SkipValidation[Principal]],
         accounts: NamedDependency[SkipValidation[AccountService]],
     ) -> TotpSetup:
-        """A pending secret (replacing an unconfirmed one); 409 ``two_factor_enabled`` when already on."""
-        return await accounts.start_totp(principal.user)
+        """A pending secret (replacing an unconfirmed one); 409 ``two_factor_enabled`` when already on.
+
+        403 ``reauthentication_required`` for an account without a password whose sign-in is over 5 minutes old.
+        """
+        return await accounts.start_totp(principal)
 
     @post("/totp/confirm", status_code=200, summary="Turn two-step sign-in on with a first code")
     async def confirm(
@@ -104,8 +107,9 @@ class TwoFactorController(Controller):
     ) -> RecoveryCodes:
         """The 10 recovery codes, shown this once; every other session ends.
 
-        403 ``reauthentication_required`` without ``current_password``, ``invalid_credentials`` with a wrong one;
-        422 ``invalid_otp``; 409 ``two_factor_not_pending``.
+        403 ``reauthentication_required`` without ``current_password`` (for an account without a password: when its
+        sign-in is over 5 minutes old), ``invalid_credentials`` with a wrong one; 422 ``invalid_otp``; 409
+        ``two_factor_not_pending``.
         """
         return await accounts.confirm_totp(principal, data.code, data.current_password, client_ip(request))
 

@@ -200,3 +200,24 @@ def test_recovery_codes_that_cannot_be_saved_say_so(qtbot: QtBot, signed_in_clie
         assert failed.args[1].startswith("Couldn't save the codes there:")
     finally:
         runner.shutdown()
+
+
+def test_an_account_without_a_password_is_told_to_sign_in_with_google_again(
+    qtbot: QtBot, signed_in_client: ApiClient, fake_server: FakeServer
+) -> None:
+    """The server wants a fresh sign-in in place of the password such an account lacks: say so, ask no password."""
+    fake_server.account("ada@example.com").has_password = False
+    profile = signed_in_client.me()
+    detail = "Turning on two-step sign-in needs a fresh sign-in: sign in with Google again."
+    runner = TaskRunner()
+    presenter = TwoFactorPresenter(lambda: signed_in_client, runner=runner, profile=lambda: profile)
+    try:
+        for route, act in (("start_totp", presenter.start), ("confirm_totp", lambda: presenter.confirm("123456"))):
+            fake_server.fail(route, 403, "reauthentication_required", detail)
+            with qtbot.wait_signal(presenter.failed, timeout=TIMEOUT_MS) as failed:
+                act()
+            assert failed.args[0] == route.removesuffix("_totp")
+            assert "sign in with Google again" in failed.args[1]
+            assert "password" not in failed.args[1]
+    finally:
+        runner.shutdown()

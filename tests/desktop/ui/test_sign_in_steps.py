@@ -446,7 +446,7 @@ def test_the_servers_refusal_of_a_google_sign_in_is_shown(
     click(dialog.google_box.google_button)
 
     qtbot.waitUntil(dialog.sign_in_error.isVisible, timeout=TIMEOUT_MS)
-    assert dialog.sign_in_error.text().startswith("A Tech Pal account with this e-mail address exists")
+    assert dialog.sign_in_error.text().startswith("Google sign-in can't open the Tech Pal account with this e-mail")
     assert page_of(dialog) == Page.SIGN_IN
 
 

@@ -3,6 +3,10 @@
 A sign-in whose first factor (password or Google) passed, for an account with two-step sign-in on, gets a challenge
 instead of tokens: an opaque single-use token, valid 5 minutes and for 5 codes. Wrong codes count against a
 per-account throttle too (``OTP_ACCOUNT``, with back-off), so asking for new challenges buys an attacker nothing.
+
+Turning it on proves the owner is at the keyboard, not just someone holding a stolen access token (who could
+otherwise put their own authenticator on the account, and a password reset leaves it on): the password, or for an
+account without one (made by Google sign-in) a sign-in of the last ``RECENT_SIGN_IN``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, or_, update
+from sqlalchemy import delete, insert, or_, select, update
 
 from server.db.models import LoginChallenge, TwoFactor, User, UserSession, recovery_codes
 from server.db.transactions import session_of_its_own, transaction_of_its_own
@@ -25,10 +29,11 @@ if TYPE_CHECKING:
     from server.domain.accounts.schemas import TokenPair
     from server.domain.accounts.services._base import Principal
 
-__all__ = ["CHALLENGE_TTL", "MAX_CODE_ATTEMPTS", "OtpRequired", "TwoFactorFlows"]
+__all__ = ["CHALLENGE_TTL", "MAX_CODE_ATTEMPTS", "RECENT_SIGN_IN", "OtpRequired", "TwoFactorFlows"]
 
 CHALLENGE_TTL = datetime.timedelta(minutes=5)
 MAX_CODE_ATTEMPTS = 5
+RECENT_SIGN_IN = datetime.timedelta(minutes=5)  # stands in for the password of an account without one
 
 
 class OtpRequired(NotAuthenticated):
@@ -60,11 +65,18 @@ class TwoFactorFlows(SessionFlows):
     """TOTP set-up, the sign-in challenge, and turning it off."""
 
     # ------------------------------------------------------------------------------------------ set up, turn off
-    async def start_totp(self, user: User) -> TotpSetup:
-        """A new pending secret (replacing an unconfirmed one); 409 ``two_factor_enabled`` when already on."""
+    async def start_totp(self, principal: Principal) -> TotpSetup:
+        """A new pending secret (replacing an unconfirmed one); 409 ``two_factor_enabled`` when already on.
+
+        An account without a password needs a recent sign-in here already (as :meth:`confirm_totp` does), so its
+        owner is told before scanning a code that could not be confirmed.
+        """
+        user = principal.user
         row = await self._two_factor(user)
         if row is not None and row.confirmed_at is not None:
             raise Conflict("Two-step sign-in is already on.", code="two_factor_enabled")
+        if user.password_hash is None:
+            await self._ensure_recent_sign_in(principal)
         secret = totp.new_secret()
         sealed = self.sealer.seal(secret.encode("ascii"), user.id.bytes)
         if row is None:
@@ -80,17 +92,18 @@ class TwoFactorFlows(SessionFlows):
         """Turn two-step sign-in on with a code from the pending secret; the recovery codes, shown this once.
 
         The password is asked again (403 ``reauthentication_required`` without it): a stolen access token must not
-        be able to put its thief's authenticator on the account and lock the owner out.
+        be able to put its thief's authenticator on the account and lock the owner out. An account without a
+        password needs the calling session to be a sign-in of the last ``RECENT_SIGN_IN`` instead.
         """
         user = principal.user
         row = await self._two_factor(user)
         if row is None or row.confirmed_at is not None:
             raise Conflict("Start setting up two-step sign-in first.", code="two_factor_not_pending")
-        if user.password_hash is not None:
-            if current_password is None:
-                raise PermissionDenied(
-                    "Enter your password to turn on two-step sign-in.", code="reauthentication_required"
-                )
+        if user.password_hash is None:
+            await self._ensure_recent_sign_in(principal)
+        elif current_password is None:
+            raise PermissionDenied("Enter your password to turn on two-step sign-in.", code="reauthentication_required")
+        else:
             await self.confirm_password(user, current_password, client_ip)
         await self.limiter.hit(OTP_ACCOUNT, str(user.id))
         if not totp.is_totp_code(code) or not await self._accept_totp(row, user, code):
@@ -106,6 +119,19 @@ class TwoFactorFlows(SessionFlows):
         await self.db.flush()
         logger.info("two_factor_enabled", user_id=str(user.id))
         return RecoveryCodes(recovery_codes=codes)
+
+    async def _ensure_recent_sign_in(self, principal: Principal) -> None:
+        """403 ``reauthentication_required`` unless the calling session began (a sign-in) within ``RECENT_SIGN_IN``.
+
+        A session's ``created_at`` is its sign-in: refreshing its tokens does not move it.
+        """
+        signed_in_at = await self.db.scalar(select(UserSession.created_at).where(UserSession.id == principal.session))
+        if signed_in_at is None or self.clock() - signed_in_at > RECENT_SIGN_IN:
+            raise PermissionDenied(
+                "For your safety, turning on two-step sign-in needs a fresh sign-in: sign out, sign in with Google "
+                "again, and turn it on within 5 minutes.",
+                code="reauthentication_required",
+            )
 
     async def disable_totp(self, principal: Principal, password: str, code: str, client_ip: str) -> None:
         """Turn two-step sign-in off: the password and a current code (or a recovery code) prove it is the owner."""

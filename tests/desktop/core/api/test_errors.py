@@ -53,3 +53,15 @@ def test_classification() -> None:
 def test_public_exports_exist() -> None:
     for name in api.__all__:
         assert hasattr(api, name), name
+
+
+def test_a_refused_google_link_gives_the_remedy_of_each_cause() -> None:
+    """409 ``link_requires_password`` has two causes, each with its own remedy.
+
+    An unconfirmed address (confirm it: signing in with the password is refused then), or a staff account or one
+    linked to another Google account, whose address is confirmed (sign in with its password).
+    """
+    message = friendly_message(409, "link_requires_password")
+
+    assert "If you haven't confirmed the address yet, open the link in the mail we sent you" in message
+    assert message.endswith("Otherwise sign in with your password.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import time
 import urllib.parse
 import uuid
@@ -9,15 +11,20 @@ from typing import TYPE_CHECKING, Any
 
 import pyotp
 import pytest
+from litestar.testing import AsyncTestClient
 
-from tests.fixtures.auth import TestUser, auth_header
+from server.app import create_app
+from server.lib.clock import utcnow
+from tests.fixtures.auth import TestUser, auth_header, create_user
 from tests.fixtures.db import fetch_rows, fetch_value
 from tests.fixtures.mail import link_token
 
 if TYPE_CHECKING:
-    from litestar import Litestar
-    from litestar.testing import AsyncTestClient
+    from collections.abc import AsyncIterator, Callable
 
+    from litestar import Litestar
+
+    from server.context import AppContext
     from server.settings import Settings
     from tests.fixtures.auth import UserFactory
     from tests.fixtures.mail import Mailbox
@@ -25,6 +32,7 @@ if TYPE_CHECKING:
     Client = AsyncTestClient[Litestar]
 
 TOTP = "/api/v1/me/2fa/totp"
+STEP_S = 30  # RFC 6238's time step, as authenticator apps use it
 
 
 def code_at(secret: str, offset_s: int = 0) -> str:
@@ -39,12 +47,37 @@ def next_code(secret: str) -> str:
     return code_at(secret, 30)
 
 
-async def turn_on(client: Client, user: TestUser) -> tuple[str, list[str]]:
-    """Set up two-step sign-in for ``user``: the secret and the recovery codes."""
+@dataclasses.dataclass
+class Clocked:
+    """A client of an app whose clock the test sets: codes and expiries are counted from ``now``, not the wall."""
+
+    now: datetime.datetime
+    client: Client = dataclasses.field(init=False)
+
+    def advance(self, **delta: float) -> None:
+        self.now += datetime.timedelta(**delta)
+
+    def code(self, secret: str, steps_ahead: int = 0) -> str:
+        """The code of the step ``now`` falls in, plus ``steps_ahead``."""
+        step = int(self.now.timestamp()) // STEP_S + steps_ahead
+        return pyotp.TOTP(secret).at(step * STEP_S)
+
+
+@pytest.fixture
+async def clocked(context: AppContext) -> AsyncIterator[Clocked]:
+    clock = Clocked(utcnow())
+    app = create_app(context=dataclasses.replace(context, clock=lambda: clock.now))
+    async with AsyncTestClient(app=app, base_url="http://127.0.0.1:8000") as client:
+        clock.client = client
+        yield clock
+
+
+async def turn_on(client: Client, user: TestUser, code: Callable[[str], str] = code_at) -> tuple[str, list[str]]:
+    """Set up two-step sign-in for ``user`` (``code`` gives the current code of a secret): the secret, the codes."""
     started = await client.post(TOTP, headers=user.headers)
     assert started.status_code == 201, started.text
     secret = started.json()["secret"]
-    body = {"code": code_at(secret), "current_password": user.password}
+    body = {"code": code(secret), "current_password": user.password}
     confirmed = await client.post(f"{TOTP}/confirm", json=body, headers=user.headers)
     assert confirmed.status_code == 200, confirmed.text
     return secret, confirmed.json()["recovery_codes"]
@@ -132,18 +165,20 @@ async def test_sign_in_asks_for_a_code_and_a_right_one_opens_a_session(
     assert spent.json()["code"] == "challenge_expired"  # single use
 
 
-async def test_each_code_works_once_and_only_within_one_step(client: Client, signed_in_user: TestUser) -> None:
-    secret, _ = await turn_on(client, signed_in_user)
-    code = next_code(secret)
-    assert (await answer(client, await challenge_of(client, signed_in_user), code)).status_code == 200
+async def test_a_code_works_once_and_one_step_either_side_of_the_servers(clocked: Clocked, mailbox: Mailbox) -> None:
+    """±1 time step: the previous and next step's codes (30 s old, 30 s ahead) pass, two steps off (60 s) do not."""
+    user = await create_user(clocked.client, mailbox)
+    secret, _ = await turn_on(clocked.client, user, clocked.code)
+    clocked.advance(minutes=10)  # well past the step spent turning it on
 
-    replayed = await answer(client, await challenge_of(client, signed_in_user), code)
-    assert replayed.status_code == 401
-    assert replayed.json()["code"] == "invalid_otp"
-    too_old = await answer(client, await challenge_of(client, signed_in_user), code_at(secret, -90))
-    assert too_old.json()["code"] == "invalid_otp"
-    too_new = await answer(client, await challenge_of(client, signed_in_user), code_at(secret, 90))
-    assert too_new.json()["code"] == "invalid_otp"
+    async def outcome(steps_ahead: int) -> str:
+        signed_in = await password_login(clocked.client, user, code=clocked.code(secret, steps_ahead))
+        return "ok" if signed_in.status_code == 200 else str(signed_in.json()["code"])
+
+    # In this order: a step at or before the last one accepted is refused whatever the drift allows.
+    steps = (-2, -1, 0, 2, 1, 1)
+    outcomes = [await outcome(k) for k in steps]
+    assert outcomes == ["invalid_otp", "ok", "ok", "invalid_otp", "ok", "invalid_otp"]  # the last: a replay
 
 
 async def test_a_code_in_the_login_body_signs_in_at_once(client: Client, signed_in_user: TestUser) -> None:
@@ -178,15 +213,35 @@ async def test_five_wrong_codes_end_the_challenge(client: Client, signed_in_user
     assert right_too_late.json()["code"] == "challenge_expired"
 
 
-async def test_a_challenge_lasts_five_minutes(client: Client, signed_in_user: TestUser, settings: Settings) -> None:
-    secret, _ = await turn_on(client, signed_in_user)
-    challenge = await challenge_of(client, signed_in_user)
-    await fetch_value(
-        settings.db.url.get_secret_value(),
-        "UPDATE login_challenges SET expires_at = now() - interval '1 second' RETURNING id",
-    )
-    late = await answer(client, challenge, next_code(secret))
+async def test_a_challenge_lasts_five_minutes(clocked: Clocked, mailbox: Mailbox, settings: Settings) -> None:
+    user = await create_user(clocked.client, mailbox)
+    secret, _ = await turn_on(clocked.client, user, clocked.code)
+    clocked.advance(minutes=1)
+    asked_at = clocked.now
+    first, second = await challenge_of(clocked.client, user), await challenge_of(clocked.client, user)
+    stored = await fetch_rows(settings.db.url.get_secret_value(), "SELECT expires_at FROM login_challenges")
+    assert [row["expires_at"] for row in stored] == [asked_at + datetime.timedelta(minutes=5)] * 2
+
+    clocked.advance(minutes=5, seconds=-1)
+    assert (await answer(clocked.client, first, clocked.code(secret))).status_code == 200
+    clocked.advance(seconds=1)
+    late = await answer(clocked.client, second, clocked.code(secret, 1))
     assert (late.status_code, late.json()["code"]) == (401, "challenge_expired")
+
+
+async def test_each_wrong_code_counts_against_the_clients_sign_in_throttle(
+    client: Client, signed_in_user: TestUser, settings: Settings
+) -> None:
+    """A wrong code raises the per-client count a wrong password raises (``login_ip``): guessing costs the same."""
+    await turn_on(client, signed_in_user)
+    challenge = await challenge_of(client, signed_in_user)
+    url, count = settings.db.url.get_secret_value(), "SELECT count FROM rate_counters WHERE kind = 'login_ip'"
+    before = await fetch_value(url, count)
+    after_each = []
+    for _ in range(3):
+        assert (await answer(client, challenge, "000000")).json()["code"] == "invalid_otp"
+        after_each.append(await fetch_value(url, count))
+    assert after_each == [before + 1, before + 2, before + 3]
 
 
 async def test_wrong_codes_are_throttled_across_challenges(client: Client, signed_in_user: TestUser) -> None:
@@ -308,3 +363,30 @@ async def test_a_non_ascii_code_is_a_wrong_code(client: Client, signed_in_user: 
     await turn_on(client, signed_in_user)
     wrong = await answer(client, await challenge_of(client, signed_in_user), "１２３４５６")
     assert (wrong.status_code, wrong.json()["code"]) == (401, "invalid_otp")
+
+
+async def test_without_a_password_turning_it_on_needs_a_recent_sign_in(
+    client: Client, signed_in_user: TestUser, settings: Settings
+) -> None:
+    """An account made by Google sign-in has no password to ask for: a sign-in of the last 5 minutes stands in.
+
+    Else a stolen access token alone could put its thief's authenticator on the account and lock the owner out.
+    """
+    url, user_id, headers = settings.db.url.get_secret_value(), uuid.UUID(signed_in_user.id), signed_in_user.headers
+    await fetch_value(url, "UPDATE users SET password_hash = NULL WHERE id = $1 RETURNING id", user_id)
+    signed_in_ago = "UPDATE user_sessions SET created_at = now() - $2::interval WHERE user_id = $1 RETURNING id"
+    started = await client.post(TOTP, headers=headers)
+    assert started.status_code == 201, started.text
+    secret = started.json()["secret"]
+
+    await fetch_value(url, signed_in_ago, user_id, datetime.timedelta(minutes=6))
+    confirm = await client.post(f"{TOTP}/confirm", json={"code": code_at(secret)}, headers=headers)
+    start = await client.post(TOTP, headers=headers)
+    for refused in (confirm, start):
+        assert (refused.status_code, refused.json()["code"]) == (403, "reauthentication_required")
+        assert "sign in with Google again" in refused.json()["detail"]
+    assert (await client.get("/api/v1/me", headers=headers)).json()["two_factor"] is False
+
+    await fetch_value(url, signed_in_ago, user_id, datetime.timedelta(minutes=4))
+    confirmed = await client.post(f"{TOTP}/confirm", json={"code": code_at(secret)}, headers=headers)
+    assert confirmed.status_code == 200, confirmed.text
