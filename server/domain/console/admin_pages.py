@@ -2,10 +2,11 @@
 
 ``GET /console/admin/users`` lists accounts, staff first, 25 a page, searched by name, e-mail address or username and
 filtered by role. Each row's forms grant or take away ``agent`` and ``admin`` and end every session of the account;
-they work without JavaScript (post, then a 303 back to the same list with a notice) and htmx boosts them. The work is
-the accounts slice's (:meth:`AccountService.set_role`, :meth:`AccountService.end_sessions_of`), which logs who did
-what. An admin's own admin role cannot be taken away here: the page says so, and the server refuses it (409).
-An agent opening these pages gets the "not for you" page (403).
+they work without JavaScript (post, then a 303 back to the same list at the account's row, with a notice; to htmx
+the same address in ``HX-Location``, see :func:`see_other`) and htmx boosts them. The work is the accounts slice's
+(:meth:`AccountService.set_role`, :meth:`AccountService.end_sessions_of`), which logs who did what. An admin's own
+admin role cannot be taken away here: the page says so, and the server refuses it (409). An agent opening these
+pages gets the "not for you" page (403).
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from urllib.parse import parse_qsl, urlencode
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter, SkipValidation
-from litestar.response import Redirect, Template
+from litestar.response import Template
 
 from server.db.models import ROLES, Role
 from server.domain.accounts import AccountService, Principal
 from server.domain.console.deps import ADMIN_DEPENDENCIES
 from server.domain.console.forms import FORM_BODY_LIMIT, read_form, text_field
-from server.domain.console.pages import page
+from server.domain.console.pages import page, see_other
 from server.lib.exceptions import Conflict, ValidationFailed
 
 if TYPE_CHECKING:
@@ -135,7 +136,7 @@ class UserAdminController(Controller):
         except (Conflict, ValidationFailed) as refused:
             return await _users_page(request, admin, accounts, filters, status=refused.status_code,
                                      error=refused.detail)  # fmt: skip
-        return Redirect(_back_to(filters, "role", user_id), status_code=303)
+        return see_other(request, _back_to(filters, "role", user_id))
 
     @post("/{user_id:uuid}/sessions/end", status_code=303)
     async def end_sessions(
@@ -149,4 +150,4 @@ class UserAdminController(Controller):
         form = await read_form(request)
         filters = ListFilters.read(dict(parse_qsl(text_field(form, "back", max_chars=1000))))
         await accounts.end_sessions_of(admin, user_id)
-        return Redirect(_back_to(filters, "sessions", user_id), status_code=303)
+        return see_other(request, _back_to(filters, "sessions", user_id))

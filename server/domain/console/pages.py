@@ -50,6 +50,7 @@ __all__ = [
     "is_htmx",
     "not_for_you_page",
     "page",
+    "see_other",
     "sign_in_redirect",
     "staff_only_page",
 ]
@@ -131,6 +132,18 @@ def fragment(template: str, *, status: int = 200, **context: Any) -> Template:
     return Template(
         template_name=template, context=context, status_code=status, headers=HEADERS, media_type="text/html"
     )
+
+
+def see_other(request: Request[Any, Any, Any], url: str) -> Response[Any]:
+    """After a form: a 303 to ``url``; to htmx, when ``url`` has a fragment, a 204 with ``HX-Location: url``.
+
+    htmx follows a 303 by XHR, which never sees the fragment (``#message-…``, ``#user-…``): the page would come back
+    at its top. Told ``HX-Location``, htmx (2.0) fetches ``url`` itself, swaps it into the body, scrolls the
+    fragment's element into view and puts ``url``, fragment included, into the address bar and the history.
+    """
+    if is_htmx(request) and "#" in url:
+        return Response(None, status_code=204, headers={**HEADERS, "HX-Location": url})
+    return Redirect(url, status_code=303, headers=HEADERS)
 
 
 def sign_in_redirect(request: Request[Any, Any, Any]) -> Response[Any]:

@@ -3,9 +3,10 @@
 ``GET /console/tickets/{id}`` shows the whole ticket; ``GET /console/tickets/{id}/screenshots/{n}`` serves a
 screenshot with the same checks as ``GET /api/v1/tickets/{id}/screenshots/{n}``. Each of them is written to the
 ticket's access log (admins see it at the bottom of the page). The actions are plain forms (CSRF token included) that
-work without JavaScript — post, then a 303 back to the page — and htmx boosts them: ``reply`` (Markdown; ``preview``
-renders it without sending), ``close``, ``reopen`` and ``assign`` (to me). They call the tickets slice's services,
-so history rows and events are the JSON routes' own: the owner's ``GET /api/v1/events`` hears the reply.
+work without JavaScript — post, then a 303 back to the page (a reply: at the reply, see :func:`see_other`) — and htmx
+boosts them: ``reply`` (Markdown; ``preview`` renders it without sending), ``close``, ``reopen`` and ``assign`` (to
+me). They call the tickets slice's services, so history rows and events are the JSON routes' own: the owner's
+``GET /api/v1/events`` hears the reply.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.domain.accounts import Principal
 from server.domain.console.deps import CONSOLE_DEPENDENCIES
 from server.domain.console.forms import FORM_BODY_LIMIT, read_form, text_field
-from server.domain.console.pages import fragment, is_htmx, page
+from server.domain.console.pages import fragment, is_htmx, page, see_other
 from server.domain.console.queries import people
 from server.domain.console.ticket_view import people_named, ticket_context
 from server.domain.tickets import TicketService
@@ -118,7 +119,7 @@ class TicketPageController(Controller):
             await tickets.record_view(ticket, staff.user, answer_refused=True)
             return await _ticket_page(request, staff, tickets, db_session, ticket, status=refused.status_code,
                                       draft=draft, error=refused.detail)  # fmt: skip
-        return Redirect(_ticket_url(ticket_id, f"#message-{message.id}"), status_code=303)
+        return see_other(request, _ticket_url(ticket_id, f"#message-{message.id}"))
 
     @post("/{ticket_id:uuid}/preview", status_code=200)
     async def preview(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, case, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from server.db.models import (
@@ -18,6 +18,7 @@ from server.db.models import (
     Status,
     Ticket,
     TicketHistory,
+    TicketMessage,
     TicketView,
     User,
 )
@@ -30,8 +31,6 @@ from server.lib.exceptions import Conflict, FieldError, ValidationFailed
 if TYPE_CHECKING:
     import datetime
     import uuid
-
-    from server.db.models import TicketMessage
 
 __all__ = ["WORK_STATUSES", "QueueFilters", "QueueRow", "StaffWork", "TicketViewEntry"]
 
@@ -53,12 +52,36 @@ class QueueFilters:
 
 @dataclass(frozen=True, slots=True)
 class QueueRow:
-    """One queue line: the ticket, its screenshot count, its owner's name and its assignee's (if any)."""
+    """One queue line: the ticket, its screenshot count, its owner's name and its assignee's (if any).
+
+    ``user_replied``: the user wrote after the latest agent reply (see :func:`_user_replied`).
+    """
 
     ticket: Ticket
     screenshots: int
     owner_name: str
     assignee_name: str | None
+    user_replied: bool = False
+
+
+def _user_replied() -> ColumnElement[bool]:
+    """Whether a ticket needing a person has a user message newer than its latest agent reply.
+
+    A status says nothing of it: the AI answers a user's follow-up, so an agent's ticket stays ``answered`` while the
+    user waits on the agent. Per ticket, two lookups in ``ix_ticket_messages_ticket_created`` (ticket_id,
+    created_at): the ticket's latest agent message, then a user message after it. No agent reply: false.
+    """
+    agent, user = aliased(TicketMessage), aliased(TicketMessage)
+    last_agent_reply = (
+        select(agent.created_at)
+        .where(agent.ticket_id == Ticket.id, agent.role == "agent")
+        .order_by(agent.created_at.desc())
+        .limit(1)
+        .correlate(Ticket)
+        .scalar_subquery()
+    )
+    newer = exists().where(user.ticket_id == Ticket.id, user.role == "user", user.created_at > last_agent_reply)
+    return and_(Ticket.status.in_(list(WORK_STATUSES)), newer.correlate(Ticket))
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +102,9 @@ class StaffWork(TicketChanges):
     async def staff_queue(self, filters: QueueFilters, *, limit: int, offset: int) -> tuple[list[QueueRow], int]:
         """Tickets matching ``filters``, grouped by status in :data:`WORK_STATUSES` order, newest activity first.
 
+        A ticket the user wrote on since an agent's latest reply joins the escalated group (both wait on a person).
         Statuses outside that order (``resolved``, ``closed``, when asked for) come last. Returns the page and the
-        total that match.
+        total that match. One query for the page, one for the total.
         """
         where: list[ColumnElement[bool]] = [Ticket.status.in_(list(filters.statuses))]
         if filters.category is not None:
@@ -90,11 +114,14 @@ class StaffWork(TicketChanges):
         if filters.text.strip():
             pattern = f"%{filters.text.strip().translate(_LIKE_SPECIALS)}%"
             where.append(Ticket.description.ilike(pattern, escape="\\"))
-        group = case({status: rank for rank, status in enumerate(WORK_STATUSES)}, value=Ticket.status, else_=99)
+        # PostgreSQL evaluates the row's mark after the LIMIT, for the rows returned only; the rank, once per match.
+        replied = _user_replied()
+        by_status = case({status: rank for rank, status in enumerate(WORK_STATUSES)}, value=Ticket.status, else_=99)
+        group = case((or_(Ticket.status == WORK_STATUSES[0], replied), 0), else_=by_status)
         owner, assignee = aliased(User), aliased(User)
         total = await self.db.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
         rows = await self.db.execute(
-            select(Ticket, screenshot_count(), owner.name, assignee.name)
+            select(Ticket, screenshot_count(), owner.name, assignee.name, replied)
             .join(owner, owner.id == Ticket.owner_id)
             .outerjoin(assignee, assignee.id == Ticket.assignee_id)
             .where(*where)
@@ -102,7 +129,7 @@ class StaffWork(TicketChanges):
             .limit(limit)
             .offset(offset)
         )
-        return [QueueRow(row[0], int(row[1]), row[2], row[3]) for row in rows], int(total)
+        return [QueueRow(row[0], int(row[1]), row[2], row[3], bool(row[4])) for row in rows], int(total)
 
     # ------------------------------------------------------------------------------------------ actions
     async def reply_as_staff(self, ticket: Ticket, staff: User, content: str) -> TicketMessage:

@@ -171,6 +171,32 @@ async def test_agents_get_the_not_for_you_page_and_change_nothing(
     assert (await browser.get("/console")).status_code == 200
 
 
+async def test_to_htmx_the_forms_answer_hx_location_with_the_account_s_row(
+    user_factory: UserFactory, staff_factory: StaffFactory, browser_factory: BrowserFactory, db_url: str
+) -> None:
+    user = await user_factory()
+    browser = await signed_in_browser(browser_factory, await staff_factory("admin"))
+    await browser.get("/console/admin/users", params={"role": "user"})
+    htmx = {"HX-Request": "true", "HX-Boosted": "true"}
+
+    granted = await browser.post(f"/console/admin/users/{user.id}/role", {"role": "agent", "back": "role=user"},
+                                 headers=htmx)  # fmt: skip
+    ended = await browser.post(f"/console/admin/users/{user.id}/sessions/end", {"back": ""}, headers=htmx)
+
+    # htmx's XHR would follow a 303 and lose the fragment; it fetches HX-Location itself and scrolls to the row.
+    assert (granted.status_code, granted.headers["hx-location"]) == (
+        204,
+        f"/console/admin/users?role=user&done=role#user-{user.id}",
+    )
+    assert (ended.status_code, ended.headers["hx-location"]) == (
+        204,
+        f"/console/admin/users?done=sessions#user-{user.id}",
+    )
+    assert "location" not in granted.headers
+    assert await fetch_value(db_url, ROLE_OF, user.id) == "agent"
+    assert await fetch_value(db_url, LIVE_SESSIONS, user.id) == 0
+
+
 async def test_admin_forms_are_refused_without_a_csrf_token(
     user_factory: UserFactory, staff_factory: StaffFactory, browser_factory: BrowserFactory, db_url: str
 ) -> None:

@@ -1,9 +1,9 @@
 """The console in a real browser (headless Chromium through Selenium) against the app on a real socket.
 
 An agent signs in by typing into the form, sees an escalation arrive in the open queue without a reload, opens the
-ticket with its screenshot and replies, and the owner's own event stream hears the reply's text; an admin approves a
-pending article and searches find it; an account without a staff role is turned away. Waits are explicit
-(``WebDriverWait`` on what the page shows), never sleeps.
+ticket with its screenshot and replies, and the owner's own event stream hears the reply's text; after a reply the
+page comes back at it; an admin approves a pending article and searches find it; an account without a staff role is
+turned away. Waits are explicit (``WebDriverWait`` on what the page shows), never sleeps.
 """
 
 from __future__ import annotations
@@ -36,6 +36,17 @@ WAIT_SECONDS = 15
 REPLY = "Please update the VPN client to version 5.2, then restart your laptop."
 IMAGE_LOADED = (
     "const img = document.querySelector('.screenshots img'); return !!img && img.complete && img.naturalWidth;"
+)
+# The element the address's fragment names, if it is a message and its top is inside the window.
+ANCHOR_IN_VIEW = """
+const id = decodeURIComponent(location.hash.slice(1));
+const turn = id.startsWith('message-') ? document.getElementById(id) : null;
+if (!turn) { return null; }
+const top = turn.getBoundingClientRect().top;
+return top >= 0 && top < window.innerHeight ? turn.innerText : null;
+"""
+LONG_ANSWER = "\n\n".join(
+    f"{n}. Open Outlook's settings and check the calendar option number {n}." for n in range(1, 9)
 )
 
 
@@ -160,6 +171,59 @@ async def test_an_agent_sees_an_escalation_arrive_live_opens_it_and_the_owner_he
             owner_stream.stop()
 
     assert heard["preview"] == REPLY
+
+
+async def test_after_send_reply_the_page_comes_back_at_the_reply(
+    live_server: LiveServer, browser: WebDriver, mailbox: Mailbox, db_url: str
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as api:
+        owner = await create_user(api, mailbox)
+        agent = await create_user(api, mailbox, name="Sam Okafor")
+        await change_role(db_url, agent.email, "agent", grant=True)
+        created = await api.post(
+            "/api/v1/tickets", files=ticket_form("Outlook freezes when I open the calendar."), headers=owner.headers
+        )
+    ticket_id = created.json()["id"]
+    for _ in range(3):  # a conversation taller than the window: the reply lands below the fold
+        await add_answer(db_url, ticket_id, LONG_ANSWER)
+
+    sign_in(browser, live_server.url, agent)
+    wait(browser).until(expected_conditions.url_to_be(f"{live_server.url}/console"))
+    browser.get(f"{live_server.url}/console/tickets/{ticket_id}")
+    browser.find_element(By.ID, "reply-content").send_keys(REPLY)
+    browser.find_element(By.CSS_SELECTOR, "#reply button.primary").click()
+    shown = wait(browser).until(lambda driver: driver.execute_script(ANCHOR_IN_VIEW))
+    scrolled = browser.execute_script("return window.scrollY;")
+    address = browser.current_url
+    browser.get("about:blank")
+
+    assert REPLY in shown
+    assert scrolled > 0
+    assert address.startswith(f"{live_server.url}/console/tickets/{ticket_id}#message-")
+
+
+async def test_a_refused_reply_shows_why_with_htmx_on(
+    live_server: LiveServer, browser: WebDriver, mailbox: Mailbox, db_url: str
+) -> None:
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as api:
+        owner = await create_user(api, mailbox)
+        agent = await create_user(api, mailbox, name="Sam Okafor")
+        await change_role(db_url, agent.email, "agent", grant=True)
+        created = await api.post("/api/v1/tickets", files=ticket_form("The VPN drops."), headers=owner.headers)
+    ticket_id = created.json()["id"]
+
+    sign_in(browser, live_server.url, agent)
+    wait(browser).until(expected_conditions.url_to_be(f"{live_server.url}/console"))
+    browser.get(f"{live_server.url}/console/tickets/{ticket_id}")
+    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as api:  # closed by someone else meanwhile
+        closed = await api.post(f"/api/v1/agent/tickets/{ticket_id}/close", headers=agent.headers)
+        assert closed.status_code == 200, closed.text
+    browser.find_element(By.ID, "reply-content").send_keys("Restart the VPN client.")
+    browser.find_element(By.CSS_SELECTOR, "#reply button.primary").click()
+    shown = wait(browser).until(lambda driver: "This ticket is closed" in driver.find_element(By.TAG_NAME, "body").text)
+    browser.get("about:blank")
+
+    assert shown
 
 
 async def test_an_admin_approves_a_pending_article_and_searches_find_it(

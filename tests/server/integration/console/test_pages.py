@@ -42,7 +42,7 @@ def assert_strict_page(response: httpx.Response) -> None:
         assert not any(str(value).lower().startswith("javascript:") for value in attrs.values() if value)
         if tag == "script":
             assert str(attrs["src"]).startswith("/console/static/")
-        if tag == "link" and attrs.get("rel") == "stylesheet":
+        if tag == "link" and attrs.get("rel") in {"stylesheet", "icon"}:
             assert str(attrs["href"]).startswith("/console/static/")
 
 
@@ -117,6 +117,7 @@ async def test_htmx_is_configured_for_the_strict_csp(
     assert settings["includeIndicatorStyles"] is False  # htmx would add a <style> element
     assert settings["allowEval"] is False
     assert settings["historyCacheSize"] == 0  # no copies of pages with personal data in localStorage
+    assert {"code": "[234]..", "swap": True} in settings["responseHandling"]  # a refused form's page is shown
     [body] = [attrs for tag, attrs in page.tags if tag == "body"]
     assert json.loads(str(body["hx-headers"])) == {"X-CSRF-Token": browser.csrf}
 
@@ -127,7 +128,9 @@ async def test_the_pages_assets_are_served_typed_and_cached_for_a_year(
     browser = await signed_in_browser(browser_factory, await staff_factory())
     page = parse((await browser.get("/console")).text)
     assets = [str(attrs["src"]) for tag, attrs in page.tags if tag == "script"]
-    assets += [str(attrs["href"]) for tag, attrs in page.tags if tag == "link" and attrs.get("rel") == "stylesheet"]
+    links = [(tag, attrs) for tag, attrs in page.tags if tag == "link" and attrs.get("rel") in {"stylesheet", "icon"}]
+    assets += [str(attrs["href"]) for _tag, attrs in links]
+    types = {".css": "text/css", ".js": "text/javascript", ".svg": "image/svg+xml"}
 
     answers = {url.split("?")[0]: await browser.request("GET", url) for url in assets}
 
@@ -135,10 +138,11 @@ async def test_the_pages_assets_are_served_typed_and_cached_for_a_year(
         "/console/static/vendor/htmx.min.js",
         "/console/static/console.js",
         "/console/static/console.css",
+        "/console/static/favicon.svg",  # linked, so browsers do not ask for /favicon.ico (a 404)
     }
     for url, response in answers.items():
         assert response.status_code == 200, url
-        expected = "text/css" if url.endswith(".css") else "text/javascript"
+        expected = types[Path(url).suffix]
         assert response.headers["content-type"].startswith(expected), url
         assert YEAR in response.headers["cache-control"]
         assert "immutable" in response.headers["cache-control"]

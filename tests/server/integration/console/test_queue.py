@@ -1,4 +1,7 @@
-"""The queue: escalated, then open, then answered, newest activity first; filters, search, paging, the list fragment."""
+"""The queue: escalated tickets and user replies to agents, then open, then answered, newest activity first.
+
+Also its filters, search, paging and the list fragment.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,11 @@ import uuid
 from typing import TYPE_CHECKING
 
 from tests.fixtures.db import connect
-from tests.fixtures.tickets import create_ticket
+from tests.fixtures.tickets import create_ticket, parse_sse
 from tests.server.integration.console.conftest import (
     add_answer,
     page_text,
+    parse,
     set_activity,
     signed_in_browser,
     ticket_links,
@@ -43,6 +47,21 @@ async def _agent_answers(client: AsyncTestClient[Litestar], agent: TestUser, tic
     assert response.status_code in {200, 201}, response.text
 
 
+async def _user_writes(client: AsyncTestClient[Litestar], owner: TestUser, ticket_id: str, content: str) -> None:
+    """The owner's follow-up from the app: stored as a user message, then the AI answers it."""
+    follow_up = await client.post(
+        f"/api/v1/tickets/{ticket_id}/messages", json={"content": content}, headers=owner.headers
+    )
+    assert follow_up.status_code == 200, follow_up.text
+    assert "done" in [name for name, _data in parse_sse(follow_up.text)]
+
+
+def _marked_replied(html: str) -> list[str]:
+    """The ids of the queue rows marked "User replied"."""
+    rows = html.split("<tr")[1:]
+    return [ticket_links(row)[0] for row in rows if ticket_links(row) and "User replied" in page_text("<tr" + row)]
+
+
 async def _queue(browser: Browser, **params: str) -> list[str]:
     response = await browser.get("/console", params=params)
     assert response.status_code == 200, response.text
@@ -73,6 +92,47 @@ async def test_escalated_first_then_open_then_answered_each_newest_activity_firs
     assert await _queue(browser) == [escalated_new, escalated_old, open_new, open_old, answered]
     assert await _queue(browser, status="closed") == [closed]
     assert await _queue(browser, status="bogus") == await _queue(browser)  # an unknown value filters nothing
+
+
+async def test_a_user_reply_after_an_agent_answered_ranks_with_the_escalated_and_is_marked(
+    client: AsyncTestClient[Litestar],
+    user_factory: UserFactory,
+    staff_factory: StaffFactory,
+    browser_factory: BrowserFactory,
+    db_url: str,
+) -> None:
+    owner, agent = await user_factory(), await staff_factory()
+    escalated = await _escalated(client, owner, db_url, "VPN drops every hour")
+    replied = await _escalated(client, owner, db_url, "Outlook keeps asking for my password")
+    await _agent_answers(client, agent, replied, "reply")
+    await _user_writes(client, owner, replied, "I did that, and it still asks for it.")
+    answered_again = await _escalated(client, owner, db_url, "Teams shows a black screen")
+    await _agent_answers(client, agent, answered_again, "reply")
+    await _user_writes(client, owner, answered_again, "Which setting do you mean?")
+    await _agent_answers(client, agent, answered_again, "reply")  # the agent answered the user's reply
+    asked_the_ai = await _ticket(client, owner, "The printer on floor 3 is offline")
+    await add_answer(db_url, asked_the_ai, "Turn it off and on.")
+    await _user_writes(client, owner, asked_the_ai, "It is still offline.")  # no agent ever answered
+    opened = await _ticket(client, owner, "My mouse is slow")
+    for ticket_id, minutes_ago in [(escalated, 30), (replied, 60), (answered_again, 2), (asked_the_ai, 10),
+                                   (opened, 20)]:  # fmt: skip
+        await set_activity(db_url, ticket_id, minutes_ago)
+    statuses = {
+        ticket_id: (await client.get(f"/api/v1/tickets/{ticket_id}", headers=owner.headers)).json()["status"]
+        for ticket_id in (replied, answered_again, asked_the_ai)
+    }
+    browser = await signed_in_browser(browser_factory, agent)
+
+    page = await browser.get("/console")
+
+    assert statuses == {replied: "answered", answered_again: "answered", asked_the_ai: "answered"}
+    assert ticket_links(page.text) == [escalated, replied, opened, answered_again, asked_the_ai]
+    assert _marked_replied(page.text) == [replied]
+    mark = next(
+        attrs for tag, attrs in parse(page.text).tags if tag == "span" and "replied" in (attrs.get("class") or "")
+    )
+    assert mark.get("aria-hidden") is None  # the words themselves say it, not a colour
+    assert await _queue(browser, status="answered") == [replied, answered_again, asked_the_ai]
 
 
 async def test_filters_by_category_and_priority_and_searches_the_description(

@@ -9,6 +9,7 @@ from server.domain.accounts.cli import change_role
 from tests.fixtures.images import png_bytes
 from tests.fixtures.tickets import create_ticket
 from tests.server.integration.console.conftest import (
+    Browser,
     add_answer,
     page_text,
     parse,
@@ -113,6 +114,65 @@ async def test_a_reply_answers_the_ticket_and_the_owner_sees_it(
     assert [(m["role"], m["content"]) for m in mine["messages"]] == [("agent", "Start it in **safe mode**.")]
     assert "<strong>safe mode</strong>" in page.text
     assert f"{agent.name} (support)" in page_text(page.text)
+
+
+async def test_to_htmx_a_sent_reply_answers_hx_location_with_the_reply_s_anchor(
+    client: AsyncTestClient[Litestar], user_factory: UserFactory, staff_factory: StaffFactory,
+    browser_factory: BrowserFactory,
+) -> None:  # fmt: skip
+    owner, agent = await user_factory(), await staff_factory()
+    ticket_id = await _ticket(client, owner, description="Excel crashes on start")
+    browser = await signed_in_browser(browser_factory, agent)
+    await browser.get(f"/console/tickets/{ticket_id}")
+
+    sent = await browser.post(f"/console/tickets/{ticket_id}/reply", {"content": "Start it in safe mode."},
+                              headers={"HX-Request": "true", "HX-Boosted": "true"})  # fmt: skip
+    mine = (await client.get(f"/api/v1/tickets/{ticket_id}", headers=owner.headers)).json()
+
+    # A 303 would be followed by htmx's XHR, which drops the fragment: htmx fetches HX-Location itself, anchor kept.
+    assert sent.status_code == 204
+    assert "location" not in sent.headers
+    assert sent.headers["hx-location"] == f"/console/tickets/{ticket_id}#message-{mine['messages'][0]['id']}"
+    assert sent.headers["content-security-policy"]
+
+
+async def test_the_ticket_forms_are_refused_without_a_csrf_token(
+    client: AsyncTestClient[Litestar], user_factory: UserFactory, staff_factory: StaffFactory,
+    browser_factory: BrowserFactory,
+) -> None:  # fmt: skip
+    owner, agent = await user_factory(), await staff_factory()
+    ticket_id = await _ticket(client, owner, description="The docking station does not charge")
+    closed_id = await _ticket(client, owner, description="The old webcam is blurry")
+    browser = await signed_in_browser(browser_factory, agent)
+    await browser.get(f"/console/tickets/{closed_id}")
+    await browser.post(f"/console/tickets/{closed_id}/close")
+    forged = Browser(browser.http, cookies=dict(browser.cookies), csrf="0" * 128)
+    forms = [
+        (ticket_id, "reply", {"content": "Try another cable."}),
+        (ticket_id, "preview", {"content": "Try **another** cable."}),
+        (ticket_id, "close", {}),
+        (ticket_id, "assign", {}),
+        (closed_id, "reopen", {}),
+    ]
+
+    missing = [await browser.request("POST", f"/console/tickets/{i}/{form}", data=data) for i, form, data in forms]
+    wrong = [await forged.post(f"/console/tickets/{i}/{form}", data) for i, form, data in forms]
+    htmx_headers = {"HX-Request": "true", "X-CSRF-Token": "0" * 128}
+    htmx = [
+        await forged.request("POST", f"/console/tickets/{i}/{form}", data=data, headers=htmx_headers)
+        for i, form, data in forms
+    ]
+
+    assert [response.status_code for response in missing + wrong + htmx] == [403] * 15
+    assert all("form has expired" in page_text(response.text) for response in missing + wrong)
+    seen = {
+        i: (await client.get(f"/api/v1/agent/tickets/{i}", headers=agent.headers)).json()
+        for i in (ticket_id, closed_id)
+    }
+    assert (seen[ticket_id]["status"], seen[ticket_id]["messages"]) == ("open", [])
+    assert seen[closed_id]["status"] == "closed"
+    assert [h["field"] for h in seen[ticket_id]["history"]] == ["status"]  # only its opening: no assignee, no close
+    assert [h["to"] for h in seen[closed_id]["history"]] == ["open", "closed"]
 
 
 async def test_a_blank_reply_or_one_to_a_closed_ticket_is_refused_with_the_draft_kept(
