@@ -207,7 +207,9 @@ def serve(kind: str, url: str, data_dir: Path, profile: Path | None) -> None:
     from server.app import create_app  # noqa: PLC0415
 
     settings = bench_settings(url, data_dir)
-    app = create_app(settings) if kind == "ours" else bare_app(settings)
+    if kind == "web":  # ours without a job worker: `techpal-server worker` processes run the jobs
+        settings = settings.replace(inprocess_worker=False)
+    app = bare_app(settings) if kind == "bare" else create_app(settings)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
@@ -814,7 +816,7 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true", help="sample the ours server's stacks")
     parser.add_argument("--url", help="an empty migrated database (postgresql+asyncpg://…) instead of a throwaway one")
-    parser.add_argument("--serve", choices=["ours", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["ours", "bare", "web"], help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--profile-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -78,6 +78,24 @@ def run() -> None:
 
 
 @cli.command()
+@click.option("--concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Jobs this process runs at once (screenshots are read two at a time per process).")  # fmt: skip
+def worker(concurrency: int) -> None:
+    """Run background jobs (reading screenshots, growing the knowledge base, exports) until stopped."""
+    from server.lib.log import configure_logging  # noqa: PLC0415
+    from server.runtime import work  # noqa: PLC0415
+
+    settings = _load_settings()
+    configure_logging(settings.log)
+
+    def announce() -> None:
+        click.echo(f"Tech Pal worker running ({concurrency} at a time)")
+
+    with _stop_on_signals():
+        work(settings, concurrency=concurrency, announce=announce)
+
+
+@cli.command()
 def migrate() -> None:
     """Migrate the database to the newest schema and exit."""
     from server.lib.log import configure_logging  # noqa: PLC0415

@@ -35,14 +35,16 @@ from server.domain.knowledge.services import KbStatus, SeedImport
 from server.domain.privacy import DataLifecycle, keep_applying_retention
 from server.domain.resolution.runs import ResolutionRuns
 from server.domain.tickets import uploads_in_flight
+from server.domain.tickets.contribution import fix_contribution_job
 from server.domain.tickets.events import TicketEventHub
-from server.domain.tickets.images import ScreenshotProcessor
 from server.domain.tickets.ocr import Ocr, RapidOcr
+from server.domain.tickets.reading import ScreenshotProcessor, ScreenshotReading
 from server.domain.tickets.storage import BlobStorage, build_blob_storage
 from server.integrations.openai import ChatModel, OpenAIChatModel
 from server.integrations.stripe import StripeGateway
 from server.lib.clock import Clock, utcnow
 from server.lib.crypto import AccessTokenSigner, SecretSealer
+from server.lib.jobs import JobQueue
 from server.lib.mail import Mailer, build_mailer
 from server.settings import Secret, Settings
 
@@ -93,6 +95,7 @@ class AppContext:
     lifecycle: DataLifecycle
     uploads: InFlight[uuid.UUID]  # ticket creates in flight per account (429 too_many_uploads beyond 2)
     query_embeddings: BoundedExecutor  # where search queries are embedded (503 busy when full)
+    jobs: JobQueue  # work that outlives its request (docs/operations.md#jobs)
     clock: Clock = utcnow
 
     def dependencies(self) -> dict[str, Provide]:
@@ -144,6 +147,10 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
     )
     billing = BillingContext(settings.billing, _stripe_gateway(settings), mailer, settings.server.base_url)
     secret_key = _signing_key(settings)
+    screenshots = ScreenshotProcessor(ocr=models.ocr)
+    jobs = JobQueue(settings.db.url.get_secret_value(), stalled_after=settings.job_stalled_after)
+    jobs.register(ScreenshotReading(engine, storage, screenshots).spec)
+    jobs.register(fix_contribution_job(engine, settings, models.embedders))
     return AppContext(
         settings=settings,
         engine=engine,
@@ -156,7 +163,7 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
         usage_log=UsageLog(engine),
         google=GoogleVerifier(settings.google) if settings.google.enabled else None,
         storage=storage,
-        screenshots=ScreenshotProcessor(ocr=models.ocr),
+        screenshots=screenshots,
         embedders=models.embedders,
         chat_model=OpenAIChatModel(settings.ai) if settings.ai.configured else None,
         billing=billing,
@@ -166,6 +173,7 @@ def build_context(settings: Settings, *, models: Models | None = None) -> AppCon
         lifecycle=DataLifecycle(engine, storage, mailer, billing, settings),
         uploads=uploads_in_flight(),
         query_embeddings=query_embedding_pool(),
+        jobs=jobs,
     )
 
 
@@ -174,10 +182,11 @@ async def running(ctx: AppContext) -> AsyncIterator[None]:
     """The app's lifespan: start the background work, then close everything in reverse order of need.
 
     Background work: writing the API-key usage log (every second; once more at shutdown), applying Stripe events a
-    crash left unapplied (at start, then periodically), the hourly retention round (docs/privacy.md) and, for the
-    embedded default, importing the seed knowledge base. Start-up waits for none of them. At shutdown every step runs
-    even when an earlier one fails: running answers finish first (they need the chat model and the engine), the
-    engine is disposed last.
+    crash left unapplied (at start, then periodically), the hourly retention round (docs/privacy.md), a job worker
+    (unless ``TECHPAL_INPROCESS_WORKER=false``) and, for the embedded default, importing the seed knowledge base.
+    Start-up waits for none of them. At shutdown every step runs even when an earlier one fails: running answers
+    and jobs finish first (they need the chat model, the screenshot pool and the engine), the engine is disposed
+    last.
     """
     settings = ctx.settings
     async with contextlib.AsyncExitStack() as closing:  # callbacks run last-registered first
@@ -197,6 +206,9 @@ async def running(ctx: AppContext) -> AsyncIterator[None]:
             closing.push_async_callback(ctx.chat_model.aclose)
         closing.push_async_callback(ctx.runs.close)
         closing.push_async_callback(ctx.ticket_events.close)
+        if settings.inprocess_worker:
+            working = asyncio.create_task(ctx.jobs.work(concurrency=2, name="in-process"))
+            closing.push_async_callback(_cancel, working)
         if settings.kb_seed:
             assert settings.db.url is not None
             seed = SeedImport(settings.db.url.get_secret_value(), settings.embeddings, settings.ai, ctx.kb_status,

@@ -7,8 +7,10 @@ Kept apart from :func:`server.app.create_app` so the factory stays pure and a pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import os
+import signal
 import socket
 import stat
 from contextlib import contextmanager
@@ -38,6 +40,7 @@ __all__ = [
     "prepare",
     "run_with_context",
     "serve",
+    "work",
 ]
 
 logger = structlog.get_logger(__name__)
@@ -161,3 +164,34 @@ def serve(settings: Settings, *, announce: Callable[[Settings], None] | None = N
         asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))
     finally:
         sock.close()
+
+
+def work(settings: Settings, *, concurrency: int, announce: Callable[[], None] | None = None) -> None:
+    """Run jobs until SIGINT/SIGTERM (``techpal-server worker``), then let running ones finish and close.
+
+    With the embedded default the database of a running server is used (and left running), else started for the
+    worker. No HTTP, no other background work: only the job queue, with what its jobs need.
+    """
+
+    async def run(ready: Settings) -> None:
+        ctx = build_context(ready)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        working = asyncio.create_task(ctx.jobs.work(concurrency=concurrency, name=f"worker-{os.getpid()}"))
+        if announce is not None:
+            announce()
+        try:
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({working, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            working.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await working
+        finally:
+            await ctx.screenshots.close()
+            await ctx.engine.dispose()
+
+    with database(prepare(settings)) as ready:
+        asyncio.run(run(ready))

@@ -11,9 +11,14 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-__all__ = ["alembic_config", "current_revision", "downgrade", "head_revision", "upgrade"]
+__all__ = ["alembic_config", "current_revision", "downgrade", "head_revision", "is_ours", "upgrade"]
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def is_ours(name: str | None, _type: str, _parents: object) -> bool:
+    """Alembic's ``include_name``: the job queue's tables belong to procrastinate (its schema, our migration 0015)."""
+    return not (name or "").startswith("procrastinate_")
 
 
 def alembic_config(url: str) -> Config:

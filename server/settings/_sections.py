@@ -242,6 +242,10 @@ class Settings:
     # Where screenshots and the model's copies are stored: None for data_dir/blobs, a directory, or s3://bucket/prefix.
     blob_url: str | None = None
     s3_endpoint_url: str | None = None  # another S3-compatible service than AWS (MinIO, R2, moto in the tests)
+    # Run a job worker inside each `techpal-server run` (off: only `techpal-server worker` processes run jobs).
+    inprocess_worker: bool = True
+    # A job whose worker sent no heartbeat for this many seconds is given to another worker.
+    job_stalled_after: int = 30
 
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with top-level fields replaced."""

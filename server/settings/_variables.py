@@ -249,6 +249,22 @@ ENV_VARS: tuple[EnvVar, ...] = (
         "false",
     ),
     EnvVar(
+        "TECHPAL_INPROCESS_WORKER",
+        "inprocess_worker",
+        _bool,
+        "Run a job worker (reading screenshots, growing the knowledge base, building exports) inside each "
+        "`techpal-server run`. Default `true`; set `false` where `techpal-server worker` processes run the jobs.",
+        "false",
+    ),
+    EnvVar(
+        "TECHPAL_JOB_STALLED_AFTER",
+        "job_stalled_after",
+        _int_between(5, 3600),
+        "Seconds without a heartbeat after which a worker counts as gone and its running jobs go back to the queue "
+        "(a worker beats every quarter of this). Default `30`.",
+        "12",
+    ),
+    EnvVar(
         "TECHPAL_KB_AUTO_PUBLISH",
         "kb_auto_publish",
         _bool,

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy import Connection, pool, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from server.db.migrate import is_ours
 from server.db.models import metadata
 
 # Any constant works; it only has to be the same in every process that migrates this database.
@@ -15,7 +16,7 @@ MIGRATION_LOCK_ID = 0x7EC4_9A1
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+    context.configure(connection=connection, target_metadata=metadata, compare_type=True, include_name=is_ours)
     connection.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
     try:
         with context.begin_transaction():

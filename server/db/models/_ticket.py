@@ -155,7 +155,11 @@ class TicketMessage(UUIDv7AuditBase):
 
 
 class TicketScreenshot(UUIDv7AuditBase):
-    """A sanitised screenshot (``blob_key``) and the downscaled copy sent to the model (``model_blob_key``)."""
+    """A screenshot (``blob_key``) and the downscaled copy sent to the model (``model_blob_key``).
+
+    Stored as uploaded; a job (``processed_at`` NULL until then) replaces ``blob_key`` with the sanitised image, makes
+    the model's copy and, unless the desktop sent what it read (``ocr_text`` set at upload), reads the text.
+    """
 
     __tablename__ = "ticket_screenshots"
     __table_args__ = (
@@ -163,6 +167,7 @@ class TicketScreenshot(UUIDv7AuditBase):
         CheckConstraint("position >= 0", name="position"),
         Index("ix_ticket_screenshots_blob_key", "blob_key"),
         Index("ix_ticket_screenshots_model_blob_key", "model_blob_key"),
+        Index("ix_ticket_screenshots_unprocessed", "ticket_id", postgresql_where=text("processed_at IS NULL")),
     )
 
     ticket_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
@@ -172,9 +177,10 @@ class TicketScreenshot(UUIDv7AuditBase):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     size_bytes: Mapped[int] = mapped_column(Integer)
-    model_blob_key: Mapped[str] = mapped_column(String(64))
-    model_media_type: Mapped[str] = mapped_column(String(32))
+    model_blob_key: Mapped[str | None] = mapped_column(String(64))
+    model_media_type: Mapped[str | None] = mapped_column(String(32))
     ocr_text: Mapped[str | None] = mapped_column(Text)
+    processed_at: Mapped[datetime.datetime | None] = mapped_column(DateTimeUTC(timezone=True))
 
     ticket: Mapped[Ticket] = relationship(back_populates="screenshots", lazy="raise")
 

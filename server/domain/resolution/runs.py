@@ -31,13 +31,17 @@ from server.lib.exceptions import Conflict
 
 if TYPE_CHECKING:
     import uuid
-    from collections.abc import AsyncIterator
+    from collections.abc import AsyncIterator, Awaitable, Callable
 
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from server.domain.billing import Reservation
     from server.domain.resolution.engine import ResolutionInput, Resolver
     from server.domain.resolution.prompt import Passage
+    from server.domain.resolution.schemas import Progress
+
+    # Runs before the answer: gets a way to stream progress events, returns the request to answer.
+    Preparation = Callable[[Callable[[Progress], None]], Awaitable[ResolutionInput]]
 
 __all__ = ["ResolutionRuns", "RunTarget"]
 
@@ -98,13 +102,17 @@ class ResolutionRuns:
         reservation: Reservation | None,
         *,
         found: asyncio.Task[list[Passage]] | None = None,
+        prepare: Preparation | None = None,
     ) -> AsyncIterator[ServerSentEventMessage]:
         """Start the run (on the search ``found`` if one is under way) and return its event stream.
 
-        The ticket's lease must be :meth:`claim`-ed; the run gives it back when it ends.
+        ``prepare``, when given, runs first and returns the request to answer (it may stream ``progress`` events
+        through the callable it receives meanwhile). The ticket's lease must be :meth:`claim`-ed; the run gives it
+        back when it ends.
         """
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        task = asyncio.create_task(self._run(resolver, request, target, reservation, queue, found=found))
+        run = self._run(resolver, request, target, reservation, queue, found=found, prepare=prepare)
+        task = asyncio.create_task(run)
         self._running[target.ticket_id] = task
         task.add_done_callback(lambda _t: self._running.pop(target.ticket_id, None))
         return _drain(queue)
@@ -118,9 +126,16 @@ class ResolutionRuns:
         queue: asyncio.Queue[Any],
         *,
         found: asyncio.Task[list[Passage]] | None,
+        prepare: Preparation | None,
     ) -> None:
         counted = released = False
         try:
+            if prepare is not None:
+
+                def emit(item: Progress) -> None:
+                    queue.put_nowait(_message(EVENT_NAMES[type(item)], msgspec.to_builtins(item)))
+
+                request = await prepare(emit)
             async for item in resolver.run(request, found):
                 if isinstance(item, Outcome):
                     message_id = await self._store(target, item)

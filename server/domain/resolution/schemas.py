@@ -10,11 +10,29 @@ from __future__ import annotations
 
 import msgspec
 
-__all__ = ["EVENT_NAMES", "Citation", "Delta", "Event", "Failure", "Note", "Outcome", "Triage", "Usage"]
+__all__ = [
+    "EVENT_NAMES",
+    "Citation",
+    "Delta",
+    "Event",
+    "Failure",
+    "Note",
+    "Outcome",
+    "Progress",
+    "Triage",
+    "Usage",
+]
 
 
 class Note(msgspec.Struct, frozen=True):
     """Something the user should know about how this answer is made (``code`` for clients, ``message`` to show)."""
+
+    code: str
+    message: str
+
+
+class Progress(msgspec.Struct, frozen=True):
+    """What the answer waits for before it starts (``reading_screenshot``); ``message`` is for the user."""
 
     code: str
     message: str
@@ -73,6 +91,7 @@ class Outcome(msgspec.Struct, frozen=True):
 
 Event = Note | Triage | Citation | Delta | Failure | Outcome
 EVENT_NAMES: dict[type[msgspec.Struct], str] = {
+    Progress: "progress",
     Note: "note",
     Triage: "triage",
     Citation: "citation",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import TYPE_CHECKING
 
 from litestar.response import ServerSentEvent
@@ -11,16 +12,17 @@ from server.db.transactions import request_session_in_autocommit, session_of_its
 from server.domain.billing import Reservation, reserve
 from server.domain.resolution.engine import ResolutionInput, Resolver, ScreenshotInput
 from server.domain.resolution.runs import ResolutionRuns, RunTarget
-from server.domain.resolution.schemas import Note
+from server.domain.resolution.schemas import Note, Progress
 from server.domain.tickets import TicketService, count_answer
 from server.lib.exceptions import Conflict
 
 if TYPE_CHECKING:
     import uuid
+    from collections.abc import Callable, Iterable
 
     from sqlalchemy.ext.asyncio import AsyncEngine
 
-    from server.db.models import Ticket
+    from server.db.models import Ticket, TicketScreenshot
     from server.domain.accounts import AccountService, Bearer, Principal
     from server.domain.knowledge import Embedder, Embedders, KbStatus
     from server.integrations.openai import ChatModel
@@ -37,21 +39,46 @@ AI_PROCESSING_OFF = Note(
 )
 
 
+READING_SCREENSHOT = Progress(code="reading_screenshot", message="Reading your screenshot…")
+SCREENSHOT_READ_WAIT_S = 120.0  # then the answer goes on without the screenshots still unread
+
+
 def _text_input(ticket: Ticket, question: str | None) -> ResolutionInput:
     """What the search needs, without the screenshots' model copies (only a model sees them)."""
     return ResolutionInput(
         description=ticket.description,
         category=ticket.category if ticket.category_source == "user" else None,
         priority=ticket.priority if ticket.priority_source == "user" else None,
-        screenshots=[ScreenshotInput(b"", s.model_media_type, s.ocr_text or "") for s in ticket.screenshots],
+        screenshots=_texts_of(ticket.screenshots),
         history=[(m.role, m.content) for m in ticket.messages],  # read before the question is stored: it goes apart
         question=question,
     )
 
 
-async def _with_images(tickets: TicketService, ticket: Ticket, request: ResolutionInput) -> ResolutionInput:
-    shots = [ScreenshotInput(s.data, s.media_type, s.ocr_text) for s in await tickets.model_screenshots(ticket)]
+def _texts_of(screenshots: Iterable[TicketScreenshot]) -> list[ScreenshotInput]:
+    return [ScreenshotInput(b"", s.model_media_type or "", s.ocr_text or "") for s in screenshots]
+
+
+async def _with_images(
+    tickets: TicketService, screenshots: Iterable[TicketScreenshot], request: ResolutionInput
+) -> ResolutionInput:
+    shots = [ScreenshotInput(s.data, s.media_type, s.ocr_text) for s in await tickets.model_screenshots(screenshots)]
     return dataclasses.replace(request, screenshots=shots)
+
+
+async def _once_read(
+    tickets: TicketService,
+    ticket_id: uuid.UUID,
+    request: ResolutionInput,
+    emit: Callable[[Progress], None],
+    *,
+    with_images: bool,
+) -> ResolutionInput:
+    """``request`` with the ticket's screenshots as their jobs left them (``progress`` streamed while waiting)."""
+    emit(READING_SCREENSHOT)
+    shots = await tickets.screenshots_once_read(ticket_id, within=SCREENSHOT_READ_WAIT_S)
+    request = dataclasses.replace(request, screenshots=_texts_of(shots))
+    return await _with_images(tickets, shots, request) if with_images else request
 
 
 class Answers:
@@ -130,24 +157,33 @@ class Answers:
         resolver = Resolver(engine=engine, embedder=embedder, chat=chat, ai_off=not principal.user.ai_processing)
         # Searching from here on, while the quota is reserved, the model copies are read, the question is stored
         # and the stream opens. The search holds one pooled connection and waits for no other: no starvation.
-        found = resolver.find_passages(request)
+        # A screenshot still being read comes first: the run waits for it, then searches.
+        unread = any(shot.processed_at is None for shot in ticket.screenshots)
+        prepare = (
+            functools.partial(_once_read, self._tickets, ticket.id, request, with_images=chat is not None)
+            if unread
+            else None
+        )
+        found = None if unread else resolver.find_passages(request)
         reservation: Reservation | None = None
         try:
             if chat is not None:  # one unit per model answer; retrieval-only answers are free
                 reservation = await reserve(
                     engine, settings.billing, principal.user.id, base_url=settings.server.base_url
                 )
-                # Read before the question's transaction opens: the model copies are files.
-                request = await _with_images(self._tickets, ticket, request)
+                if not unread:  # read before the question's transaction opens: the model copies are files
+                    request = await _with_images(self._tickets, ticket.screenshots, request)
             first = not any(m.role == "assistant" for m in ticket.messages)
             if question is not None:  # committed before the run starts: an answer never outlives its question
                 async with session_of_its_own(engine) as db:
                     store = TicketService(db, storage=self._tickets.storage)
                     stored = await db.merge(ticket, load=False)  # read above; no second read
                     await store.append_message(stored, role="user", content=question, author_id=principal.user.id)
-            stream = self._runs.start(resolver, request, RunTarget(ticket.id, first), reservation, found=found)
+            target = RunTarget(ticket.id, first)
+            stream = self._runs.start(resolver, request, target, reservation, found=found, prepare=prepare)
         except BaseException:
-            found.cancel()
+            if found is not None:
+                found.cancel()
             if reservation is not None:
                 await reservation.release()
             await self._runs.release(ticket.id)

@@ -3,37 +3,38 @@
 The title is the first sentence of the *anonymized* description (``add_resolution`` makes it with
 :func:`fix_title`), so cutting it short never leaves half a phone number or name for the anonymizer to miss.
 
-Runs after the feedback answer (a background task): embedding and merging take a moment, and a failure here must
-never undo the user's feedback. Users who opted out (``PATCH /api/v1/me {"kb_contribution": false}``) contribute
-nothing.
+Runs as the ``tickets.contribute_fix`` job, enqueued in the feedback's transaction: embedding and merging take a
+moment, a failure here must never undo the user's feedback, and a restart in between must not lose the fix. Users
+who opted out (``PATCH /api/v1/me {"kb_contribution": false}``) contribute nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import TYPE_CHECKING
+import uuid
+from typing import TYPE_CHECKING, Final
 
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from server.db.models import Ticket, User
+from server.db.models import Ticket, TicketHistory, User
 from server.db.transactions import session_of_its_own
 from server.domain.knowledge import Embedders, add_resolution
+from server.lib.jobs import JobSpec
 
 if TYPE_CHECKING:
-    import uuid
-
     from sqlalchemy.ext.asyncio import AsyncEngine
 
     from server.settings import Settings
 
-__all__ = ["contribute_fix", "fix_title"]
+__all__ = ["CONTRIBUTE_FIX", "contribute_fix", "fix_contribution_job", "fix_title"]
 
 logger = structlog.get_logger(__name__)
 
 TITLE_CHARS = 100
+CONTRIBUTE_FIX: Final = "tickets.contribute_fix"
 _CITATION_MARK = re.compile(r"\s?\[\d+\]")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s")
 
@@ -83,3 +84,21 @@ async def contribute_fix(
         logger.warning("kb_contribution_failed", ticket_id=str(ticket_id), exc_info=True)
         return
     logger.info("kb_contribution_added", ticket_id=str(ticket_id), merged=outcome.merged)
+
+
+def fix_contribution_job(engine: AsyncEngine, settings: Settings, embedders: Embedders) -> JobSpec:
+    """The job: the ticket's fix with the comment of its latest "Fixed it" (from the history), tried once."""
+
+    async def run(ticket_id: str) -> None:
+        async with session_of_its_own(engine) as db:
+            feedback = await db.scalar(
+                select(TicketHistory.new_value)
+                .where(TicketHistory.ticket_id == uuid.UUID(ticket_id), TicketHistory.field == "feedback")
+                .order_by(TicketHistory.id.desc())
+                .limit(1)
+            )
+        comment = feedback.get("comment") if isinstance(feedback, dict) else None
+        await contribute_fix(engine, settings, embedders, uuid.UUID(ticket_id), comment)
+
+    # Once: adding a fix twice would merge it into its own article again.
+    return JobSpec(CONTRIBUTE_FIX, run, attempts=1)

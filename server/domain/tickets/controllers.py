@@ -34,8 +34,7 @@ from server.domain.accounts import (
     bearer_required,
     require_role,
 )
-from server.domain.knowledge import Embedders
-from server.domain.tickets.contribution import contribute_fix
+from server.domain.tickets.contribution import CONTRIBUTE_FIX
 from server.domain.tickets.deps import TICKET_DEPENDENCIES
 from server.domain.tickets.events import TicketEventHub, owner_events
 from server.domain.tickets.idempotency import clean_idempotency_key
@@ -46,6 +45,7 @@ from server.domain.tickets.upload import CREATE_BODY_LIMIT, UPLOADS_DIR, read_ti
 from server.domain.tickets.views import ticket_detail, ticket_summary
 from server.lib.exceptions import FieldError, ValidationFailed
 from server.lib.inflight import InFlight
+from server.lib.jobs import defer
 from server.settings import Settings
 
 if TYPE_CHECKING:
@@ -228,9 +228,6 @@ class TicketController(Controller):
         data: JSONBody[Feedback],
         principal: NamedDependency[SkipValidation[Principal]],
         tickets: NamedDependency[SkipValidation[TicketService]],
-        db_engine: NamedDependency[AsyncEngine],
-        settings: NamedDependency[SkipValidation[Settings]],
-        embedders: NamedDependency[SkipValidation[Embedders]],
     ) -> Response[TicketDetail]:
         """The owner's feedback on the answer: ``resolved: true`` → ``resolved``, ``false`` → ``escalated``.
 
@@ -239,12 +236,9 @@ class TicketController(Controller):
         """
         ticket = await tickets.get(ticket_id, principal.user, lock=True)
         comment = (data.comment or "").strip() or None
-        resolved_now = await tickets.record_feedback(ticket, resolved=data.resolved, comment=comment)
-        # Background tasks run after the response, so after the request's transaction committed the feedback.
-        background = (
-            BackgroundTask(contribute_fix, db_engine, settings, embedders, ticket.id, comment) if resolved_now else None
-        )
-        return Response(ticket_detail(await tickets.get(ticket_id, principal.user)), background=background)
+        if await tickets.record_feedback(ticket, resolved=data.resolved, comment=comment):
+            await defer(tickets.db, CONTRIBUTE_FIX, ticket_id=str(ticket.id))  # committed with the feedback
+        return Response(ticket_detail(await tickets.get(ticket_id, principal.user)))
 
 
 class AgentTicketController(Controller):

@@ -7,7 +7,7 @@ from litestar.params import SkipValidation
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from server.domain.accounts import AUTH_DEPENDENCIES
-from server.domain.tickets.images import ScreenshotProcessor
+from server.domain.tickets.reading import ScreenshotProcessor
 from server.domain.tickets.services import TicketService
 from server.domain.tickets.storage import BlobStorage
 

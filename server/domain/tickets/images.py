@@ -43,7 +43,6 @@ from PIL import Image, ImageCms, ImageOps
 
 from server.domain.tickets.client_ocr import client_ocr_text
 from server.lib.exceptions import FieldError, ValidationFailed
-from server.lib.workers import BoundedExecutor
 
 if TYPE_CHECKING:
     from server.domain.tickets.client_ocr import ClientOcr
@@ -55,9 +54,10 @@ __all__ = [
     "MODEL_LONG_SIDE",
     "ImageRejected",
     "ProcessedImage",
-    "ScreenshotProcessor",
     "ScreenshotTooLarge",
+    "Upload",
     "check_screenshot",
+    "inspect_screenshot",
     "process_screenshot",
 ]
 
@@ -114,6 +114,18 @@ class ProcessedImage:
     model_copy: bytes
     model_media_type: str
     ocr_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A screenshot as uploaded, checked without decoding its pixels (:func:`inspect_screenshot`)."""
+
+    sha256: str
+    size_bytes: int
+    media_type: str
+    width: int
+    height: int
+    ocr_text: str | None  # what the desktop read on it; None: the server reads it
 
 
 def _sniff(raw: bytes) -> str | None:
@@ -175,6 +187,15 @@ def check_screenshot(raw: bytes, *, index: int = 0) -> str:
     if (size := _declared_size(raw, fmt)) is not None:
         _check_pixels(size, index)
     return fmt
+
+
+def _complete(raw: bytes, fmt: str) -> bool:
+    """Whether the file ends as its format says a whole file ends (a cut-off upload does not)."""
+    if fmt == "PNG":
+        return b"IEND\xaeB`\x82" in raw[-64:]
+    if fmt == "JPEG":
+        return b"\xff\xd9" in raw[-1024:]  # in entropy-coded data 0xFF is always stuffed, so this is the EOI marker
+    return len(raw) >= 8 + int.from_bytes(raw[4:8], "little")  # WebP: the RIFF size
 
 
 def _corrupt(index: int) -> ImageRejected:
@@ -300,13 +321,26 @@ def _read_text(img: Image.Image, ocr: Ocr, index: int) -> list[str]:
         return []
 
 
-def process_screenshot(
-    raw: bytes, *, index: int = 0, ocr: Ocr | None = None, client_ocr: ClientOcr | None = None
-) -> ProcessedImage:
-    """Checks, sanitises, shrinks and (with ``ocr``) reads one upload. Blocking and CPU-bound: run it in a worker.
+def inspect_screenshot(raw: bytes, *, index: int = 0, client_ocr: ClientOcr | None = None) -> Upload:
+    """The checks an upload must pass before it is stored: size, type, dimensions, completeness, the desktop's OCR.
 
-    With ``client_ocr`` (what the desktop read on it) the image is not read again: its lines are the text, once their
-    boxes are checked against the image (422 ``invalid_ocr`` otherwise).
+    Reads the header and the last bytes only (milliseconds for 10 MB): the pixels are decoded later, by the job that
+    runs :func:`process_screenshot`. With ``client_ocr`` its boxes are checked against the dimensions (422
+    ``invalid_ocr``) and its lines become the text.
+
+    Raises:
+        ImageRejected: the upload is not a screenshot we accept; ``code`` says why.
+    """
+    fmt = check_screenshot(raw, index=index)
+    img = _open(raw, fmt, index)
+    if not _complete(raw, fmt):
+        raise _corrupt(index)
+    text = client_ocr_text(client_ocr, img.width, img.height, index) if client_ocr is not None else None
+    return Upload(hashlib.sha256(raw).hexdigest(), len(raw), _MEDIA_TYPES[fmt], img.width, img.height, text)
+
+
+def process_screenshot(raw: bytes, *, index: int = 0, ocr: Ocr | None = None) -> ProcessedImage:
+    """Checks, sanitises, shrinks and (with ``ocr``) reads one upload. Blocking and CPU-bound: run it in a worker.
 
     Raises:
         ImageRejected: the upload is not a screenshot we accept; ``code`` says why.
@@ -315,11 +349,8 @@ def process_screenshot(
     img = _decode(_open(raw, fmt, index), index)
     data = _encode(img, fmt, raw)
     model_copy, model_media_type = _model_copy(img, fmt, data)
-    if client_ocr is not None:
-        text = client_ocr_text(client_ocr, img.width, img.height, index)
-    else:
-        lines = _read_text(img, ocr, index) if ocr is not None else []
-        text = "\n".join(line for line in lines if line.strip())
+    lines = _read_text(img, ocr, index) if ocr is not None else []
+    text = "\n".join(line for line in lines if line.strip())
     return ProcessedImage(
         sha256=hashlib.sha256(data).hexdigest(),
         source_sha256=hashlib.sha256(raw).hexdigest(),
@@ -331,37 +362,3 @@ def process_screenshot(
         model_media_type=model_media_type,
         ocr_text=text,
     )
-
-
-class ScreenshotProcessor:
-    """Runs :func:`process_screenshot` off the event loop in a bounded pool of threads.
-
-    Threads, not processes: onnxruntime and Pillow release the GIL while they work. Measured on the 2-core box, an
-    ``asyncio.sleep(0.01)`` loop woke at most 14 ms apart while a 1080p OCR ran in a thread (36 ms with two OCRs
-    saturating both cores), and a thread shares the one loaded OCR model (~1.5 s and ~100 MB per process to load)
-    and needs no pickling of multi-megabyte uploads. onnxruntime already spreads one OCR over all cores, so the
-    default two workers mostly overlap Pillow's decoding with another screenshot's OCR.
-
-    Uploads are checked byte-wise (size, type, declared dimensions) before they take a worker. When ``workers`` jobs
-    run and ``max_waiting`` more wait, or a job has waited ``wait_timeout`` seconds, the caller gets a 503
-    ``busy`` with ``Retry-After``.
-    """
-
-    def __init__(self, *, ocr: Ocr | None, workers: int = 2, max_waiting: int = 8, wait_timeout: float = 30.0) -> None:
-        self._pool = BoundedExecutor(
-            workers=workers,
-            max_waiting=max_waiting,
-            wait_timeout=wait_timeout,
-            name="screenshots",
-            busy_message="The server is busy reading other screenshots; please try again in a moment.",
-        )
-        self._ocr = ocr
-
-    async def process(self, raw: bytes, *, index: int = 0, client_ocr: ClientOcr | None = None) -> ProcessedImage:
-        """Processes one upload in the pool; raises :class:`ImageRejected` or ``ServiceUnavailable(code="busy")``."""
-        check_screenshot(raw, index=index)
-        return await self._pool.run(process_screenshot, raw, index=index, ocr=self._ocr, client_ocr=client_ocr)
-
-    async def close(self) -> None:
-        """Waits for running jobs, refuses new ones."""
-        await self._pool.close()

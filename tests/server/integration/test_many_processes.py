@@ -1,13 +1,14 @@
-"""Two ``techpal-server run`` processes on one PostgreSQL and one S3 bucket behave as one server.
+"""Two ``techpal-server run`` processes and one ``techpal-server worker`` on one PostgreSQL and one S3 bucket.
 
-A ticket created through A is served and answered through B, a client listening on B hears an agent's reply sent
-through A, and the hourly limit counts the creates of both. (The job-queue worker of issue 20 joins this test when it
-exists.)
+The web processes run no job worker of their own, so the worker process is the one that reads the screenshot a
+ticket created through A carries; B serves it and answers it, a client listening on B hears an agent's reply sent
+through A, and the hourly limit counts the creates of both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import TYPE_CHECKING
 
 import httpx
@@ -15,9 +16,10 @@ import pytest
 
 from server.domain.accounts.cli import change_role
 from tests.fixtures.auth import create_user
+from tests.fixtures.db import fetch_value
 from tests.fixtures.images import png_bytes
 from tests.fixtures.mail import OutboxReader
-from tests.fixtures.server import TEST_SECRET_KEY, start_server_process
+from tests.fixtures.server import TEST_SECRET_KEY, start_server_process, start_worker_process
 from tests.fixtures.tickets import events_of
 
 if TYPE_CHECKING:
@@ -32,8 +34,9 @@ TICKETS_PER_HOUR = 4
 
 @pytest.fixture
 def two_servers(db_url: str, tmp_path: Path, s3_bucket: S3Bucket) -> Iterator[tuple[ServerProcess, ServerProcess]]:
-    """Servers A and B: the same database, secret key and bucket; each its own data dir (mail goes to A's outbox)."""
+    """Servers A and B and a worker: one database, secret key and bucket; each its own data dir (mail: A's outbox)."""
     shared = {
+        "TECHPAL_INPROCESS_WORKER": "false",
         "TECHPAL_DATABASE_URL": db_url.replace("+asyncpg", ""),
         "TECHPAL_SECRET_KEY": TEST_SECRET_KEY,
         "TECHPAL_BLOB_URL": s3_bucket.url,
@@ -41,15 +44,14 @@ def two_servers(db_url: str, tmp_path: Path, s3_bucket: S3Bucket) -> Iterator[tu
         "TECHPAL_TICKETS_PER_HOUR": str(TICKETS_PER_HOUR),
         "TECHPAL_LOG_LEVEL": "warning",
     }
-    first = start_server_process(tmp_path / "a", **shared)
-    try:
+    with contextlib.ExitStack() as running:
+        first = start_server_process(tmp_path / "a", **shared)
+        running.callback(first.stop)
         second = start_server_process(tmp_path / "b", **shared)
-        try:
-            yield first, second
-        finally:
-            second.stop()
-    finally:
-        first.stop()
+        running.callback(second.stop)
+        worker = start_worker_process(tmp_path / "w", **shared)
+        running.callback(worker.stop)
+        yield first, second
 
 
 @pytest.mark.slow
@@ -70,9 +72,12 @@ async def test_two_server_processes_share_tickets_screenshots_events_and_limits(
         assert created.status_code == 201, created.text
         ticket = created.json()
 
-        served = await b.get(ticket["screenshots"][0]["url"], headers=owner.headers)  # stored by A, in the bucket
-        assert served.status_code == 200
+        # Stored by A in the bucket, read by the worker (B waits for it), served by B.
+        served = await b.get(ticket["screenshots"][0]["url"], headers=owner.headers)
+        assert served.status_code == 200, served.text
         assert served.content[:8] == b"\x89PNG\r\n\x1a\n"
+        read = "SELECT count(*) FROM ticket_screenshots WHERE processed_at IS NOT NULL AND model_blob_key IS NOT NULL"
+        assert await fetch_value(db_url, read) == 1
         answered = await b.post(f"/api/v1/tickets/{ticket['id']}/resolve", headers=owner.headers)
         assert answered.status_code == 200
         assert "event: done" in answered.text

@@ -14,12 +14,14 @@ from server.db.models import (
     TicketScreenshot,
     User,
 )
+from server.db.transactions import session_of_its_own
 from server.domain.tickets.queries import (
     STAFF_ROLES,
     loaded,
     screenshot_count,
 )
-from server.lib.exceptions import NotFound
+from server.domain.tickets.reading import wait_until_read
+from server.lib.exceptions import NotFound, ServiceUnavailable
 
 if TYPE_CHECKING:
     import datetime
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-    from server.domain.tickets.images import ScreenshotProcessor
+    from server.domain.tickets.reading import ScreenshotProcessor
     from server.domain.tickets.storage import BlobStorage
 
 __all__ = ["RETRIEVAL_ONLY_MODEL", "CreatedTicket", "MessageUsage", "ModelScreenshot", "TicketServiceBase"]
@@ -49,6 +51,7 @@ class CreatedTicket:
 
 
 RETRIEVAL_ONLY_MODEL = "retrieval-only"  # the model recorded on answers made without a chat model
+SCREENSHOT_WAIT_S = 10.0  # how long a reader waits for a screenshot's job before a 503
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,18 +153,50 @@ class TicketServiceBase:
         return [(row[0], int(row[1])) for row in rows], int(total)
 
     async def screenshot(self, ticket: Ticket, index: int) -> tuple[bytes, str]:
-        """The stored (sanitised) bytes of screenshot ``index`` and its media type; 404 if there is none."""
+        """The stored (sanitised) bytes of screenshot ``index`` and its media type; 404 if there is none.
+
+        A screenshot still being read is waited for (up to :data:`SCREENSHOT_WAIT_S`), then 503
+        ``screenshot_processing`` with ``Retry-After``: until its job ran, the file is the upload as sent.
+        """
         shot = self._shot(ticket, index)
+        if shot.processed_at is None:
+            if self._engine is None or not await wait_until_read(self._engine, ticket.id, within=SCREENSHOT_WAIT_S):
+                raise ServiceUnavailable(
+                    "This screenshot is still being read; try again in a moment.",
+                    code="screenshot_processing",
+                    headers={"Retry-After": "5"},
+                )
+            read = select(TicketScreenshot).where(TicketScreenshot.id == shot.id)
+            found = await self.db.scalar(read.execution_options(populate_existing=True))
+            if found is None:  # dropped: it could not be read after all
+                raise NotFound("This ticket has no screenshot with that number.", code="screenshot_not_found")
+            shot = found
         return await self.storage.get(shot.blob_key), shot.media_type
 
-    async def model_screenshots(self, ticket: Ticket) -> list[ModelScreenshot]:
-        """Every screenshot's model copy and OCR text, in order (``ticket`` loaded by :meth:`get`)."""
+    async def model_screenshots(self, screenshots: Iterable[TicketScreenshot]) -> list[ModelScreenshot]:
+        """The model copies and OCR texts of those of ``screenshots`` that are processed, in their order."""
         return [
-            ModelScreenshot(
-                shot.position, await self.storage.get(shot.model_blob_key), shot.model_media_type, shot.ocr_text or ""
-            )
-            for shot in ticket.screenshots
+            ModelScreenshot(shot.position, await self.storage.get(key), media_type, shot.ocr_text or "")
+            for shot in screenshots
+            if (key := shot.model_blob_key) is not None and (media_type := shot.model_media_type) is not None
         ]
+
+    async def screenshots_once_read(self, ticket_id: uuid.UUID, *, within: float) -> list[TicketScreenshot]:
+        """The ticket's screenshots once their jobs ran; those still unread after ``within`` seconds are left out.
+
+        Read on a session of their own: the caller (an answer's run) may outlive its request.
+        """
+        engine = self._engine
+        if engine is None:
+            raise RuntimeError("TicketService needs the engine to wait for screenshots")
+        await wait_until_read(engine, ticket_id, within=within)
+        async with session_of_its_own(engine) as db:
+            rows = await db.scalars(
+                select(TicketScreenshot)
+                .where(TicketScreenshot.ticket_id == ticket_id, TicketScreenshot.processed_at.is_not(None))
+                .order_by(TicketScreenshot.position)
+            )
+            return list(rows)
 
     @staticmethod
     def _shot(ticket: Ticket, index: int) -> TicketScreenshot:

@@ -1,9 +1,12 @@
-"""Creating tickets: description-only in the request's transaction; with screenshots or a key, in one of its own."""
+"""Creating tickets: description-only in the request's transaction; with screenshots or a key, in one of its own.
+
+Screenshots are stored as uploaded, after the checks that need no decoding; each gets a ``tickets.read_screenshot``
+job in the ticket's transaction (:mod:`server.domain.tickets.reading` does the rest).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 from typing import TYPE_CHECKING
 
 import structlog
@@ -28,8 +31,10 @@ from server.domain.tickets.queries import (
     event_notice,
     lock_blobs,
 )
+from server.domain.tickets.reading import READ_SCREENSHOT
 from server.domain.tickets.services._base import CreatedTicket, TicketServiceBase
 from server.lib.clock import utcnow
+from server.lib.jobs import defer
 
 if TYPE_CHECKING:
     import uuid
@@ -37,7 +42,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-    from server.domain.tickets.images import ProcessedImage
+    from server.domain.tickets.images import Upload
     from server.domain.tickets.upload import TicketDraft
 
 __all__ = ["TicketCreation"]
@@ -60,9 +65,9 @@ class TicketCreation(TicketServiceBase):
         """Create a ticket from a validated form.
 
         A description-only ticket is :meth:`create_described` in the request's transaction. A ticket with screenshots
-        or an idempotency key is written in a transaction of its own together with its blob files, after the
-        screenshots were read (seconds, with OCR) holding no connection: it commits before this returns, and if it
-        fails, no row remains and the files that no screenshot names are deleted.
+        or an idempotency key is written in a transaction of its own together with its blob files and its screenshots'
+        jobs, after the uploads were checked holding no connection: it commits before this returns, and if it fails,
+        no row or job remains and the files that no screenshot names are deleted.
 
         With ``idempotency_key``, a repeat of the same request (also a concurrent one) returns the first ticket
         (``replayed``), a different request under the same key raises 422 ``idempotency_key_reused``. Any rejected
@@ -77,7 +82,7 @@ class TicketCreation(TicketServiceBase):
                 live = await find_live_key(db, owner.id, idempotency_key)
             if live is not None:
                 return await self._replay(owner, live.fingerprint, live.ticket_id, fingerprint)
-        images = await self._process(draft)
+        uploads = await self._inspect(draft)
         ticket_id = uuid7()
         written: list[str] = []
         try:
@@ -86,8 +91,8 @@ class TicketCreation(TicketServiceBase):
                     taken = await claim_key(db, owner.id, idempotency_key, fingerprint, ticket_id)
                     if taken is not None:
                         raise _KeyTaken(taken)
-                blob_keys = await self._store_blobs(db, images, written)
-                ticket = await self._insert_ticket(db, ticket_id, owner, draft, images=images, blob_keys=blob_keys)
+                blob_keys = await self._store_blobs(db, draft, uploads, written)
+                ticket = await self._insert_ticket(db, ticket_id, owner, draft, uploads=uploads, blob_keys=blob_keys)
         except _KeyTaken as other:
             return await self._replay(owner, other.key.fingerprint, other.key.ticket_id, fingerprint)
         except BaseException:
@@ -115,36 +120,33 @@ class TicketCreation(TicketServiceBase):
             raise key_reused()
         return CreatedTicket(await self.get(ticket_id, owner), replayed=True)
 
-    async def _process(self, draft: TicketDraft) -> list[ProcessedImage]:
+    async def _inspect(self, draft: TicketDraft) -> list[Upload]:
         if not draft.screenshots:
             return []
         processor = self.processor
         if processor is None:
             raise RuntimeError("TicketService needs a ScreenshotProcessor to create tickets with screenshots")
-        # One at a time: the processor's worker pool is shared by every request; a rejection stops the rest.
+        # A rejection stops the rest: the first bad screenshot is the answer.
         return [
-            await processor.process(raw, index=index, client_ocr=draft.client_ocr.get(index))
+            await processor.inspect(raw, index=index, client_ocr=draft.client_ocr.get(index))
             for index, raw in enumerate(draft.screenshots)
         ]
 
     async def _store_blobs(
-        self, db: AsyncSession, images: Sequence[ProcessedImage], written: list[str]
-    ) -> list[tuple[str, str]]:
-        """Put each image and its model copy under blob locks held until ``db`` commits.
+        self, db: AsyncSession, draft: TicketDraft, uploads: Sequence[Upload], written: list[str]
+    ) -> list[str]:
+        """Put each upload under blob locks held until ``db`` commits; each key goes to ``written`` once stored.
 
-        Each key is recorded in ``written`` as soon as it is stored.
+        One upload in memory at a time: each is read back from its spooled file when it is stored.
         """
-        if not images:
+        if not uploads:
             return []
-        digests = {hashlib.sha256(blob).hexdigest() for image in images for blob in (image.data, image.model_copy)}
-        await lock_blobs(db, digests)
-        keys: list[tuple[str, str]] = []
-        for image in images:
-            data_key = await self.storage.put(image.data, media_type=image.media_type)
-            written.append(data_key)
-            model_key = await self.storage.put(image.model_copy, media_type=image.model_media_type)
-            written.append(model_key)
-            keys.append((data_key, model_key))
+        await lock_blobs(db, {upload.sha256 for upload in uploads})
+        keys: list[str] = []
+        for index, upload in enumerate(uploads):
+            key = await self.storage.put(draft.screenshots[index], media_type=upload.media_type)
+            written.append(key)
+            keys.append(key)
         return keys
 
     async def _delete_unreferenced(self, keys: Iterable[str]) -> None:
@@ -161,10 +163,10 @@ class TicketCreation(TicketServiceBase):
         owner: User,
         draft: TicketDraft,
         *,
-        images: Sequence[ProcessedImage] = (),
-        blob_keys: Sequence[tuple[str, str]] = (),
+        uploads: Sequence[Upload] = (),
+        blob_keys: Sequence[str] = (),
     ) -> Ticket:
-        """Insert the ticket, its first history row and ``created`` NOTIFY in one statement, then the screenshot rows.
+        """Insert the ticket, its first history row and ``created`` NOTIFY in one statement; the screenshots, and jobs.
 
         Return the ticket built in memory with its collections complete, so the answer needs no reload.
         """
@@ -187,24 +189,27 @@ class TicketCreation(TicketServiceBase):
                 "id": uuid7(),
                 "ticket_id": ticket_id,
                 "position": position,
-                "blob_key": data_key,
-                "media_type": image.media_type,
-                "width": image.width,
-                "height": image.height,
-                "size_bytes": len(image.data),
-                "model_blob_key": model_key,
-                "model_media_type": image.model_media_type,
-                "ocr_text": image.ocr_text,
+                "blob_key": key,
+                "media_type": upload.media_type,
+                "width": upload.width,
+                "height": upload.height,
+                "size_bytes": upload.size_bytes,
+                "model_blob_key": None,
+                "model_media_type": None,
+                "ocr_text": upload.ocr_text,
+                "processed_at": None,
                 "created_at": now,
                 "updated_at": now,
             }
-            for position, (image, (data_key, model_key)) in enumerate(zip(images, blob_keys, strict=True))
+            for position, (upload, key) in enumerate(zip(uploads, blob_keys, strict=True))
         ]
         notice = event_notice(ticket_id, owner.id, "created", changes=[{"field": "status", "from": None, "to": "open"}])
         connection = await db.connection()
         await connection.execute(CREATE_TICKET, {**{f"ticket_{k}": v for k, v in row.items()}, "notice": notice})
         if shots:
             await connection.execute(insert(SCREENSHOTS), shots)
+            for shot in shots:
+                await defer(connection, READ_SCREENSHOT, screenshot_id=str(shot["id"]))
         born = TicketHistory(ticket_id=ticket_id, at=now, actor_id=owner.id, **BORN)
         screenshots = [TicketScreenshot(**shot) for shot in shots]
         return Ticket(**row, messages=[], screenshots=screenshots, history=[born])

@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.db.migrate import current_revision, downgrade, head_revision, upgrade
+from server.db.migrate import current_revision, downgrade, head_revision, is_ours, upgrade
 from server.db.models import metadata
 from tests.fixtures.db import connect
 
@@ -62,7 +62,9 @@ async def test_the_migrations_build_exactly_what_the_models_map(db_url: str) -> 
         async with engine.connect() as connection:
             differences = await connection.run_sync(
                 lambda sync: compare_metadata(
-                    MigrationContext.configure(sync, opts={"compare_type": True, "compare_server_default": False}),
+                    MigrationContext.configure(
+                        sync, opts={"compare_type": True, "compare_server_default": False, "include_name": is_ours}
+                    ),
                     metadata,
                 )
             )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from server.domain.accounts.cli import change_role
 from server.domain.knowledge.anonymizer.evaluation import load_records, score
+from tests.fixtures.server import run_app_jobs
 from tests.fixtures.tickets import create_ticket, parse_sse
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ async def test_fixes_reach_the_review_queue_without_personal_data(
             headers=author.headers,
         )
         assert feedback.status_code == 200, feedback.text
+        await run_app_jobs(client.app)
         new = [item for key, item in (await _review_items(client, reviewer)).items() if key not in before]
         assert len(new) == 1, new  # each fix waits for review as an article of its own
         fields = ("title", "symptoms", "cause", "resolution", "proposed_text")

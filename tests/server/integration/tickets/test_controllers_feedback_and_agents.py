@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from server.domain.accounts.cli import change_role
 from server.domain.tickets.contribution import fix_title
 from tests.fixtures.db import connect
+from tests.fixtures.server import run_app_jobs
 from tests.fixtures.tickets import create_ticket, parse_sse
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ async def test_a_confirmed_fix_resolves_the_ticket_and_reaches_the_kb_anonymized
 
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "resolved"
+    await run_app_jobs(client.app)  # the fix reaches the knowledge base as a job
     [article] = await kb_articles(db_url)
     assert (article["origin"], article["published"]) == ("resolution", False)  # waits for review
     stored = " ".join(str(article[k]) for k in ("title", "symptoms", "resolution"))
@@ -64,6 +66,7 @@ async def test_a_confirmed_fix_resolves_the_ticket_and_reaches_the_kb_anonymized
     url = f"/api/v1/tickets/{ticket['id']}/feedback"
     repeats = await asyncio.gather(*(client.post(url, json={"resolved": True}, headers=user.headers) for _ in range(3)))
     assert [r.status_code for r in repeats] == [200] * 3
+    await run_app_jobs(client.app)
     [again] = await kb_articles(db_url)  # the fix reaches the knowledge base once
     assert again == article
     history = repeats[-1].json()["history"]
@@ -85,6 +88,7 @@ async def test_users_who_opted_out_contribute_nothing(
     )
 
     assert response.json()["status"] == "resolved"
+    await run_app_jobs(client.app)
     assert await kb_articles(db_url) == []
 
 

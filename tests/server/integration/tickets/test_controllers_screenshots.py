@@ -55,7 +55,8 @@ async def test_screenshots_are_stored_sanitised_and_served_back(
 ) -> None:
     uploads = [jpeg_with_exif_gps(), png_with_text_chunks(), webp_bytes()]
 
-    ticket = (await create_ticket(client, signed_in_user, screenshots=uploads)).json()
+    created = (await create_ticket(client, signed_in_user, screenshots=uploads)).json()
+    ticket = (await client.get(f"/api/v1/tickets/{created['id']}", headers=signed_in_user.headers)).json()
 
     assert ticket["screenshot_count"] == 3
     assert [s["index"] for s in ticket["screenshots"]] == [0, 1, 2]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from server.domain.tickets.images import ScreenshotProcessor
+from server.domain.tickets.reading import ScreenshotProcessor
 from server.lib.exceptions import ServiceUnavailable
 from tests.fixtures.images import DIALOG_ERROR, desktop_screenshot
 

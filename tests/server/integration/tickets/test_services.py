@@ -18,12 +18,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engin
 
 from server.db.models import User
 from server.domain.tickets.idempotency import claim_key
-from server.domain.tickets.images import ScreenshotProcessor
+from server.domain.tickets.reading import ScreenshotProcessor, ScreenshotReading
 from server.domain.tickets.services import EVENTS_CHANNEL, MessageUsage, TicketService
 from server.domain.tickets.storage import LocalBlobStorage
 from server.domain.tickets.upload import TicketDraft
 from server.domain.tickets.views import ticket_detail
 from server.lib.exceptions import NotFound
+from server.lib.jobs import JobQueue
 from tests.fixtures.db import connect
 from tests.fixtures.images import jpeg_bytes, png_bytes
 from tests.fixtures.tickets import create_ticket
@@ -44,6 +45,11 @@ class Services:
     storage: LocalBlobStorage
     processor: ScreenshotProcessor
     blobs: Path
+    jobs: JobQueue
+
+    async def read_screenshots(self) -> None:
+        """Run the queued jobs (the screenshots' reading) until none is left."""
+        await self.jobs.work(concurrency=2, until_idle=True)
 
     def session(self) -> AsyncSession:
         return AsyncSession(self.engine, expire_on_commit=False)
@@ -59,8 +65,11 @@ class Services:
 async def services(db_url: str, tmp_path: Path) -> AsyncIterator[Services]:
     engine = create_async_engine(db_url)
     processor = ScreenshotProcessor(ocr=None)
+    storage = LocalBlobStorage(tmp_path / "blobs")
+    jobs = JobQueue(db_url)
+    jobs.register(ScreenshotReading(engine, storage, processor).spec)
     try:
-        yield Services(engine, LocalBlobStorage(tmp_path / "blobs"), processor, tmp_path / "blobs")
+        yield Services(engine, storage, processor, tmp_path / "blobs", jobs)
     finally:
         await processor.close()
         await engine.dispose()
@@ -210,9 +219,11 @@ async def test_model_screenshots_give_the_model_copy(services: Services, signed_
     async with services.session() as session:
         tickets = services.tickets(session)
         owner = await _user(session, signed_in_user)
-        ticket = (await tickets.create(owner, TicketDraft("two", screenshots=[png_bytes(), jpeg_bytes()]))).ticket
+        created = (await tickets.create(owner, TicketDraft("two", screenshots=[png_bytes(), jpeg_bytes()]))).ticket
+        await services.read_screenshots()
+        ticket = await tickets.get(created.id, owner)
 
-        copies = await tickets.model_screenshots(ticket)
+        copies = await tickets.model_screenshots(ticket.screenshots)
 
         assert [(c.index, c.media_type) for c in copies] == [
             (0, ticket.screenshots[0].model_media_type),
@@ -231,6 +242,7 @@ async def test_failed_insert_leaves_no_new_blobs_but_keeps_shared_ones(
         tickets = services.tickets(session)
         owner = await _user(session, signed_in_user)
         kept = (await tickets.create(owner, TicketDraft("has a png", screenshots=[png_bytes()]))).ticket.id
+        await services.read_screenshots()
         files_before = services.files()
         ghost = User(id=uuid.uuid4(), name="ghost", email="g@example.com", username="ghost", password_hash="x")
 

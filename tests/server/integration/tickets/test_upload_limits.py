@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING
 import httpx
 from PIL import Image
 
-from server.domain.tickets.images import MAX_SCREENSHOT_BYTES, ScreenshotProcessor
+from server.domain.tickets.images import MAX_SCREENSHOT_BYTES
 from server.domain.tickets.limits import UPLOADS_IN_FLIGHT
+from server.domain.tickets.reading import ScreenshotProcessor
 from server.domain.tickets.upload import CREATE_BODY_LIMIT, MAX_SCREENSHOTS, UPLOADS_DIR
 from tests.fixtures.auth import create_user
 from tests.fixtures.db import connect

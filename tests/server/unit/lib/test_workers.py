@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from server.domain.tickets.images import ImageRejected, ProcessedImage, ScreenshotProcessor
+from server.domain.tickets.images import ImageRejected, ProcessedImage
+from server.domain.tickets.reading import ScreenshotProcessor
 from server.lib.exceptions import ServiceUnavailable
 from server.lib.workers import BoundedExecutor
 from tests.fixtures.images import DIALOG_ERROR, decompression_bomb_png, desktop_screenshot, png_bytes
