@@ -40,6 +40,7 @@ PROMISES = (
     "Retention: exports, 7 days",
     "Retention: outbox mails, 30 days",
     "Retention: orphan screenshot files",
+    "Retention: background jobs",
     "Retention: Stripe events, 13 months",
     "Retention: tickets and screenshots while the account is active",
     "Deletion",

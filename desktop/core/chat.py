@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from desktop.core.api.errors import ApiError, QuotaExceeded
-from desktop.core.api.models import Citation, DeltaEvent, DoneEvent, NoteEvent, TriageEvent
+from desktop.core.api.models import Citation, DeltaEvent, DoneEvent, NoteEvent, ProgressEvent, TriageEvent
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -133,7 +133,7 @@ class ChatSession:
             self.triage = event
         elif isinstance(event, DoneEvent):
             self._finish(event.message_id)
-        elif isinstance(event, NoteEvent):
+        elif isinstance(event, NoteEvent | ProgressEvent):
             return  # shown beside the answer; not a failure
         else:
             self.notice = event.message or "The AI model could not answer."

@@ -15,6 +15,7 @@ from desktop.core.api import (
     ErrorEvent,
     EventStream,
     NoteEvent,
+    ProgressEvent,
     SessionExpired,
     StreamEvent,
     TicketDetail,
@@ -51,6 +52,7 @@ class ChatAnswers(ChatBase):
         worker.delta.connect(self._on_delta)
         worker.notice.connect(self._on_notice)
         worker.note.connect(self._on_note)
+        worker.progress.connect(self._on_progress)
         worker.done.connect(self._on_done)
         worker.failed.connect(self._on_stream_failed)
         worker.finished.connect(self._on_stream_finished)
@@ -66,21 +68,35 @@ class ChatAnswers(ChatBase):
         if self._session.state is not before:
             self.state_changed.emit(str(self._session.state))
 
+    def _apply_answer(self, event: StreamEvent) -> None:
+        """Apply a part of the answer itself: the wait it may have announced (``progress``) is over."""
+        if self._waiting_for:
+            if self._notice == self._waiting_for:
+                self._set_notice("")
+            self._waiting_for = ""
+        self._apply(event)
+
+    @Slot(object)
+    def _on_progress(self, event: ProgressEvent) -> None:
+        if self._current_stream() and event.message:  # "Reading your screenshot…", until the answer starts
+            self._waiting_for = event.message
+            self._set_notice(event.message)
+
     @Slot(object)
     def _on_triage(self, event: TriageEvent) -> None:
         if self._current_stream():
-            self._apply(event)
+            self._apply_answer(event)
 
     @Slot(object)
     def _on_citation(self, event: Citation) -> None:
         if self._current_stream():
-            self._apply(event)
+            self._apply_answer(event)
             self._schedule_render()
 
     @Slot(str)
     def _on_delta(self, text: str) -> None:
         if self._current_stream():
-            self._apply(DeltaEvent(text=text))
+            self._apply_answer(DeltaEvent(text=text))
             self._schedule_render()
 
     @Slot(object)

@@ -134,6 +134,7 @@ class ChatBase(QObject):
         self._queued_entry: QueuedQuestion | None = None
         self._error = ""
         self._notice = ""
+        self._waiting_for = ""  # the notice a `progress` event set, cleared when the answer starts
         self._feedback = FeedbackState.HIDDEN
         self._feedback_resolved = False
         self._history_html = ""

@@ -140,6 +140,7 @@ class StreamWorker(QObject):
         delta(str): The next piece of the answer's Markdown.
         notice(object): An :class:`ErrorEvent`: the model failed; a fallback answer may follow.
         note(object): A :class:`NoteEvent`: something the user should know about this answer (not a failure).
+        progress(object): A :class:`ProgressEvent`: what the answer waits for before it starts.
         done(object): The :class:`DoneEvent` (the answer is complete).
         failed(object): The :class:`ApiError` that ended the stream (opening or mid-answer).
         finished(): Always, last; also after :meth:`cancel` (which emits nothing else).
@@ -151,6 +152,7 @@ class StreamWorker(QObject):
     delta = Signal(str)
     notice = Signal(object)
     note = Signal(object)
+    progress = Signal(object)
     done = Signal(object)
     failed = Signal(object)
     finished = Signal()
@@ -214,7 +216,14 @@ class StreamWorker(QObject):
                     return
 
     def _emit(self, event: StreamEvent) -> None:
-        from desktop.core.api.models import Citation, DeltaEvent, ErrorEvent, NoteEvent, TriageEvent  # noqa: PLC0415
+        from desktop.core.api.models import (  # noqa: PLC0415
+            Citation,
+            DeltaEvent,
+            ErrorEvent,
+            NoteEvent,
+            ProgressEvent,
+            TriageEvent,
+        )
 
         if isinstance(event, DeltaEvent):
             self.delta.emit(event.text)
@@ -226,5 +235,7 @@ class StreamWorker(QObject):
             self.notice.emit(event)
         elif isinstance(event, NoteEvent):
             self.note.emit(event)
+        elif isinstance(event, ProgressEvent):
+            self.progress.emit(event)
         else:
             self.done.emit(event)

@@ -94,7 +94,12 @@ class JobQueue:
                     await spec.gave_up(**args)
                 raise
 
-        retry = procrastinate.RetryStrategy(max_attempts=spec.attempts - 1, exponential_wait=2)
+        # procrastinate counts retries, and reads 0 as "no limit".
+        retry = (
+            procrastinate.RetryStrategy(max_attempts=spec.attempts - 1, exponential_wait=2)
+            if spec.attempts > 1
+            else False
+        )
         self._app.task(name=spec.name, queue=QUEUE, pass_context=True, retry=retry)(run)
 
     @property

@@ -300,6 +300,13 @@ class ErrorEvent(WireStruct, frozen=True):
     message: str = ""
 
 
+class ProgressEvent(WireStruct, frozen=True):
+    """``event: progress`` — what the answer waits for before it starts (``reading_screenshot``)."""
+
+    code: str = "progress"
+    message: str = ""
+
+
 class NoteEvent(WireStruct, frozen=True):
     """``event: note`` — something to know about how this answer is made (first in the stream); not an error."""
 

@@ -21,6 +21,7 @@ from desktop.core.api.models import (
     DoneEvent,
     ErrorEvent,
     NoteEvent,
+    ProgressEvent,
     TicketChanged,
     TriageEvent,
 )
@@ -31,8 +32,9 @@ __all__ = ["EventStream", "StreamEvent", "iter_answer", "iter_events"]
 logger = logging.getLogger(__name__)
 _E = TypeVar("_E")
 
-StreamEvent: TypeAlias = NoteEvent | TriageEvent | Citation | DeltaEvent | DoneEvent | ErrorEvent
+StreamEvent: TypeAlias = ProgressEvent | NoteEvent | TriageEvent | Citation | DeltaEvent | DoneEvent | ErrorEvent
 _STREAM_TYPES: Final[dict[str, type[StreamEvent]]] = {
+    "progress": ProgressEvent,
     "note": NoteEvent,
     "triage": TriageEvent,
     "citation": Citation,

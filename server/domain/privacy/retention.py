@@ -41,6 +41,7 @@ DELETED_ACCOUNT_DAYS = 30
 ENDED_SESSION = datetime.timedelta(days=30)
 IDEMPOTENCY_KEY = datetime.timedelta(hours=24)
 OUTBOX_MAIL = datetime.timedelta(days=30)
+FAILED_JOB = datetime.timedelta(days=30)
 STRIPE_EVENT = datetime.timedelta(days=395)  # 13 months
 API_USAGE = datetime.timedelta(days=90)  # the API-key usage log, and keys revoked or expired that long ago
 # A screenshot file younger than this may belong to an upload whose row is not committed yet.
@@ -179,6 +180,16 @@ async def _stripe_events(life: DataLifecycle, as_of: datetime.datetime) -> int:
     )
 
 
+async def _failed_jobs(life: DataLifecycle, as_of: datetime.datetime) -> int:
+    # Done jobs are deleted by the workers; a failed one stays for the operator, until nothing happened to it for
+    # 30 days (its events, deleted with it, say when it failed).
+    statement = (
+        "DELETE FROM procrastinate_jobs AS job WHERE job.status IN ('failed', 'cancelled', 'aborted') AND NOT EXISTS "
+        "(SELECT 1 FROM procrastinate_events AS event WHERE event.job_id = job.id AND event.at > :cutoff)"
+    )
+    return await _count(life, (statement, {"cutoff": as_of - FAILED_JOB}))
+
+
 Rule = Callable[["DataLifecycle", datetime.datetime], Awaitable[int]]
 RULES: tuple[tuple[str, Rule], ...] = (
     ("accounts deleted 30 or more days ago", _deleted_accounts),
@@ -192,6 +203,7 @@ RULES: tuple[tuple[str, Rule], ...] = (
     ("outbox mails older than 30 days", _outbox_mails),
     ("screenshot files no ticket refers to", _orphan_screenshots),
     ("Stripe events older than 13 months", _stripe_events),
+    ("background jobs that failed 30 or more days ago", _failed_jobs),
 )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from typing import TYPE_CHECKING
 
 import msgspec
@@ -22,7 +23,7 @@ from desktop.presenters.chat_presenter import (
     FeedbackState,
 )
 from desktop.services.offline_sender import OfflineSender
-from tests.fixtures.fake_server import ACCOUNT, FakeServer, Sse, answer_script
+from tests.fixtures.fake_server import ACCOUNT, FakeServer, Gate, Sse, answer_script
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -154,6 +155,27 @@ def test_a_note_is_shown_and_the_answer_completes(qtbot: QtBot, chat: ChatPresen
     assert chat.notice_text == AI_PROCESSING_OFF.message
     assert chat.error_text == ""
     assert chat.session.messages[-1].text == "Restart the spooler."
+
+
+def test_reading_your_screenshot_is_shown_while_the_answer_waits_and_goes_when_it_starts(
+    qtbot: QtBot, chat: ChatPresenter, fake_server: FakeServer
+) -> None:
+    from server.domain.resolution.services import READING_SCREENSHOT  # the event exactly as the server encodes it
+
+    started = threading.Event()
+    progress = Sse("progress", msgspec.to_builtins(READING_SCREENSHOT))
+    fake_server.script_resolve([progress, Gate(started), *answer_script("Reinstall the driver.")])
+
+    with qtbot.wait_signal(chat.notice_changed, timeout=WAIT_MS) as shown:
+        chat.send("Printer offline")
+    waiting = chat.notice_text
+    started.set()
+    wait_for_state(qtbot, chat, ChatState.DONE)
+
+    assert shown.args == ["Reading your screenshot…"]
+    assert waiting == "Reading your screenshot…"
+    assert chat.notice_text == ""
+    assert chat.session.messages[-1].text == "Reinstall the driver."
 
 
 def test_a_stream_that_stops_without_done_fails_and_keeps_the_question(

@@ -9,8 +9,12 @@ import os
 import time
 from typing import TYPE_CHECKING
 
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from server.db.transactions import session_of_its_own
 from server.domain.privacy import run_retention
 from server.domain.privacy.retention import ADVISORY_LOCK_ID, RULES, retention_round
+from server.lib.jobs import JobQueue, JobSpec, defer
 from tests.fixtures.db import connect, query
 from tests.fixtures.images import png_bytes
 from tests.fixtures.tickets import create_ticket
@@ -101,6 +105,34 @@ async def test_idempotency_keys_go_after_24_hours(
 
     assert [r["key"] for r in await query(settings, "SELECT key FROM idempotency_keys")] == ["fresh"]
     assert len(await query(settings, "SELECT id FROM tickets")) == 2  # the tickets themselves stay
+
+
+async def test_failed_jobs_go_30_days_after_they_failed(settings: Settings, app: TechPalApp) -> None:
+    assert settings.db.url is not None
+    queue = JobQueue(settings.db.url.get_secret_value())
+
+    async def fails(ticket_id: str) -> None:
+        raise RuntimeError(ticket_id)
+
+    queue.register(JobSpec("test.fails", fails, attempts=1))
+    engine = create_async_engine(settings.db.url.get_secret_value())
+    try:
+        for name in ("old", "recent"):
+            async with session_of_its_own(engine) as db:
+                await defer(db, "test.fails", ticket_id=name)
+    finally:
+        await engine.dispose()
+    await queue.work(until_idle=True)
+    await query(
+        settings,
+        "UPDATE procrastinate_events SET at = now() - interval '31 days' "
+        "WHERE job_id = (SELECT id FROM procrastinate_jobs WHERE args->>'ticket_id' = 'old')",
+    )
+
+    assert await removed_by(app, "background jobs that failed") == 1
+
+    left = await query(settings, "SELECT args->>'ticket_id' AS ticket, status::text FROM procrastinate_jobs")
+    assert [(r["ticket"], r["status"]) for r in left] == [("recent", "failed")]
 
 
 async def test_exports_go_after_7_days_with_their_files(
