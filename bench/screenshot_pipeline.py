@@ -24,7 +24,6 @@ import asyncio
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -38,6 +37,7 @@ from bench.ticket_api import (
     find_postmaster,
     load,
     merged,
+    on_a_database,
     ours_request,
     pct,
     render_screens,
@@ -150,20 +150,7 @@ def main() -> None:
     parser.add_argument("--ocr-tickets", type=int, default=16, help="screenshots read by the server, per worker count")
     parser.add_argument("--url", help="an empty migrated database (postgresql+asyncpg://…) instead of a throwaway one")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="techpal-bench-") as tmp:
-        if args.url:
-            orchestrate(args.url, args, Path(tmp))
-            return
-        from server.db.embedded import EmbeddedPostgres  # noqa: PLC0415
-        from server.db.migrate import upgrade  # noqa: PLC0415
-
-        pg = EmbeddedPostgres(Path(tmp) / "postgres", extra_settings={"fsync": "off", "synchronous_commit": "off"})
-        pg.start()
-        try:
-            upgrade(pg.url)
-            orchestrate(pg.url, args, Path(tmp))
-        finally:
-            pg.stop()
+    on_a_database(args.url, lambda url, tmp: orchestrate(url, args, tmp))
 
 
 if __name__ == "__main__":

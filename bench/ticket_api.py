@@ -87,6 +87,7 @@ from server.settings import (  # noqa: E402
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from types import FrameType
 
 DESCRIPTION = (
@@ -823,19 +824,23 @@ def main() -> None:
     if args.serve:
         serve(args.serve, args.url, args.data_dir, args.profile_file)
         return
-    if args.url:
-        with tempfile.TemporaryDirectory(prefix="techpal-bench-") as tmp:
-            orchestrate(args.url, args, Path(tmp))
-        return
+    on_a_database(args.url, lambda url, tmp: orchestrate(url, args, tmp))
+
+
+def on_a_database(url: str | None, run: Callable[[str, Path], None]) -> None:
+    """``run(url, tmp)`` on the database at ``url``, or on a throwaway migrated embedded one (``fsync`` off)."""
     from server.db.embedded import EmbeddedPostgres  # noqa: PLC0415
     from server.db.migrate import upgrade  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory(prefix="techpal-bench-") as tmp:
+        if url:
+            run(url, Path(tmp))
+            return
         pg = EmbeddedPostgres(Path(tmp) / "postgres", extra_settings={"fsync": "off", "synchronous_commit": "off"})
         pg.start()
         try:
             upgrade(pg.url)
-            orchestrate(pg.url, args, Path(tmp))
+            run(pg.url, Path(tmp))
         finally:
             pg.stop()
 

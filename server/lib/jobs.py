@@ -120,6 +120,9 @@ class JobQueue:
             except Exception:
                 if until_idle:
                     raise
+                current = asyncio.current_task()
+                if current is not None and current.cancelling():
+                    return  # stopped while failing: procrastinate turns a cancellation into its own shutdown
                 logger.warning("job_worker_failed", retry_in_s=RESTART_PAUSE_S, exc_info=True)
                 await asyncio.sleep(RESTART_PAUSE_S)
 

@@ -173,17 +173,24 @@ async def test_an_agent_sees_an_escalation_arrive_live_opens_it_and_the_owner_he
     assert heard["preview"] == REPLY
 
 
-async def test_after_send_reply_the_page_comes_back_at_the_reply(
-    live_server: LiveServer, browser: WebDriver, mailbox: Mailbox, db_url: str
-) -> None:
+async def _agent_at_a_new_ticket(
+    live_server: LiveServer, mailbox: Mailbox, db_url: str, description: str
+) -> tuple[TestUser, str]:
+    """An agent (Sam Okafor) and the id of a ticket a user just reported."""
     async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as api:
         owner = await create_user(api, mailbox)
         agent = await create_user(api, mailbox, name="Sam Okafor")
         await change_role(db_url, agent.email, "agent", grant=True)
-        created = await api.post(
-            "/api/v1/tickets", files=ticket_form("Outlook freezes when I open the calendar."), headers=owner.headers
-        )
-    ticket_id = created.json()["id"]
+        created = await api.post("/api/v1/tickets", files=ticket_form(description), headers=owner.headers)
+    return agent, created.json()["id"]
+
+
+async def test_after_send_reply_the_page_comes_back_at_the_reply(
+    live_server: LiveServer, browser: WebDriver, mailbox: Mailbox, db_url: str
+) -> None:
+    agent, ticket_id = await _agent_at_a_new_ticket(
+        live_server, mailbox, db_url, "Outlook freezes when I open the calendar."
+    )
     for _ in range(3):  # a conversation taller than the window: the reply lands below the fold
         await add_answer(db_url, ticket_id, LONG_ANSWER)
 
@@ -205,12 +212,7 @@ async def test_after_send_reply_the_page_comes_back_at_the_reply(
 async def test_a_refused_reply_shows_why_with_htmx_on(
     live_server: LiveServer, browser: WebDriver, mailbox: Mailbox, db_url: str
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_server.url, timeout=30) as api:
-        owner = await create_user(api, mailbox)
-        agent = await create_user(api, mailbox, name="Sam Okafor")
-        await change_role(db_url, agent.email, "agent", grant=True)
-        created = await api.post("/api/v1/tickets", files=ticket_form("The VPN drops."), headers=owner.headers)
-    ticket_id = created.json()["id"]
+    agent, ticket_id = await _agent_at_a_new_ticket(live_server, mailbox, db_url, "The VPN drops.")
 
     sign_in(browser, live_server.url, agent)
     wait(browser).until(expected_conditions.url_to_be(f"{live_server.url}/console"))
