@@ -102,11 +102,6 @@ class JobQueue:
         )
         self._app.task(name=spec.name, queue=QUEUE, pass_context=True, retry=retry)(run)
 
-    @property
-    def names(self) -> list[str]:
-        """The registered jobs' names."""
-        return sorted(self._specs)
-
     async def work(self, *, concurrency: int = 4, name: str = "worker", until_idle: bool = False) -> None:
         """Run jobs until cancelled, or (``until_idle``) until none is left to start; then close the connections.
 
