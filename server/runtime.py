@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DataDirInUse",
     "bind_socket",
+    "command_settings",
     "database",
     "freeze_startup_heap",
     "prepare",
@@ -46,6 +47,21 @@ __all__ = [
 logger = structlog.get_logger(__name__)
 T = TypeVar("T")
 GRACEFUL_SHUTDOWN_S = 10
+
+
+def command_settings() -> Settings:
+    """The settings a ``techpal-server`` command runs with, logging configured; a bad value ends the command."""
+    import click  # noqa: PLC0415 - only commands need it
+
+    from server.lib.log import configure_logging  # noqa: PLC0415
+    from server.settings import SettingsError, get_settings  # noqa: PLC0415
+
+    try:
+        settings = get_settings()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+    configure_logging(settings.log)
+    return settings
 
 
 def prepare(settings: Settings) -> Settings:

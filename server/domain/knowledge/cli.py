@@ -23,15 +23,9 @@ T = TypeVar("T")
 def _with_engine(work: Callable[[Any], Awaitable[T]]) -> T:
     from sqlalchemy.ext.asyncio import create_async_engine  # noqa: PLC0415 - keep `--help` instant
 
-    from server.lib.log import configure_logging  # noqa: PLC0415
-    from server.runtime import database, prepare  # noqa: PLC0415
-    from server.settings import SettingsError, get_settings  # noqa: PLC0415
+    from server.runtime import command_settings, database, prepare  # noqa: PLC0415
 
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    configure_logging(settings.log)
+    settings = command_settings()
 
     async def run(url: str) -> T:
         engine = create_async_engine(url)

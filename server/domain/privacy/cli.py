@@ -14,23 +14,10 @@ import click
 
 if TYPE_CHECKING:
     from server.context import AppContext
-    from server.settings import Settings
 
 __all__ = ["data", "policy"]
 
 MAX_SUMMARY = 4000
-
-
-def _settings() -> Settings:
-    from server.lib.log import configure_logging  # noqa: PLC0415 - keep `--help` instant
-    from server.settings import SettingsError, get_settings  # noqa: PLC0415
-
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    configure_logging(settings.log)
-    return settings
 
 
 def _as_of(value: str | None) -> datetime.datetime | None:
@@ -53,7 +40,7 @@ def data() -> None:
 def purge(as_of: str | None) -> None:
     """Run every retention rule once and print how much each removed (the server also does this hourly)."""
     from server.domain.privacy.retention import retention_round  # noqa: PLC0415
-    from server.runtime import run_with_context  # noqa: PLC0415
+    from server.runtime import command_settings, run_with_context  # noqa: PLC0415
 
     moment = _as_of(as_of)
 
@@ -61,7 +48,7 @@ def purge(as_of: str | None) -> None:
         results = await retention_round(ctx.lifecycle, moment, wait=True)  # after a server's round, never beside it
         return [(r.rule, r.removed) for r in results or []]
 
-    for rule, removed in run_with_context(_settings(), work):
+    for rule, removed in run_with_context(command_settings(), work):
         click.echo(f"{rule}: {removed} removed")
 
 
@@ -82,7 +69,7 @@ def policy() -> None:
 def publish(version: str, summary_file: Path, url: str | None) -> None:
     """Record policy VERSION and mail every verified account a notice with its summary."""
     from server.domain.privacy.policy import PolicyVersionExists, publish_policy  # noqa: PLC0415
-    from server.runtime import run_with_context  # noqa: PLC0415
+    from server.runtime import command_settings, run_with_context  # noqa: PLC0415
 
     summary = summary_file.read_text(encoding="utf-8").strip()
     if not summary or len(summary) > MAX_SUMMARY or not 0 < len(version) <= 64:
@@ -92,7 +79,7 @@ def publish(version: str, summary_file: Path, url: str | None) -> None:
         return await publish_policy(ctx.lifecycle, version, summary, url)
 
     try:
-        mailed, failed = run_with_context(_settings(), work)
+        mailed, failed = run_with_context(command_settings(), work)
     except PolicyVersionExists as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Policy {version} published; notice mailed to {mailed} accounts ({failed} failed).")

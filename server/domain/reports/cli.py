@@ -16,24 +16,11 @@ if TYPE_CHECKING:
 
     from server.context import AppContext
     from server.domain.reports.kpis import Counts, KpiReport
-    from server.settings import Settings
 
 __all__ = ["kpi_table", "report"]
 
 DAY = click.DateTime(["%Y-%m-%d"])
 COLUMNS = ("answered", "confirmed", "escalated", "reopened", "unconfirmed", "pending", "confirmed rate")
-
-
-def _settings() -> Settings:
-    from server.lib.log import configure_logging  # noqa: PLC0415 - keep `--help` instant
-    from server.settings import SettingsError, get_settings  # noqa: PLC0415
-
-    try:
-        settings = get_settings()
-    except SettingsError as exc:
-        raise click.ClickException(str(exc)) from None
-    configure_logging(settings.log)
-    return settings
 
 
 def _cells(counts: Counts) -> list[str]:
@@ -87,7 +74,7 @@ def kpis(start: datetime.datetime | None, end: datetime.datetime | None) -> None
     from server.db.transactions import session_of_its_own  # noqa: PLC0415
     from server.domain.reports.services import Reports, period_of  # noqa: PLC0415
     from server.lib.exceptions import ValidationFailed  # noqa: PLC0415
-    from server.runtime import run_with_context  # noqa: PLC0415
+    from server.runtime import command_settings, run_with_context  # noqa: PLC0415
 
     first = start.date() if start else None
     last = end.date() if end else None
@@ -100,4 +87,4 @@ def kpis(start: datetime.datetime | None, end: datetime.datetime | None) -> None
         async with session_of_its_own(ctx.engine) as db:  # a read: nothing is written
             return await Reports(db, ctx.clock).kpis(first, last)
 
-    click.echo(kpi_table(run_with_context(_settings(), work)))
+    click.echo(kpi_table(run_with_context(command_settings(), work)))

@@ -120,7 +120,6 @@ class ProcessedImage:
 class Upload:
     """A screenshot as uploaded, checked without decoding its pixels (:func:`inspect_screenshot`)."""
 
-    sha256: str
     size_bytes: int
     media_type: str
     width: int
@@ -336,7 +335,7 @@ def inspect_screenshot(raw: bytes, *, index: int = 0, client_ocr: ClientOcr | No
     if not _complete(raw, fmt):
         raise _corrupt(index)
     text = client_ocr_text(client_ocr, img.width, img.height, index) if client_ocr is not None else None
-    return Upload(hashlib.sha256(raw).hexdigest(), len(raw), _MEDIA_TYPES[fmt], img.width, img.height, text)
+    return Upload(len(raw), _MEDIA_TYPES[fmt], img.width, img.height, text)
 
 
 def process_screenshot(raw: bytes, *, index: int = 0, ocr: Ocr | None = None) -> ProcessedImage:

@@ -157,12 +157,15 @@ class TicketDraft:
     # What the desktop's OCR read on each screenshot (``ocr_<n>``), by index; a screenshot without is read here.
     client_ocr: Mapping[int, ClientOcr] = field(default_factory=dict)
 
+    def digests(self) -> list[str]:
+        """Each screenshot's SHA-256 (the key its blob is stored under), in order; spooled files' as they arrived."""
+        if isinstance(self.screenshots, SpooledScreenshots):
+            return self.screenshots.digests()
+        return [hashlib.sha256(raw).hexdigest() for raw in self.screenshots]
+
     def fingerprint(self) -> str:
         """SHA-256 over the canonical request: the fields as parsed and each file's digest (boundaries do not count)."""
-        if isinstance(self.screenshots, SpooledScreenshots):
-            digests = self.screenshots.digests()
-        else:
-            digests = [hashlib.sha256(raw).hexdigest() for raw in self.screenshots]
+        digests = self.digests()
         canonical = {
             "description": self.description,
             "priority": self.priority,

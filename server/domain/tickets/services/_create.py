@@ -141,7 +141,7 @@ class TicketCreation(TicketServiceBase):
         """
         if not uploads:
             return []
-        await lock_blobs(db, {upload.sha256 for upload in uploads})
+        await lock_blobs(db, set(draft.digests()))
         keys: list[str] = []
         for index, upload in enumerate(uploads):
             key = await self.storage.put(draft.screenshots[index], media_type=upload.media_type)

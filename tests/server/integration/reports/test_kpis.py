@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from tests.server.integration.reports.conftest import DAY, SECOND, kpis, outcomes
 
@@ -17,14 +20,40 @@ if TYPE_CHECKING:
 HOUR = datetime.timedelta(hours=1)
 
 
-async def test_each_answered_ticket_lands_in_exactly_one_outcome(
+@dataclass
+class Report:
+    """One owner's crafted ticket histories, and the KPIs an admin reads of them through the API at ``now``."""
+
+    client: AsyncTestClient[Litestar]
+    admin: TestUser
+    user_factory: UserFactory
+    histories: Histories
+    now: datetime.datetime
+    owner: TestUser
+
+    async def read(self, **period: str) -> dict[str, Any]:
+        """The KPIs as the admin reads them (``start``/``end``: the period); 200 asserted."""
+        return await kpis(self.client, self.admin, **period)
+
+    async def user(self) -> TestUser:
+        """Another user, besides ``owner``."""
+        return await self.user_factory()
+
+
+@pytest.fixture
+async def report(
     client: AsyncTestClient[Litestar],
     admin: TestUser,
     user_factory: UserFactory,
     histories: Histories,
     now: datetime.datetime,
-) -> None:
-    owner = await user_factory()
+) -> Report:
+    """The admin, the histories and ``now`` of each test, with its ticket owner (a user made after the admin)."""
+    return Report(client, admin, user_factory, histories, now, owner=await user_factory())
+
+
+async def test_each_answered_ticket_lands_in_exactly_one_outcome(report: Report) -> None:
+    histories, owner, now = report.histories, report.owner, report.now
     await histories.answered(owner, now - 20 * DAY, fixed=HOUR)  # confirmed: said fixed, stayed fixed 7 days
     await histories.answered(owner, now - 19 * DAY, broken=HOUR)  # escalated
     reopened = await histories.answered(owner, now - 18 * DAY, fixed=HOUR)
@@ -36,7 +65,7 @@ async def test_each_answered_ticket_lands_in_exactly_one_outcome(
     by_agent = await histories.ticket(owner, created=now - 5 * DAY)
     await histories.message(by_agent, "agent", now - 4 * DAY)  # only an agent answered: not the AI's
 
-    body = await kpis(client, admin)
+    body = await report.read()
 
     assert body["totals"] == {
         "answered": 6,
@@ -50,14 +79,8 @@ async def test_each_answered_ticket_lands_in_exactly_one_outcome(
     assert body["as_of"] == now.isoformat().replace("+00:00", "Z")
 
 
-async def test_a_worse_fact_always_wins(
-    client: AsyncTestClient[Litestar],
-    admin: TestUser,
-    user_factory: UserFactory,
-    histories: Histories,
-    now: datetime.datetime,
-) -> None:
-    owner = await user_factory()
+async def test_a_worse_fact_always_wins(report: Report) -> None:
+    histories, owner, now = report.histories, report.owner, report.now
     start = now - 20 * DAY
     await histories.answered(owner, start, fixed=HOUR, broken=2 * HOUR)  # fixed, then still broken
     await histories.answered(owner, start, broken=HOUR, fixed=9 * DAY)  # still broken, later fixed (by an agent?)
@@ -68,20 +91,14 @@ async def test_a_worse_fact_always_wins(
     await histories.answer(fixed_twice, start + DAY + HOUR)
     await histories.verdict(fixed_twice, start + DAY + 2 * HOUR, fixed=True)
 
-    body = await kpis(client, admin)
+    body = await report.read()
 
     assert outcomes(body["totals"]) == {"escalated": 3, "reopened": 1}
     assert body["totals"]["confirmed_rate"] == 0.0
 
 
-async def test_a_verdict_counts_within_three_days_of_the_ai_answer_it_follows(
-    client: AsyncTestClient[Litestar],
-    admin: TestUser,
-    user_factory: UserFactory,
-    histories: Histories,
-    now: datetime.datetime,
-) -> None:
-    owner = await user_factory()
+async def test_a_verdict_counts_within_three_days_of_the_ai_answer_it_follows(report: Report) -> None:
+    histories, owner, now = report.histories, report.owner, report.now
     start = now - 20 * DAY
     await histories.answered(owner, start, fixed=3 * DAY - SECOND, category="email")  # just inside: confirmed
     await histories.answered(owner, start, fixed=3 * DAY, category="printer")  # just outside: unconfirmed
@@ -94,7 +111,7 @@ async def test_a_verdict_counts_within_three_days_of_the_ai_answer_it_follows(
     await histories.answered(owner, now - 3 * DAY + SECOND, category="software")
     await histories.answered(owner, now - 3 * DAY, category="hardware")
 
-    body = await kpis(client, admin)
+    body = await report.read()
 
     assert {c["category"]: outcomes(c) for c in body["by_category"]} == {
         "email": {"confirmed": 1},
@@ -105,32 +122,22 @@ async def test_a_verdict_counts_within_three_days_of_the_ai_answer_it_follows(
     }
 
 
-async def test_a_fix_after_an_agents_reply_is_not_the_ais(
-    client: AsyncTestClient[Litestar],
-    admin: TestUser,
-    user_factory: UserFactory,
-    histories: Histories,
-    now: datetime.datetime,
-) -> None:
-    owner = await user_factory()
+async def test_a_fix_after_an_agents_reply_is_not_the_ais(report: Report) -> None:
+    histories, owner, now = report.histories, report.owner, report.now
     start = now - 20 * DAY
     helped = await histories.answered(owner, start)
     await histories.message(helped, "agent", start + HOUR)
     await histories.verdict(helped, start + 2 * HOUR, fixed=True)
 
-    body = await kpis(client, admin)
+    body = await report.read()
 
     assert outcomes(body["totals"]) == {"unconfirmed": 1}
 
 
 async def test_a_fix_is_reopened_by_a_follow_up_within_seven_days_and_confirmed_once_they_passed(
-    client: AsyncTestClient[Litestar],
-    admin: TestUser,
-    user_factory: UserFactory,
-    histories: Histories,
-    now: datetime.datetime,
+    report: Report,
 ) -> None:
-    owner = await user_factory()
+    histories, owner, now = report.histories, report.owner, report.now
     start = now - 25 * DAY
     inside = await histories.answered(owner, start, fixed=HOUR, category="email")
     await histories.message(inside, "user", start + HOUR + 7 * DAY - SECOND)
@@ -144,7 +151,7 @@ async def test_a_fix_is_reopened_by_a_follow_up_within_seven_days_and_confirmed_
     await histories.message(said_again, "agent", now - 3 * DAY)
     await histories.verdict(said_again, now - 2 * DAY, fixed=True)
 
-    body = await kpis(client, admin)
+    body = await report.read()
 
     assert {c["category"]: outcomes(c) for c in body["by_category"]} == {
         "email": {"reopened": 1},
@@ -156,13 +163,10 @@ async def test_a_fix_is_reopened_by_a_follow_up_within_seven_days_and_confirmed_
 
 
 async def test_a_near_duplicate_new_ticket_of_the_same_user_reopens_a_fix_but_a_different_problem_does_not(
-    client: AsyncTestClient[Litestar],
-    admin: TestUser,
-    user_factory: UserFactory,
-    histories: Histories,
-    now: datetime.datetime,
+    report: Report,
 ) -> None:
-    owner, colleague = await user_factory(), await user_factory()
+    histories, owner, now = report.histories, report.owner, report.now
+    colleague = await report.user()
     start = now - 25 * DAY
     vpn = "The VPN drops every hour."
     await histories.answered(owner, start, fixed=HOUR, description=vpn, category="network")
@@ -177,7 +181,7 @@ async def test_a_near_duplicate_new_ticket_of_the_same_user_reopens_a_fix_but_a_
     await histories.answered(owner, start, fixed=HOUR, description=teams, category="software")
     await histories.ticket(owner, created=start + HOUR + 7 * DAY, description=teams)  # 7 days after "Fixed it"
 
-    body = await kpis(client, admin)
+    body = await report.read()
 
     assert {c["category"]: outcomes(c) for c in body["by_category"]} == {
         "network": {"reopened": 1},
@@ -187,14 +191,8 @@ async def test_a_near_duplicate_new_ticket_of_the_same_user_reopens_a_fix_but_a_
     }
 
 
-async def test_the_splits_by_category_answer_kind_and_week(
-    client: AsyncTestClient[Litestar],
-    admin: TestUser,
-    user_factory: UserFactory,
-    histories: Histories,
-    now: datetime.datetime,
-) -> None:
-    owner = await user_factory()
+async def test_the_splits_by_category_answer_kind_and_week(report: Report) -> None:
+    histories, owner, now = report.histories, report.owner, report.now
     five_weeks_ago = (now - 35 * DAY).replace(hour=9, minute=0, second=0)
     monday = five_weeks_ago - five_weeks_ago.weekday() * DAY
     await histories.answered(owner, monday, fixed=HOUR, category="printer")
@@ -205,7 +203,7 @@ async def test_the_splits_by_category_answer_kind_and_week(
     await histories.answer(first_retrieval, monday + 14 * DAY + HOUR, model="gpt-4.1-mini")
 
     start, end = monday.date().isoformat(), (monday + 20 * DAY).date().isoformat()  # three whole weeks
-    body = await kpis(client, admin, start=start, end=end)
+    body = await report.read(start=start, end=end)
 
     assert (body["from"], body["to"]) == (start, end)
     assert outcomes(body["totals"]) == {"confirmed": 2, "escalated": 1, "unconfirmed": 1}
@@ -225,14 +223,8 @@ async def test_the_splits_by_category_answer_kind_and_week(
     ]
 
 
-async def test_a_ticket_counts_in_the_period_of_its_first_ai_answer(
-    client: AsyncTestClient[Litestar],
-    admin: TestUser,
-    user_factory: UserFactory,
-    histories: Histories,
-    now: datetime.datetime,
-) -> None:
-    owner = await user_factory()
+async def test_a_ticket_counts_in_the_period_of_its_first_ai_answer(report: Report) -> None:
+    histories, owner, now = report.histories, report.owner, report.now
     first_day = (now - 40 * DAY).replace(hour=0, minute=0, second=0)
     last_moment = first_day + 7 * DAY - SECOND  # the period is the 7 days from first_day
     old = await histories.ticket(owner, created=first_day - 40 * DAY, category="printer")
@@ -243,11 +235,11 @@ async def test_a_ticket_counts_in_the_period_of_its_first_ai_answer(
     again = await histories.answered(owner, first_day - DAY, category="hardware")  # first answered before
     await histories.answer(again, first_day + DAY)
 
-    body = await kpis(client, admin, start=first_day.date().isoformat(), end=last_moment.date().isoformat())
+    body = await report.read(start=first_day.date().isoformat(), end=last_moment.date().isoformat())
 
     assert sorted(c["category"] for c in body["by_category"]) == ["email", "printer"]
     assert body["totals"]["answered"] == 2
     day_without_answers = (first_day - 20 * DAY).date().isoformat()
-    empty = await kpis(client, admin, start=day_without_answers, end=day_without_answers)
+    empty = await report.read(start=day_without_answers, end=day_without_answers)
     assert empty["totals"] == dict.fromkeys(empty["totals"], 0) | {"confirmed_rate": None}
     assert (empty["by_category"], [k["answer_kind"] for k in empty["by_answer_kind"]]) == ([], ["retrieval", "model"])
