@@ -1,4 +1,4 @@
-"""The sign-in dialog against the real server and a local OpenID Connect issuer: nothing faked but the browser.
+"""The sign-in dialog and the account presenters against the real server and a local OpenID Connect issuer.
 
 The browser is the issuer's ``browse`` (it follows Google's redirect to the app's loopback listener); the dialog,
 the session presenter, the desktop's Google flow and the server's ID-token checks are the real ones.
@@ -9,17 +9,21 @@ from __future__ import annotations
 import threading
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pyotp
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktop.core.api import ApiClient
+from desktop.core.api import ApiClient, OtpRequired
 from desktop.core.auth import MemoryTokenStore
 from desktop.core.settings import DesktopSettings, SettingsStore
+from desktop.presenters.account_presenter import AccountPresenter
 from desktop.presenters.session_presenter import SessionPresenter
 from desktop.services.settings_store import QtSettingsStore
+from desktop.services.tasks import TaskRunner
 from desktop.ui.sign_in_dialog import Page, SignInDialog
 from server.settings import GoogleSettings, Secret, Settings
 from tests.fixtures.auth import TEST_PASSWORD
@@ -130,3 +134,86 @@ def test_a_password_sign_in_with_two_step_on_asks_for_the_code(
     with qtbot.wait_signal(session.signed_in, timeout=TIMEOUT_MS) as signed_in:
         click(dialog.otp_page.verify_button)
     assert signed_in.args[0].two_factor is True
+
+
+def _mails_to(mailbox: Mailbox, address: str, page: str) -> list[str]:
+    """The tokens of the links to ``/{page}`` mailed to ``address``, oldest first."""
+    return [link_token(m, page) for m in mailbox.messages() if m["To"] == address and f"/{page}?" in str(m)]
+
+
+def test_an_unconfirmed_address_gets_its_confirmation_mail_again_and_its_link_works(
+    qtbot: QtBot, session: SessionPresenter, live_server: LiveServer, mailbox: Mailbox
+) -> None:
+    with ApiClient(live_server.url, tokens=MemoryTokenStore()) as owner:
+        owner.register(name="Ada", email="ada@example.com", username="ada", password=TEST_PASSWORD, age_confirmed=True)
+    qtbot.waitUntil(lambda: len(_mails_to(mailbox, "ada@example.com", "verify-email")) == 1, timeout=TIMEOUT_MS)
+
+    dialog = open_dialog(qtbot, session)
+    dialog.login_edit.setText("ada@example.com")
+    dialog.password_edit.setText(TEST_PASSWORD)
+    click(dialog.sign_in_button)
+    qtbot.waitUntil(dialog.resend_box.isVisible, timeout=TIMEOUT_MS)
+    click(dialog.resend_box.resend_button)
+    qtbot.waitUntil(dialog.resend_box.info.isVisible, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: len(_mails_to(mailbox, "ada@example.com", "verify-email")) == 2, timeout=TIMEOUT_MS)
+
+    with ApiClient(live_server.url, tokens=MemoryTokenStore()) as owner:
+        owner.verify_email(_mails_to(mailbox, "ada@example.com", "verify-email")[-1])
+    with qtbot.wait_signal(session.signed_in, timeout=TIMEOUT_MS):
+        click(dialog.sign_in_button)
+
+
+def test_forgot_password_mails_a_link_that_sets_a_new_password(
+    qtbot: QtBot, session: SessionPresenter, live_server: LiveServer, mailbox: Mailbox
+) -> None:
+    with ApiClient(live_server.url, tokens=MemoryTokenStore()) as owner:
+        owner.register(name="Ada", email="ada@example.com", username="ada", password=TEST_PASSWORD, age_confirmed=True)
+        owner.verify_email(
+            link_token([m for m in mailbox.messages() if m["To"] == "ada@example.com"][-1], "verify-email")
+        )
+
+    dialog = open_dialog(qtbot, session)
+    dialog.login_edit.setText("ada@example.com")
+    click(dialog.forgot_button)
+    click(dialog.forgot_page.send_button)
+    qtbot.waitUntil(dialog.forgot_page.info.isVisible, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bool(_mails_to(mailbox, "ada@example.com", "reset-password")), timeout=TIMEOUT_MS)
+
+    new_password = "quartz-meadow-falcon-97"
+    token = _mails_to(mailbox, "ada@example.com", "reset-password")[-1]
+    reset = httpx.post(
+        f"{live_server.url}/api/v1/auth/password-reset/confirm", json={"token": token, "new_password": new_password}
+    )
+    assert reset.status_code == 204, reset.text
+    with ApiClient(live_server.url, tokens=MemoryTokenStore()) as owner:
+        assert owner.login("ada@example.com", new_password).email == "ada@example.com"
+
+
+def test_the_account_presenters_change_the_password_and_turn_two_step_on_against_the_server(
+    qtbot: QtBot, qapp: object, live_server: LiveServer, mailbox: Mailbox
+) -> None:
+    client = ApiClient(live_server.url, tokens=MemoryTokenStore())
+    client.register(name="Ada", email="ada@example.com", username="ada", password=TEST_PASSWORD, age_confirmed=True)
+    client.verify_email(link_token([m for m in mailbox.messages() if m["To"] == "ada@example.com"][-1], "verify-email"))
+    client.login("ada", TEST_PASSWORD)
+    runner = TaskRunner()
+    account = AccountPresenter(lambda: client, runner=runner)
+    try:
+        with qtbot.wait_signal(account.profile_changed, timeout=TIMEOUT_MS):
+            account.refresh()
+        new_password = "quartz-meadow-falcon-97"
+        with qtbot.wait_signal(account.password_changed, timeout=TIMEOUT_MS):
+            account.change_password(TEST_PASSWORD, new_password, new_password)
+
+        with qtbot.wait_signal(account.two_factor.setup_ready, timeout=TIMEOUT_MS) as setup:
+            account.two_factor.start()
+        secret = parse_qs(urlsplit(setup.args[0].uri).query)["secret"][0]
+        with qtbot.wait_signal(account.two_factor.codes_ready, timeout=TIMEOUT_MS) as codes:
+            account.two_factor.confirm(pyotp.TOTP(secret).now(), new_password)
+    finally:
+        runner.shutdown()
+        client.close()
+
+    assert len(codes.args[0]) == 10
+    with ApiClient(live_server.url, tokens=MemoryTokenStore()) as again, pytest.raises(OtpRequired):
+        again.login("ada", new_password)  # the new password is right, and the second step is on
